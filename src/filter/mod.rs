@@ -1,0 +1,1 @@
+//! Flow filters: Cilium's FlowFilter matching semantics.

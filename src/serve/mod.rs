@@ -1,0 +1,1 @@
+//! `hubtop serve`: a Hubble-compatible Observer server (demo generator or capture replay).

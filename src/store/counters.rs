@@ -1,0 +1,130 @@
+//! Counters per verdict, per drop reason and per lost-event source: totals and a rate over the
+//! last [`RATE_WINDOW_SECS`] seconds, each updated in O(1) per flow.
+
+use std::collections::HashMap;
+
+use crate::api::flow::{Flow, LostEvent, Verdict};
+
+pub const RATE_WINDOW_SECS: usize = 10;
+
+/// A total plus per-second buckets for the rate window.
+#[derive(Debug, Default, Clone)]
+pub struct Counter {
+    pub total: u64,
+    buckets: [u64; RATE_WINDOW_SECS],
+    /// The second that `buckets[sec % N]` currently holds, per bucket.
+    stamps: [i64; RATE_WINDOW_SECS],
+}
+
+impl Counter {
+    pub fn add(&mut self, n: u64, now_secs: i64) {
+        self.total += n;
+        let i = now_secs.rem_euclid(RATE_WINDOW_SECS as i64) as usize;
+        if self.stamps[i] != now_secs {
+            self.stamps[i] = now_secs;
+            self.buckets[i] = 0;
+        }
+        self.buckets[i] += n;
+    }
+
+    /// Events per second over the window that ends with `now_secs` (inclusive).
+    pub fn rate(&self, now_secs: i64) -> f64 {
+        let window = RATE_WINDOW_SECS as i64;
+        let sum: u64 = (0..RATE_WINDOW_SECS)
+            .filter(|&i| now_secs - self.stamps[i] < window && self.stamps[i] <= now_secs)
+            .map(|i| self.buckets[i])
+            .sum();
+        sum as f64 / window as f64
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub flows: Counter,
+    /// Keyed by the `Verdict` number (unknown values kept as numbers).
+    pub verdicts: HashMap<i32, Counter>,
+    /// Keyed by the `DropReason` number of dropped flows.
+    pub drop_reasons: HashMap<i32, Counter>,
+    /// Lost events per `LostEventSource` number: events lost, not messages.
+    pub lost: HashMap<i32, Counter>,
+}
+
+impl Counters {
+    pub fn count_flow(&mut self, flow: &Flow, now_secs: i64) {
+        self.flows.add(1, now_secs);
+        self.verdicts
+            .entry(flow.verdict)
+            .or_default()
+            .add(1, now_secs);
+        if flow.verdict == Verdict::Dropped as i32 {
+            self.drop_reasons
+                .entry(drop_reason_of(flow))
+                .or_default()
+                .add(1, now_secs);
+        }
+    }
+
+    pub fn count_lost(&mut self, lost: &LostEvent, now_secs: i64) {
+        self.lost
+            .entry(lost.source)
+            .or_default()
+            .add(lost.num_events_lost, now_secs);
+    }
+
+    pub fn lost_total(&self) -> u64 {
+        self.lost.values().map(|c| c.total).sum()
+    }
+
+    /// `(key, counter)` sorted by total, largest first, then by key for a stable order.
+    pub fn sorted(map: &HashMap<i32, Counter>) -> Vec<(i32, &Counter)> {
+        let mut v: Vec<_> = map.iter().map(|(k, c)| (*k, c)).collect();
+        v.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// The drop reason of a flow: `drop_reason_desc`, or the deprecated numeric `drop_reason` that
+/// older agents fill alone.
+#[allow(deprecated)]
+pub fn drop_reason_of(flow: &Flow) -> i32 {
+    if flow.drop_reason_desc != 0 {
+        flow.drop_reason_desc
+    } else {
+        flow.drop_reason as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_is_the_mean_over_the_last_ten_seconds() {
+        let mut c = Counter::default();
+        for s in 100..110 {
+            c.add(5, s);
+        }
+        assert_eq!(c.total, 50);
+        assert_eq!(c.rate(109), 5.0);
+        // Five seconds later half of the window has aged out.
+        assert_eq!(c.rate(114), 2.5);
+        assert_eq!(c.rate(200), 0.0);
+    }
+
+    #[test]
+    fn drops_are_counted_per_reason_and_sorted_by_count() {
+        let mut cs = Counters::default();
+        let drop = |r| Flow {
+            verdict: Verdict::Dropped as i32,
+            drop_reason_desc: r,
+            ..Default::default()
+        };
+        for f in [drop(133), drop(133), drop(181), Flow { verdict: 1, ..Default::default() }] {
+            cs.count_flow(&f, 1);
+        }
+        let sorted = Counters::sorted(&cs.drop_reasons);
+        assert_eq!(sorted.iter().map(|(k, c)| (*k, c.total)).collect::<Vec<_>>(), [(133, 2), (181, 1)]);
+        assert_eq!(cs.verdicts[&2].total, 3);
+        assert_eq!(cs.verdicts[&1].total, 1);
+    }
+}

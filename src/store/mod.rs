@@ -1,0 +1,62 @@
+//! The store: a bounded ring of flows plus the counters the screen shows. The source task writes
+//! it, the UI reads it once per frame; nothing here blocks for long or grows without bound.
+
+mod counters;
+mod ring;
+
+pub use counters::{Counter, Counters, RATE_WINDOW_SECS};
+pub use ring::{Entry, Ring};
+
+use crate::api::flow::{Flow, LostEvent};
+use crate::api::relay::NodeStatusEvent;
+
+/// Node status events kept for the screen (the newest last).
+const NODE_EVENTS_KEPT: usize = 64;
+
+/// Everything the source has delivered so far.
+#[derive(Debug)]
+pub struct Store {
+    pub ring: Ring,
+    pub counters: Counters,
+    pub node_events: std::collections::VecDeque<(crate::api::Timestamp, NodeStatusEvent)>,
+    /// Bumped on every change so the UI can tell whether to redraw.
+    pub version: u64,
+}
+
+impl Store {
+    pub fn new(capacity: usize) -> Self {
+        Store {
+            ring: Ring::new(capacity),
+            counters: Counters::default(),
+            node_events: Default::default(),
+            version: 0,
+        }
+    }
+
+    pub fn push_flow(&mut self, flow: Flow, now_secs: i64) {
+        self.counters.count_flow(&flow, now_secs);
+        self.ring.push(flow);
+        self.version += 1;
+    }
+
+    pub fn push_lost(&mut self, lost: &LostEvent, now_secs: i64) {
+        self.counters.count_lost(lost, now_secs);
+        self.version += 1;
+    }
+
+    pub fn push_node_status(&mut self, at: crate::api::Timestamp, ev: NodeStatusEvent) {
+        if self.node_events.len() == NODE_EVENTS_KEPT {
+            self.node_events.pop_front();
+        }
+        self.node_events.push_back((at, ev));
+        self.version += 1;
+    }
+
+    /// Forget every flow and counter (a new filter brings a new backfill).
+    pub fn clear(&mut self) {
+        let cap = self.ring.capacity();
+        let version = self.version + 1;
+        *self = Store::new(cap);
+        self.version = version;
+    }
+}
