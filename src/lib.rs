@@ -4,7 +4,12 @@
 //! `store`; the `tui` draws it; `serve` answers the Hubble API for the demo and for replays.
 
 pub mod api;
-pub mod store;
+pub mod cli;
 pub mod filter;
+pub mod filter_flags;
 pub mod format;
+pub mod observe;
 pub mod serve;
+pub mod source;
+pub mod store;
+pub mod tui;

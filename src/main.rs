@@ -1,1 +1,97 @@
-fn main() {}
+//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use color_eyre::eyre::{Result, WrapErr};
+
+use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, ServeArgs, TuiArgs};
+use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
+use hubtop::source::{SourceConfig, eventlog::EventLog};
+
+fn main() -> Result<()> {
+    color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install()?;
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            None => tui(cli.conn, cli.tui).await,
+            Some(Command::Demo(args)) => demo(args).await,
+            Some(Command::Serve(args)) => serve_cmd(args).await,
+        }
+    })
+}
+
+fn source_config(conn: ConnectionArgs, tui: &TuiArgs) -> Result<SourceConfig> {
+    let log = match &tui.log_file {
+        Some(path) => {
+            Some(Arc::new(EventLog::create(path).wrap_err_with(|| {
+                format!("cannot open --log-file {}", path.display())
+            })?))
+        }
+        None => None,
+    };
+    Ok(SourceConfig {
+        conn,
+        last: tui.last,
+        capacity: tui.buffer as usize,
+        whitelist: vec![],
+        blacklist: vec![],
+        log,
+    })
+}
+
+async fn tui(conn: ConnectionArgs, args: TuiArgs) -> Result<()> {
+    if !conn.port_forward {
+        // A typo in --server is an error now, not a reconnect loop behind the TUI.
+        hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
+    }
+    hubtop::tui::run(source_config(conn, &args)?).await
+}
+
+async fn demo(args: DemoArgs) -> Result<()> {
+    let (addr, server) = serve::spawn_local(ServeOptions {
+        source: FlowSource::Demo(DemoConfig {
+            rate: args.rate,
+            seed: None,
+        }),
+        buffer: 65_535,
+    })
+    .await
+    .wrap_err("starting the demo server")?;
+    let conn = ConnectionArgs::plain(addr.to_string());
+    let result = hubtop::tui::run(source_config(conn, &args.tui)?).await;
+    server.stop().await;
+    result
+}
+
+async fn serve_cmd(args: ServeArgs) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
+    let source = match args.input_file {
+        Some(path) => FlowSource::File(path),
+        None => FlowSource::Demo(DemoConfig {
+            rate: args.rate,
+            seed: None,
+        }),
+    };
+    eprintln!(
+        "hubtop serve: Hubble Observer API on {}",
+        listener.local_addr()?
+    );
+    serve::serve(
+        listener,
+        ServeOptions {
+            source,
+            buffer: args.buffer,
+        },
+        hubtop::tui::quit_signal(),
+    )
+    .await
+}

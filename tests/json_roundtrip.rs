@@ -15,7 +15,11 @@ fn every_shared_capture_line_round_trips_through_json_and_protobuf() {
     let mut lines = 0;
     for file in common::flow_files(&shared) {
         let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let at = format!("{}:{}", file.display(), n + 1);
             let want: Value = serde_json::from_str(line).unwrap();
             let parsed: GetFlowsResponse =
@@ -34,7 +38,8 @@ fn every_shared_capture_line_round_trips_through_json_and_protobuf() {
 
 #[test]
 fn unknown_enum_numbers_are_kept_not_rejected() {
-    let line = r#"{"flow":{"verdict":42,"drop_reason_desc":9999,"Type":"L7","traffic_direction":7}}"#;
+    let line =
+        r#"{"flow":{"verdict":42,"drop_reason_desc":9999,"Type":"L7","traffic_direction":7}}"#;
     let parsed: GetFlowsResponse = serde_json::from_str(line).unwrap();
     let Some(hubtop::api::observer::get_flows_response::ResponseTypes::Flow(flow)) =
         &parsed.response_types

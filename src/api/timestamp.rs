@@ -99,7 +99,13 @@ mod tests {
 
     #[test]
     fn writes_the_fewest_of_0_3_6_9_fraction_digits_with_z() {
-        let t = |s, n| Timestamp { seconds: s, nanos: n }.to_string();
+        let t = |s, n| {
+            Timestamp {
+                seconds: s,
+                nanos: n,
+            }
+            .to_string()
+        };
         assert_eq!(t(1741471987, 0), "2025-03-08T22:13:07Z");
         assert_eq!(t(1741471987, 161_000_000), "2025-03-08T22:13:07.161Z");
         assert_eq!(t(1741471987, 161_200_000), "2025-03-08T22:13:07.161200Z");
@@ -115,7 +121,10 @@ mod tests {
 
     #[test]
     fn out_of_range_values_do_not_panic() {
-        let bad = Timestamp { seconds: i64::MAX, nanos: -5 };
+        let bad = Timestamp {
+            seconds: i64::MAX,
+            nanos: -5,
+        };
         assert!(bad.to_datetime().is_none());
         let _ = bad.to_string();
         assert!(serde_json::to_string(&bad).is_err());

@@ -1,1 +1,13 @@
-//! Turning flows into text for people: the TUI's cells and hubble's printers.
+//! Turning flows into text for people: enum names, endpoints, one-line summaries, and the
+//! sanitising every flow string goes through before it reaches a terminal.
+
+mod names;
+mod sanitize;
+mod summary;
+
+pub use names::{
+    drop_reason_meaning, drop_reason_name, enum_name, flow_type_name, lost_source_name,
+    node_state_name, observation_point_name, traffic_direction_name, verdict_name,
+};
+pub use sanitize::sanitize;
+pub use summary::{Side, endpoint, endpoint_port, protocol_name, summary};

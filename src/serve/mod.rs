@@ -1,1 +1,205 @@
 //! `hubtop serve`: a Hubble-compatible Observer server (demo generator or capture replay).
+//!
+//! [`serve`] answers `observer.Observer` (plus `grpc.health.v1.Health`, reporting SERVING) on a
+//! listener, from a [`FlowSource`]: the demo generator (a small kind cluster with realistic
+//! traffic, see `topology.rs` and `demo.rs`) or a `hubble observe -o jsonpb` capture. It behaves
+//! like a Hubble Relay in front of the source's nodes: `GetFlows` with Cilium's `number`,
+//! `first`, `since`, `until`, `follow` and filter semantics (`flows.rs`, `filtering.rs`),
+//! `ServerStatus`, `GetNodes` and `GetNamespaces`. [`spawn_local`] runs one in-process on
+//! loopback, for `hubtop demo` and the tests.
+//!
+//! Layout: `hub.rs` holds the ring and the counters, `observer.rs` is the gRPC service,
+//! `flows.rs` streams `GetFlows`, `file.rs` loads captures, `topology.rs` + `packets.rs` +
+//! `demo.rs` make the demo traffic.
+
+mod demo;
+mod file;
+mod filtering;
+mod flows;
+mod hub;
+mod observer;
+mod packets;
+mod topology;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use color_eyre::eyre::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::api::observer::observer_server::ObserverServer;
+use hub::Hub;
+use observer::ObserverService;
+
+/// Hubble's default ring size (2^16 - 1).
+pub const DEFAULT_BUFFER: usize = 65535;
+
+/// Flows per second of the demo unless told otherwise.
+pub const DEFAULT_DEMO_RATE: f64 = 300.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoConfig {
+    /// Flows per second (0 to 10 million; 0 serves only the initial history, which is empty).
+    pub rate: f64,
+    /// Makes the cluster (names, IPs, identities) and the traffic mix reproducible; timestamps
+    /// still follow the clock.
+    pub seed: Option<u64>,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            rate: DEFAULT_DEMO_RATE,
+            seed: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowSource {
+    Demo(DemoConfig),
+    /// A `hubble observe -o jsonpb` capture: its flows are the server's history.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeOptions {
+    pub source: FlowSource,
+    /// Capacity of the server's ring, in events.
+    pub buffer: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            source: FlowSource::Demo(DemoConfig::default()),
+            buffer: DEFAULT_BUFFER,
+        }
+    }
+}
+
+/// A prepared source: the hub, and the generator that feeds it (stopped on drop).
+struct Prepared {
+    hub: Arc<Hub>,
+    _demo: Option<demo::Demo>,
+}
+
+async fn prepare(opts: ServeOptions) -> Result<Prepared> {
+    let version = env!("CARGO_PKG_VERSION");
+    match opts.source {
+        FlowSource::Demo(cfg) => {
+            let (hub, demo) = demo::start(&cfg, opts.buffer, format!("hubtop-demo v{version}"))?;
+            Ok(Prepared {
+                hub,
+                _demo: Some(demo),
+            })
+        }
+        FlowSource::File(path) => {
+            let buffer = opts.buffer;
+            let hub = tokio::task::spawn_blocking(move || {
+                file::load(&path, buffer, format!("hubtop-replay v{version}"))
+            })
+            .await
+            .wrap_err("the flow file loader crashed")??;
+            Ok(Prepared {
+                hub: Arc::new(hub),
+                _demo: None,
+            })
+        }
+    }
+}
+
+/// Serve the Observer API (+ grpc.health.v1 via tonic-health, reporting SERVING) on `listener`
+/// until `shutdown` resolves. Open `GetFlows` streams end when it does.
+pub async fn serve(
+    listener: TcpListener,
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let prepared = prepare(opts).await?;
+    run(listener, prepared, shutdown).await
+}
+
+async fn run(
+    listener: TcpListener,
+    prepared: Prepared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let hub = prepared.hub.clone();
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<ObserverServer<ObserverService>>()
+        .await;
+    let closing = {
+        let hub = hub.clone();
+        async move {
+            shutdown.await;
+            hub.close();
+        }
+    };
+    let result = Server::builder()
+        .add_service(health)
+        .add_service(ObserverServer::new(ObserverService::new(hub)))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), closing)
+        .await;
+    drop(prepared);
+    result.wrap_err("the Observer gRPC server failed")
+}
+
+/// A server started by [`spawn_local`]: stops on drop or with [`ServerHandle::stop`].
+#[derive(Debug)]
+pub struct ServerHandle {
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Stops the server and waits until it has; an error it ended with goes to stderr.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let Some(task) = self.task.take() else { return };
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("hubtop: the local Hubble server failed: {e:#}"),
+            Err(e) => eprintln!("hubtop: the local Hubble server crashed: {e}"),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Bind 127.0.0.1:0, spawn `serve` on the current tokio runtime, return the address and a
+/// handle that stops it on drop or `.stop().await`. The source is ready (file loaded, demo
+/// history made) before this returns, so errors in it come back here.
+pub async fn spawn_local(opts: ServeOptions) -> Result<(SocketAddr, ServerHandle)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .wrap_err("cannot bind a loopback port for the local server")?;
+    let addr = listener.local_addr()?;
+    let prepared = prepare(opts).await?;
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(run(listener, prepared, async move {
+        let _ = rx.await;
+    }));
+    Ok((
+        addr,
+        ServerHandle {
+            shutdown: Some(tx),
+            task: Some(task),
+        },
+    ))
+}

@@ -119,11 +119,25 @@ mod tests {
             drop_reason_desc: r,
             ..Default::default()
         };
-        for f in [drop(133), drop(133), drop(181), Flow { verdict: 1, ..Default::default() }] {
+        for f in [
+            drop(133),
+            drop(133),
+            drop(181),
+            Flow {
+                verdict: 1,
+                ..Default::default()
+            },
+        ] {
             cs.count_flow(&f, 1);
         }
         let sorted = Counters::sorted(&cs.drop_reasons);
-        assert_eq!(sorted.iter().map(|(k, c)| (*k, c.total)).collect::<Vec<_>>(), [(133, 2), (181, 1)]);
+        assert_eq!(
+            sorted
+                .iter()
+                .map(|(k, c)| (*k, c.total))
+                .collect::<Vec<_>>(),
+            [(133, 2), (181, 1)]
+        );
         assert_eq!(cs.verdicts[&2].total, 3);
         assert_eq!(cs.verdicts[&1].total, 1);
     }

@@ -4,7 +4,7 @@
 mod counters;
 mod ring;
 
-pub use counters::{Counter, Counters, RATE_WINDOW_SECS};
+pub use counters::{Counter, Counters, RATE_WINDOW_SECS, drop_reason_of};
 pub use ring::{Entry, Ring};
 
 use crate::api::flow::{Flow, LostEvent};
@@ -33,8 +33,11 @@ impl Store {
         }
     }
 
+    /// Counts the flow in the second it happened (never later than `now_secs`, so a backfill of
+    /// old flows does not inflate the current rate) and rings it.
     pub fn push_flow(&mut self, flow: Flow, now_secs: i64) {
-        self.counters.count_flow(&flow, now_secs);
+        let at = flow.time.map_or(now_secs, |t| t.seconds.min(now_secs));
+        self.counters.count_flow(&flow, at);
         self.ring.push(flow);
         self.version += 1;
     }

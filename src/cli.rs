@@ -1,0 +1,228 @@
+//! Command-line interface. Connection flags carry the hubble CLI's names, meanings and env
+//! variables, so runbooks and muscle memory work unchanged.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubtop",
+    version,
+    about = "A terminal UI for Cilium Hubble network flows",
+    long_about = "A terminal UI for Cilium Hubble network flows.\n\n\
+        Run `kubectl -n kube-system port-forward svc/hubble-relay 4245:80`, then `hubtop`\n\
+        (or `hubtop -P` to have hubtop run the port-forward). `hubtop demo` needs no cluster.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the TUI on a built-in demo cluster (a Hubble server on 127.0.0.1, over real gRPC).
+    Demo(DemoArgs),
+    /// Serve the Hubble Observer API from the demo generator or a capture file.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// Address of a Hubble server or Relay; a `tls://` prefix means TLS.
+    #[arg(long, env = "HUBBLE_SERVER", default_value = "localhost:4245")]
+    pub server: String,
+    /// Use TLS to connect to the server.
+    #[arg(long, env = "HUBBLE_TLS")]
+    pub tls: bool,
+    /// Accept any certificate and host name the server presents (insecure).
+    #[arg(long, env = "HUBBLE_TLS_ALLOW_INSECURE")]
+    pub tls_allow_insecure: bool,
+    /// Paths to custom CA certificates (comma-separated or repeated).
+    #[arg(long, env = "HUBBLE_TLS_CA_CERT_FILES", value_delimiter = ',')]
+    pub tls_ca_cert_files: Vec<PathBuf>,
+    /// Path to the client certificate for mutual TLS.
+    #[arg(
+        long,
+        env = "HUBBLE_TLS_CLIENT_CERT_FILE",
+        requires = "tls_client_key_file"
+    )]
+    pub tls_client_cert_file: Option<PathBuf>,
+    /// Path to the client private key for mutual TLS.
+    #[arg(
+        long,
+        env = "HUBBLE_TLS_CLIENT_KEY_FILE",
+        requires = "tls_client_cert_file"
+    )]
+    pub tls_client_key_file: Option<PathBuf>,
+    /// Server name to verify in the server's certificate (default: the host of --server).
+    #[arg(long, env = "HUBBLE_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+    /// Hubble server dialing timeout (Go duration: 5s, 500ms, 1m).
+    #[arg(long, env = "HUBBLE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Run `kubectl port-forward` to hubble-relay and connect through it.
+    #[arg(short = 'P', long)]
+    pub port_forward: bool,
+    /// Namespace of hubble-relay for --port-forward.
+    #[arg(long, env = "HUBBLE_KUBE_NAMESPACE", default_value = "kube-system")]
+    pub kube_namespace: String,
+    /// Kubernetes context for --port-forward.
+    #[arg(long, env = "HUBBLE_KUBE_CONTEXT")]
+    pub kube_context: Option<String>,
+    /// Kubeconfig file for --port-forward.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubectl program --port-forward runs.
+    #[arg(long, env = "HUBTOP_KUBECTL", default_value = "kubectl", hide = true)]
+    pub kubectl: PathBuf,
+}
+
+impl ConnectionArgs {
+    /// Plain-text gRPC to `server` with every other option at its default.
+    pub fn plain(server: String) -> Self {
+        ConnectionArgs {
+            server,
+            tls: false,
+            tls_allow_insecure: false,
+            tls_ca_cert_files: vec![],
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
+            tls_server_name: None,
+            timeout: Duration::from_secs(5),
+            port_forward: false,
+            kube_namespace: "kube-system".into(),
+            kube_context: None,
+            kubeconfig: None,
+            kubectl: "kubectl".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Display")]
+pub struct TuiArgs {
+    /// Flows to backfill at start-up, then follow (default: as many as the ring holds).
+    #[arg(long, value_name = "N")]
+    pub last: Option<u64>,
+    /// Ring capacity: the most flows held in memory.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub buffer: u64,
+    /// Write connection events and every GetFlows request sent as JSON lines to this file.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Flows per second the demo cluster produces.
+    #[arg(long, default_value_t = 300.0, value_parser = parse_rate)]
+    pub rate: f64,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["demo", "input_file"]))]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4245")]
+    pub listen: SocketAddr,
+    /// Serve flows from the built-in demo cluster.
+    #[arg(long)]
+    pub demo: bool,
+    /// Flows per second for --demo.
+    #[arg(long, default_value_t = 300.0, value_parser = parse_rate, requires = "demo")]
+    pub rate: f64,
+    /// Serve the flows of a capture (jsonpb lines, as `hubble observe -o jsonpb` prints).
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Flows the server keeps for GetFlows backfills.
+    #[arg(long, value_name = "N", default_value_t = 65_535)]
+    pub buffer: usize,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a rate in flows/s between 0 and 10000000"
+        )),
+    }
+}
+
+/// Go's `time.ParseDuration` subset people use: `500ms`, `5s`, `1m30s`, `2h`, `1.5s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?} (examples: 500ms, 5s, 1m30s)");
+    let mut rest = s.trim();
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_like_hubble_flags() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn server_defaults_to_localhost_4245_and_reads_the_flags() {
+        let cli =
+            Cli::try_parse_from(["hubtop", "--server", "tls://relay:443", "--last", "50"]).unwrap();
+        assert_eq!(cli.conn.server, "tls://relay:443");
+        assert_eq!(cli.tui.last, Some(50));
+        assert!(cli.command.is_none());
+        let demo = Cli::try_parse_from(["hubtop", "demo", "--rate", "1000"]).unwrap();
+        assert!(matches!(demo.command, Some(Command::Demo(d)) if d.rate == 1000.0));
+    }
+
+    #[test]
+    fn serve_needs_a_source() {
+        assert!(Cli::try_parse_from(["hubtop", "serve"]).is_err());
+        assert!(
+            Cli::try_parse_from(["hubtop", "serve", "--demo", "--listen", "127.0.0.1:0"]).is_ok()
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! `hubtop observe`: headless, like `hubble observe`.

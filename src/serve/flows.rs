@@ -1,0 +1,219 @@
+//! `GetFlows`: which events of the ring a request selects, and the task that streams them.
+//!
+//! Mirrors Cilium's `pkg/hubble/observer/local_observer.go`:
+//! - `first` (without `since`) reads from the oldest event; `follow` with neither `number` nor
+//!   `since` starts at the newest; otherwise the reader rewinds from the newest event until it
+//!   has passed `number` matching flows, or the first matching flow older than `since`
+//!   (`number == 0` without `since` rewinds over the whole ring: everything is sent).
+//! - Reading forward, flows must lie in `[since, until]` and pass the filters; the first flow
+//!   after `until` ends the stream. Without `follow` at most `number` flows are sent (when it is
+//!   not 0), and the stream ends at the end of the ring as it was when the request came in.
+//! - Lost events pass no filter and no time bound and are not counted against `number`.
+//! - A reader that falls behind the writer (the ring overwrote what it had not read yet) gets
+//!   one `lost_events` response with source `HUBBLE_RING_BUFFER` counting what it missed, and
+//!   carries on from the oldest event still held. Its own queue is bounded, so a slow client
+//!   costs the server nothing but lost events.
+//!
+//! Like Hubble Relay, each stream starts with a `node_status` response listing the connected
+//! nodes; node status events published later reach followers only (they are news, not history).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use super::filtering::Matcher;
+use super::hub::{Event, Hub, Kind};
+use crate::api::Timestamp;
+use crate::api::flow::{LostEvent, LostEventSource};
+use crate::api::observer::get_flows_response::ResponseTypes;
+use crate::api::observer::{GetFlowsRequest, GetFlowsResponse};
+use crate::api::relay::{NodeState, NodeStatusEvent};
+
+/// Events copied out of the ring per lock.
+const CHUNK: usize = 256;
+
+/// Responses queued per stream before the reader waits for the client.
+pub const QUEUE: usize = 512;
+
+/// The node name on responses the server makes itself (lost events, node status), like relay's.
+pub const SERVER_NODE_NAME: &str = "hubtop-serve";
+
+pub type Sender = mpsc::Sender<Result<GetFlowsResponse, Status>>;
+
+/// What a request asks for, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub number: u64,
+    pub first: bool,
+    pub follow: bool,
+    pub since: Option<i128>,
+    pub until: Option<i128>,
+}
+
+impl Plan {
+    pub fn new(req: &GetFlowsRequest) -> Result<Plan, Status> {
+        if req.first && req.follow {
+            return Err(Status::invalid_argument(
+                "first cannot be specified with follow",
+            ));
+        }
+        if req.field_mask.as_ref().is_some_and(|m| !m.paths.is_empty()) {
+            return Err(Status::invalid_argument(
+                "field_mask is not supported by this server yet: leave it empty to get whole flows",
+            ));
+        }
+        let bound = |t: Option<Timestamp>, name: &str| -> Result<Option<i128>, Status> {
+            match t {
+                None => Ok(None),
+                Some(t) if t.to_datetime().is_some() => Ok(Some(t.as_nanos())),
+                Some(t) => Err(Status::invalid_argument(format!(
+                    "invalid {name} timestamp: {}s {}ns is not a valid time",
+                    t.seconds, t.nanos
+                ))),
+            }
+        };
+        Ok(Plan {
+            number: req.number,
+            first: req.first,
+            follow: req.follow,
+            since: bound(req.since, "since")?,
+            until: bound(req.until, "until")?,
+        })
+    }
+}
+
+/// Streams what `plan` selects into `tx` until done, the client leaves, or the server closes.
+pub async fn stream(hub: Arc<Hub>, plan: Plan, matches: Matcher, tx: Sender) {
+    let mut closing = hub.closing();
+    tokio::select! {
+        _ = run(&hub, plan, &matches, &tx) => {}
+        _ = closing.wait_for(|c| *c) => {}
+        _ = tx.closed() => {}
+    }
+}
+
+async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
+    let connected = hub.connected_nodes();
+    if !connected.is_empty()
+        && send(tx, node_status(NodeState::NodeConnected, connected))
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let mut head = hub.subscribe();
+    head.borrow_and_update();
+    let live_from = hub.end();
+    let mut cursor = start(hub, &plan, matches, live_from);
+    let stop = if plan.follow { u64::MAX } else { live_from };
+    let mut sent = 0u64;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while cursor < stop {
+        chunk.clear();
+        let first = hub.read(cursor, stop, CHUNK, &mut chunk);
+        if first > cursor {
+            if send(tx, ring_lost(first.min(stop) - cursor)).await.is_err() {
+                return;
+            }
+            cursor = first;
+        }
+        if chunk.is_empty() {
+            if !plan.follow || head.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let read = chunk.len() as u64;
+        for (ev, seq) in chunk.drain(..).zip(cursor..) {
+            let deliver = match ev.kind {
+                Kind::Lost => true,
+                Kind::NodeStatus => seq >= live_from,
+                Kind::Flow => {
+                    if plan.until.is_some_and(|u| ev.nanos > u) {
+                        return;
+                    }
+                    plan.since.is_none_or(|s| ev.nanos >= s) && matches(&ev.resp)
+                }
+            };
+            if !deliver {
+                continue;
+            }
+            if send(tx, ev.resp.clone()).await.is_err() {
+                return;
+            }
+            if ev.kind == Kind::Flow {
+                sent += 1;
+                if !plan.follow && plan.number > 0 && sent >= plan.number {
+                    return;
+                }
+            }
+        }
+        cursor += read;
+    }
+}
+
+/// Where reading starts (see the module docs).
+fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
+    if plan.first && plan.since.is_none() {
+        return hub.oldest();
+    }
+    if plan.follow && plan.number == 0 && plan.since.is_none() {
+        return end;
+    }
+    let mut count = 0u64;
+    let mut pos = end;
+    let mut chunk: Vec<Arc<Event>> = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        let lo = hub.read_back(pos, CHUNK, &mut chunk);
+        if chunk.is_empty() {
+            return pos;
+        }
+        for (i, ev) in chunk.iter().enumerate().rev() {
+            let seq = lo + i as u64;
+            if ev.kind != Kind::Flow || !matches(&ev.resp) {
+                continue;
+            }
+            count += 1;
+            match plan.since {
+                Some(since) if ev.nanos < since => return seq + 1,
+                Some(_) => {}
+                None if count == plan.number => return seq,
+                None => {}
+            }
+        }
+        pos = lo;
+    }
+}
+
+async fn send(tx: &Sender, resp: GetFlowsResponse) -> Result<(), ()> {
+    tx.send(Ok(resp)).await.map_err(|_| ())
+}
+
+fn ring_lost(missed: u64) -> GetFlowsResponse {
+    let now = Timestamp::now();
+    GetFlowsResponse {
+        node_name: SERVER_NODE_NAME.to_string(),
+        time: Some(now),
+        response_types: Some(ResponseTypes::LostEvents(LostEvent {
+            source: LostEventSource::HubbleRingBuffer as i32,
+            num_events_lost: missed,
+            cpu: None,
+            first: None,
+            last: None,
+        })),
+    }
+}
+
+pub fn node_status(state: NodeState, node_names: Vec<String>) -> GetFlowsResponse {
+    GetFlowsResponse {
+        node_name: SERVER_NODE_NAME.to_string(),
+        time: Some(Timestamp::now()),
+        response_types: Some(ResponseTypes::NodeStatus(NodeStatusEvent {
+            state_change: state as i32,
+            node_names,
+            message: String::new(),
+        })),
+    }
+}

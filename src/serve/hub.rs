@@ -1,0 +1,462 @@
+//! The server's shared state: the bounded ring of events every `GetFlows` reads (Cilium's
+//! `container.Ring`), plus what `ServerStatus`, `GetNodes` and `GetNamespaces` report.
+//!
+//! One producer (the demo generator or the file loader) calls [`Hub::publish`] with batches;
+//! readers copy short runs of `Arc`s out under the lock and do the slow work (filtering,
+//! cloning, sending) outside it. Events are addressed by a sequence number that never repeats,
+//! so a reader that fell behind can tell exactly how many events it missed.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::api::Timestamp;
+use crate::api::flow::Flow;
+use crate::api::observer::get_flows_response::ResponseTypes;
+use crate::api::observer::{
+    GetFlowsResponse, GetNamespacesResponse, GetNodesResponse, Namespace, Node,
+    ServerStatusResponse, Tls,
+};
+use crate::api::relay::NodeState;
+use crate::store::{Counter, RATE_WINDOW_SECS};
+
+/// `Event::node` for events that belong to no known node.
+pub const NO_NODE: u16 = u16::MAX;
+
+/// Relay reports at most this many unavailable nodes by name.
+const UNAVAILABLE_NODES_REPORTED: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Flow,
+    Lost,
+    NodeStatus,
+}
+
+/// One entry of the ring: the response as it will be sent, plus what readers test often.
+#[derive(Debug)]
+pub struct Event {
+    pub resp: GetFlowsResponse,
+    /// `resp.time` in nanoseconds (0 when missing), for `since`/`until`.
+    pub nanos: i128,
+    pub kind: Kind,
+    /// Index into [`Hub::nodes`], or [`NO_NODE`].
+    pub node: u16,
+}
+
+impl Event {
+    /// Wraps a response; flows get the response's `time` and `node_name` from the flow, as
+    /// Hubble sends them.
+    pub fn new(mut resp: GetFlowsResponse, node: u16) -> Option<Event> {
+        let kind = match &resp.response_types {
+            Some(ResponseTypes::Flow(flow)) => {
+                if resp.time.is_none() {
+                    resp.time = flow.time;
+                }
+                if resp.node_name.is_empty() {
+                    resp.node_name.clone_from(&flow.node_name);
+                }
+                Kind::Flow
+            }
+            Some(ResponseTypes::LostEvents(_)) => Kind::Lost,
+            Some(ResponseTypes::NodeStatus(_)) => Kind::NodeStatus,
+            None => return None,
+        };
+        let nanos = resp.time.map_or(0, Timestamp::as_nanos);
+        Some(Event {
+            resp,
+            nanos,
+            kind,
+            node,
+        })
+    }
+
+    /// Sets the time of the response and of the flow in it.
+    pub fn set_time(&mut self, time: Timestamp) {
+        self.resp.time = Some(time);
+        self.nanos = time.as_nanos();
+        if let Some(ResponseTypes::Flow(f)) = &mut self.resp.response_types {
+            f.time = Some(time);
+        }
+    }
+
+    pub fn flow(flow: Flow, node: u16) -> Event {
+        let resp = GetFlowsResponse {
+            node_name: flow.node_name.clone(),
+            time: flow.time,
+            response_types: Some(ResponseTypes::Flow(flow)),
+        };
+        let nanos = resp.time.map_or(0, Timestamp::as_nanos);
+        Event {
+            resp,
+            nanos,
+            kind: Kind::Flow,
+            node,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct NodeInfo {
+    pub name: String,
+    /// `host:port` of the node's Hubble server, empty when unknown.
+    pub address: String,
+    pub tls_server_name: Option<String>,
+    pub up: AtomicBool,
+}
+
+impl NodeInfo {
+    pub fn new(name: String, address: String, tls_server_name: Option<String>) -> NodeInfo {
+        NodeInfo {
+            name,
+            address,
+            tls_server_name,
+            up: AtomicBool::new(true),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    nodes: RwLock<Vec<NodeInfo>>,
+    pub capacity: usize,
+    pub version: String,
+    started: Instant,
+    started_secs: i64,
+    state: Mutex<State>,
+    /// The sequence number the next event gets; followers wait for it to move.
+    head: watch::Sender<u64>,
+    /// Set when the server shuts down, so that followers end their streams.
+    closing: watch::Sender<bool>,
+}
+
+#[derive(Debug)]
+struct State {
+    events: VecDeque<Arc<Event>>,
+    first_seq: u64,
+    seen_flows: Counter,
+    node_held: Vec<u64>,
+    node_seen: Vec<u64>,
+    /// Namespace → cluster, for every namespace a flow has shown (a few string comparisons
+    /// per lookup: cheaper than hashing, twice per flow).
+    namespaces: BTreeMap<String, String>,
+}
+
+impl Hub {
+    pub fn new(capacity: usize, nodes: Vec<NodeInfo>, version: String) -> Hub {
+        let capacity = capacity.max(1);
+        let n = nodes.len();
+        Hub {
+            nodes: RwLock::new(nodes),
+            capacity,
+            version,
+            started: Instant::now(),
+            started_secs: Timestamp::now().seconds,
+            state: Mutex::new(State {
+                events: VecDeque::with_capacity(capacity.min(1 << 16)),
+                first_seq: 0,
+                seen_flows: Counter::default(),
+                node_held: vec![0; n],
+                node_seen: vec![0; n],
+                namespaces: BTreeMap::new(),
+            }),
+            head: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A reader that panicked cannot leave the state half-written: keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends events in order, evicting the oldest beyond capacity, and wakes followers.
+    /// Returns the evicted events, so that the producer can reuse their allocations (or free
+    /// them outside the lock).
+    pub fn publish(&self, batch: Vec<Arc<Event>>) -> Vec<Arc<Event>> {
+        if batch.is_empty() {
+            return Vec::new();
+        }
+        let now_secs = Timestamp::now().seconds;
+        let mut evicted = Vec::new();
+        let head = {
+            let mut st = self.lock();
+            let mut flows = 0;
+            for ev in batch {
+                if ev.kind == Kind::Flow {
+                    flows += 1;
+                    if let Some(ResponseTypes::Flow(f)) = &ev.resp.response_types {
+                        st.note_namespaces(f);
+                    }
+                }
+                let node = usize::from(ev.node);
+                if ev.node != NO_NODE {
+                    if node >= st.node_held.len() {
+                        st.node_held.resize(node + 1, 0);
+                        st.node_seen.resize(node + 1, 0);
+                    }
+                    st.node_held[node] += 1;
+                    st.node_seen[node] += u64::from(ev.kind == Kind::Flow);
+                }
+                if st.events.len() == self.capacity {
+                    if let Some(old) = st.events.pop_front() {
+                        st.first_seq += 1;
+                        if let Some(held) = st.node_held.get_mut(usize::from(old.node)) {
+                            *held -= 1;
+                        }
+                        evicted.push(old);
+                    }
+                }
+                st.events.push_back(ev);
+            }
+            st.seen_flows.add(flows, now_secs);
+            st.first_seq + st.events.len() as u64
+        };
+        self.head.send_replace(head);
+        evicted
+    }
+
+    /// Copies up to `max` events with `from <= seq < to` into `out`; returns the sequence
+    /// number of the first one, which is greater than `from` when events were evicted before
+    /// being read.
+    pub fn read(&self, from: u64, to: u64, max: usize, out: &mut Vec<Arc<Event>>) -> u64 {
+        let st = self.lock();
+        let start = from.max(st.first_seq);
+        let held = st.events.len();
+        let index = |seq: u64| usize::try_from(seq - st.first_seq).map_or(held, |i| i.min(held));
+        let lo = index(start);
+        let hi = index(to.max(start)).min(lo.saturating_add(max));
+        out.extend(st.events.range(lo..hi).cloned());
+        start
+    }
+
+    /// Copies up to `max` events with `seq < end` (the newest ones) into `out`, oldest first;
+    /// returns the sequence number of the first.
+    pub fn read_back(&self, end: u64, max: usize, out: &mut Vec<Arc<Event>>) -> u64 {
+        let st = self.lock();
+        let next = st.first_seq + st.events.len() as u64;
+        let end = end.clamp(st.first_seq, next);
+        let hi = (end - st.first_seq) as usize;
+        let lo = hi.saturating_sub(max);
+        out.extend(st.events.range(lo..hi).cloned());
+        st.first_seq + lo as u64
+    }
+
+    /// The sequence number of the oldest event held.
+    pub fn oldest(&self) -> u64 {
+        self.lock().first_seq
+    }
+
+    /// The sequence number the next event will get.
+    pub fn end(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn nodes(&self) -> std::sync::RwLockReadGuard<'_, Vec<NodeInfo>> {
+        self.nodes.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a node; returns its index for [`Event::node`] ([`NO_NODE`] when full).
+    pub fn add_node(&self, node: NodeInfo) -> u16 {
+        let mut nodes = self.nodes.write().unwrap_or_else(|e| e.into_inner());
+        if nodes.len() >= usize::from(NO_NODE) {
+            return NO_NODE;
+        }
+        nodes.push(node);
+        (nodes.len() - 1) as u16
+    }
+
+    pub fn set_node_up(&self, node: usize, up: bool) {
+        if let Some(n) = self.nodes().get(node) {
+            n.up.store(up, Ordering::Relaxed);
+        }
+    }
+
+    /// Names of the nodes currently connected.
+    pub fn connected_nodes(&self) -> Vec<String> {
+        let nodes = self.nodes();
+        nodes
+            .iter()
+            .filter(|n| n.up.load(Ordering::Relaxed))
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    fn uptime_ns(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    pub fn status(&self) -> ServerStatusResponse {
+        let now_secs = Timestamp::now().seconds;
+        let (held, seen, rate) = {
+            let st = self.lock();
+            (
+                st.events.len(),
+                st.seen_flows.total,
+                st.seen_flows.rate(now_secs),
+            )
+        };
+        // The counter divides by the whole window; a younger server has seen fewer seconds.
+        let window = RATE_WINDOW_SECS as f64;
+        let lived = (now_secs - self.started_secs + 1).clamp(1, RATE_WINDOW_SECS as i64) as f64;
+        let nodes = self.nodes();
+        let unavailable: Vec<&NodeInfo> = nodes
+            .iter()
+            .filter(|n| !n.up.load(Ordering::Relaxed))
+            .collect();
+        ServerStatusResponse {
+            num_flows: held as u64,
+            max_flows: self.capacity as u64,
+            seen_flows: seen,
+            uptime_ns: self.uptime_ns(),
+            num_connected_nodes: Some(((nodes.len() - unavailable.len()) as u32).into()),
+            num_unavailable_nodes: Some((unavailable.len() as u32).into()),
+            unavailable_nodes: unavailable
+                .iter()
+                .take(UNAVAILABLE_NODES_REPORTED)
+                .map(|n| n.name.clone())
+                .collect(),
+            version: self.version.clone(),
+            flows_rate: rate * window / lived,
+        }
+    }
+
+    pub fn nodes_response(&self) -> GetNodesResponse {
+        let st = self.lock();
+        let uptime_ns = self.uptime_ns();
+        let nodes = self
+            .nodes()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let up = n.up.load(Ordering::Relaxed);
+                Node {
+                    name: n.name.clone(),
+                    version: if up {
+                        self.version.clone()
+                    } else {
+                        String::new()
+                    },
+                    address: n.address.clone(),
+                    state: if up {
+                        NodeState::NodeConnected
+                    } else {
+                        NodeState::NodeUnavailable
+                    } as i32,
+                    tls: n.tls_server_name.as_ref().map(|s| Tls {
+                        enabled: true,
+                        server_name: s.clone(),
+                    }),
+                    uptime_ns: if up { uptime_ns } else { 0 },
+                    num_flows: if up {
+                        st.node_held.get(i).copied().unwrap_or(0)
+                    } else {
+                        0
+                    },
+                    max_flows: if up { self.capacity as u64 } else { 0 },
+                    seen_flows: if up {
+                        st.node_seen.get(i).copied().unwrap_or(0)
+                    } else {
+                        0
+                    },
+                }
+            })
+            .collect();
+        GetNodesResponse { nodes }
+    }
+
+    pub fn namespaces_response(&self) -> GetNamespacesResponse {
+        let st = self.lock();
+        let namespaces = st
+            .namespaces
+            .iter()
+            .map(|(ns, cluster)| Namespace {
+                cluster: cluster.clone(),
+                namespace: ns.clone(),
+            })
+            .collect();
+        GetNamespacesResponse { namespaces }
+    }
+}
+
+impl State {
+    fn note_namespaces(&mut self, f: &Flow) {
+        for ep in [&f.source, &f.destination].into_iter().flatten() {
+            if !ep.namespace.is_empty() && !self.namespaces.contains_key(&ep.namespace) {
+                let cluster = if ep.cluster_name.is_empty() {
+                    "default"
+                } else {
+                    &ep.cluster_name
+                };
+                self.namespaces
+                    .insert(ep.namespace.clone(), cluster.to_string());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(n: i64) -> Event {
+        Event::flow(
+            Flow {
+                time: Some(Timestamp {
+                    seconds: n,
+                    nanos: 0,
+                }),
+                uuid: n.to_string(),
+                ..Default::default()
+            },
+            NO_NODE,
+        )
+    }
+
+    #[test]
+    fn evicted_events_show_up_as_a_gap_in_sequence_numbers() {
+        let hub = Hub::new(3, vec![], String::new());
+        hub.publish((0..5).map(|n| Arc::new(flow(n))).collect());
+        assert_eq!(hub.end(), 5);
+        let mut out = Vec::new();
+        assert_eq!(hub.read(0, u64::MAX, 10, &mut out), 2);
+        assert_eq!(out.len(), 3);
+        out.clear();
+        assert_eq!(hub.read_back(5, 2, &mut out), 3);
+        assert_eq!(
+            out.iter()
+                .map(|e| e.nanos / 1_000_000_000)
+                .collect::<Vec<_>>(),
+            [3, 4]
+        );
+        assert_eq!(hub.status().num_flows, 3);
+        assert_eq!(hub.status().seen_flows, 5);
+    }
+
+    #[test]
+    fn reading_past_the_end_returns_nothing() {
+        let hub = Hub::new(3, vec![], String::new());
+        hub.publish(vec![Arc::new(flow(1))]);
+        let mut out = Vec::new();
+        assert_eq!(hub.read(u64::MAX, u64::MAX, usize::MAX, &mut out), u64::MAX);
+        assert_eq!(hub.read(0, 0, 10, &mut out), 0);
+        assert!(out.is_empty());
+        assert_eq!(hub.read_back(0, 5, &mut out), 0);
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,281 @@
+//! The GetFlows loop: connect, backfill, follow; on any error wait (capped exponential backoff
+//! with jitter) and resume with `since` = the last flow time seen, dropping the duplicates.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use rand::Rng;
+use serde_json::json;
+use tokio::{sync::mpsc, time::Instant};
+use tonic::transport::Channel;
+
+use super::{
+    ConnState, Dedup, ServerAddr, Shared, SourceCommand, connect::error_chain, eventlog::EventLog,
+    portforward::PortForward,
+};
+use crate::api::{
+    Timestamp,
+    flow::FlowFilter,
+    observer::{
+        GetFlowsRequest, GetFlowsResponse, ServerStatusRequest, get_flows_response::ResponseTypes,
+        observer_client::ObserverClient,
+    },
+};
+use crate::cli::ConnectionArgs;
+
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(15);
+const STATUS_EVERY: Duration = Duration::from_secs(3);
+/// Flows remembered for duplicate detection after a resume.
+const DEDUP_WINDOW: usize = 65_536;
+/// Messages taken from the stream per store lock.
+const BATCH: usize = 1024;
+
+pub struct SourceConfig {
+    pub conn: ConnectionArgs,
+    /// Backfill at start (`number`); `None` means as many as the ring holds.
+    pub last: Option<u64>,
+    pub capacity: usize,
+    pub whitelist: Vec<FlowFilter>,
+    pub blacklist: Vec<FlowFilter>,
+    pub log: Option<Arc<EventLog>>,
+}
+
+/// Runs until `commands` closes. Never returns an error: every failure is shown in
+/// [`Shared::conn`], logged, and retried.
+pub async fn run(
+    cfg: SourceConfig,
+    shared: Arc<Shared>,
+    mut commands: mpsc::UnboundedReceiver<SourceCommand>,
+) {
+    let log = |event: &str, fields: serde_json::Value| {
+        if let Some(l) = &cfg.log {
+            l.write(event, fields);
+        }
+    };
+    let mut whitelist = cfg.whitelist.clone();
+    let mut blacklist = cfg.blacklist.clone();
+    // Resume point: the newest flow time seen, and flows up to it need a duplicate check.
+    let mut resume: Option<Timestamp> = None;
+    let mut dedup = Dedup::new(DEDUP_WINDOW);
+    let mut attempt: u32 = 0;
+    let mut port_forward: Option<PortForward> = None;
+
+    loop {
+        shared.set_state(ConnState::Connecting);
+        let outcome = async {
+            let addr = if cfg.conn.port_forward {
+                if port_forward.is_none() {
+                    log("port_forward_start", json!({ "args": super::portforward::kubectl_args(&cfg.conn) }));
+                    let pf = PortForward::start(&cfg.conn, Duration::from_secs(30)).await?;
+                    log("port_forward_ready", json!({ "local": pf.local }));
+                    port_forward = Some(pf);
+                }
+                let local = &port_forward.as_ref().expect("set above").local;
+                ServerAddr::parse(local, cfg.conn.tls)?
+            } else {
+                ServerAddr::parse(&cfg.conn.server, cfg.conn.tls)?
+            };
+            {
+                let mut c = shared.conn();
+                c.server = addr.to_string();
+                c.version += 1;
+            }
+            log("connecting", json!({ "server": addr.to_string(), "attempt": attempt }));
+            let channel = super::connect(&cfg.conn, &addr).await?;
+            log("connected", json!({ "server": addr.to_string() }));
+            let status_poller = StatusPoller::spawn(channel.clone(), shared.clone());
+            let req = GetFlowsRequest {
+                number: if resume.is_some() { 0 } else { cfg.last.unwrap_or(cfg.capacity as u64) },
+                follow: true,
+                since: resume,
+                whitelist: whitelist.clone(),
+                blacklist: blacklist.clone(),
+                ..Default::default()
+            };
+            if let Some(l) = &cfg.log {
+                l.request(&addr.to_string(), &req);
+            }
+            shared.conn().requests += 1;
+            let mut client = ObserverClient::new(channel).max_decoding_message_size(64 << 20);
+            let stream = client.get_flows(req).await.map_err(status_text)?.into_inner();
+            shared.set_state(ConnState::Live);
+            attempt = 0;
+            let mut stream = stream.ready_chunks(BATCH);
+            let end = loop {
+                tokio::select! {
+                    batch = stream.next() => match batch {
+                        None => break Err(color_eyre::eyre::eyre!("the server ended the flow stream")),
+                        Some(batch) => {
+                            let mut failed = None;
+                            let mut store = shared.store();
+                            let now = chrono::Utc::now().timestamp();
+                            for item in batch {
+                                match item {
+                                    Ok(resp) => ingest(&mut store, &mut dedup, &mut resume, resp, now),
+                                    Err(status) => { failed = Some(status); break; }
+                                }
+                            }
+                            drop(store);
+                            if let Some(status) = failed {
+                                break Err(status_text(status));
+                            }
+                        }
+                    },
+                    cmd = commands.recv() => match cmd {
+                        None => break Ok(true),
+                        Some(SourceCommand::SetFilter { whitelist: w, blacklist: b }) => {
+                            whitelist = w;
+                            blacklist = b;
+                            resume = None;
+                            dedup.clear();
+                            shared.store().clear();
+                            log("filter_changed", json!({}));
+                            break Ok(false);
+                        }
+                    },
+                }
+            };
+            drop(status_poller);
+            end
+        }
+        .await;
+
+        match outcome {
+            Ok(true) => break,
+            Ok(false) => continue, // new filter: reopen at once
+            Err(e) => {
+                let error = crate::format::sanitize(&format!("{e:#}")).into_owned();
+                attempt += 1;
+                let delay = backoff(attempt);
+                log(
+                    "stream_error",
+                    json!({ "error": error, "attempt": attempt, "retry_in_ms": delay.as_millis() as u64 }),
+                );
+                if cfg.conn.port_forward {
+                    // A port-forward that died takes the connection with it: start a new one.
+                    if let Some(pf) = port_forward.take() {
+                        pf.stop().await;
+                    }
+                }
+                shared.set_state(ConnState::Reconnecting {
+                    retry_at: std::time::Instant::now() + delay,
+                    attempt,
+                    error,
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    cmd = commands.recv() => match cmd {
+                        None => break,
+                        Some(SourceCommand::SetFilter { whitelist: w, blacklist: b }) => {
+                            whitelist = w;
+                            blacklist = b;
+                            resume = None;
+                            dedup.clear();
+                            shared.store().clear();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(pf) = port_forward {
+        pf.stop().await;
+    }
+}
+
+/// One response into the store. Flows at or before the resume point are checked for duplicates.
+fn ingest(
+    store: &mut crate::store::Store,
+    dedup: &mut Dedup,
+    resume: &mut Option<Timestamp>,
+    resp: GetFlowsResponse,
+    now_secs: i64,
+) {
+    match resp.response_types {
+        Some(ResponseTypes::Flow(flow)) => {
+            let key = Dedup::key(&flow);
+            if !dedup.insert(key) {
+                return;
+            }
+            if let Some(t) = flow.time {
+                if resume.is_none_or(|r| t > r) {
+                    *resume = Some(t);
+                }
+            }
+            store.push_flow(flow, now_secs);
+        }
+        Some(ResponseTypes::LostEvents(lost)) => store.push_lost(&lost, now_secs),
+        Some(ResponseTypes::NodeStatus(ev)) => {
+            store.push_node_status(resp.time.unwrap_or_else(Timestamp::now), ev)
+        }
+        None => {}
+    }
+}
+
+fn status_text(s: tonic::Status) -> color_eyre::Report {
+    let msg = if s.message().is_empty() {
+        format!("{:?}", s.code())
+    } else {
+        format!("{:?}: {}", s.code(), s.message())
+    };
+    match std::error::Error::source(&s) {
+        Some(src) => color_eyre::eyre::eyre!("{msg} ({})", error_chain(src)),
+        None => color_eyre::eyre::eyre!("{msg}"),
+    }
+}
+
+/// Capped exponential backoff with "equal jitter": half fixed, half random.
+pub fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(BACKOFF_CAP);
+    let half = capped / 2;
+    half + half.mul_f64(rand::rng().random::<f64>())
+}
+
+/// Polls `ServerStatus` while a connection lives; aborted on drop.
+struct StatusPoller(tokio::task::JoinHandle<()>);
+
+impl StatusPoller {
+    fn spawn(channel: Channel, shared: Arc<Shared>) -> Self {
+        StatusPoller(tokio::spawn(async move {
+            let mut client = ObserverClient::new(channel);
+            let mut tick = tokio::time::interval_at(Instant::now(), STATUS_EVERY);
+            loop {
+                tick.tick().await;
+                let res = tokio::time::timeout(
+                    STATUS_EVERY,
+                    client.server_status(ServerStatusRequest {}),
+                )
+                .await;
+                if let Ok(Ok(resp)) = res {
+                    let mut c = shared.conn();
+                    c.status = Some(resp.into_inner());
+                    c.version += 1;
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for StatusPoller {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_then_stays_under_the_cap() {
+        for attempt in 1..40 {
+            let d = backoff(attempt);
+            assert!(d <= BACKOFF_CAP, "{attempt}: {d:?}");
+        }
+        assert!(backoff(1) <= BACKOFF_BASE);
+        assert!(backoff(1) >= BACKOFF_BASE / 2);
+        assert!(backoff(30) >= BACKOFF_CAP / 2);
+    }
+}

@@ -1,0 +1,256 @@
+//! Dialing a Hubble server: `--server` parsing (a `tls://` prefix means TLS) and TLS set-up with
+//! hubble's options (custom CAs, client certificates, server name, allow-insecure), done with
+//! rustls directly so every option behaves as the hubble CLI's does.
+
+use std::{sync::Arc, time::Duration};
+
+use color_eyre::eyre::{Context, Result, bail, eyre};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio_rustls::{
+    TlsConnector,
+    rustls::{
+        self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+        client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+        crypto::WebPkiSupportedAlgorithms,
+        pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
+    },
+};
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::cli::ConnectionArgs;
+
+/// A parsed `--server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddr {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl ServerAddr {
+    /// `host:port`, `[v6]:port`, `tls://host:port`; the port defaults to 4245.
+    pub fn parse(server: &str, force_tls: bool) -> Result<Self> {
+        let (tls, rest) = match server.split_once("://") {
+            Some(("tls", rest)) => (true, rest),
+            Some(("http" | "dns", rest)) => (false, rest),
+            Some((scheme, _)) => bail!(
+                "unsupported scheme {scheme:?} in --server {server:?}: use host:port or tls://host:port"
+            ),
+            None => (false, server),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, p) = v6
+                .split_once(']')
+                .ok_or_else(|| eyre!("invalid --server {server:?}: missing ']'"))?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h.to_string(), Some(p)),
+                _ => (rest.to_string(), None),
+            }
+        };
+        if host.is_empty() {
+            bail!("invalid --server {server:?}: no host (expected host:port, e.g. localhost:4245)");
+        }
+        let port = match port {
+            None => 4245,
+            Some(p) => p
+                .parse()
+                .map_err(|_| eyre!("invalid port {p:?} in --server {server:?}"))?,
+        };
+        Ok(ServerAddr {
+            host,
+            port,
+            tls: tls || force_tls,
+        })
+    }
+
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl std::fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "tls://" } else { "" };
+        write!(f, "{scheme}{}", self.authority())
+    }
+}
+
+/// Opens a gRPC channel with HTTP/2 keepalive, so a dead connection is noticed, not waited on.
+pub async fn connect(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel> {
+    let endpoint = Endpoint::from_shared(format!("http://{}", addr.authority()))
+        .wrap_err_with(|| format!("invalid server address {addr}"))?
+        .connect_timeout(args.timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true);
+    let dial = async {
+        if addr.tls {
+            let tls = TlsConnector::from(Arc::new(tls_config(args)?));
+            let name = args
+                .tls_server_name
+                .clone()
+                .unwrap_or_else(|| addr.host.clone());
+            let name = ServerName::try_from(name.clone())
+                .map_err(|_| eyre!("invalid TLS server name {name:?}"))?;
+            let connector = tower::service_fn(move |uri: Uri| {
+                let tls = tls.clone();
+                let name = name.clone();
+                async move {
+                    let host = uri.host().unwrap_or("localhost").trim_matches(['[', ']']);
+                    let tcp = TcpStream::connect((host, uri.port_u16().unwrap_or(4245))).await?;
+                    tcp.set_nodelay(true)?;
+                    let stream = tls.connect(name, tcp).await?;
+                    Ok::<_, std::io::Error>(TokioIo::new(stream))
+                }
+            });
+            endpoint
+                .connect_with_connector(connector)
+                .await
+                .map_err(|e| eyre!(error_chain(&e)))
+        } else {
+            endpoint.connect().await.map_err(|e| eyre!(error_chain(&e)))
+        }
+    };
+    tokio::time::timeout(args.timeout + Duration::from_secs(1), dial)
+        .await
+        .map_err(|_| eyre!("timed out after {:?} dialing {addr}", args.timeout))?
+        .wrap_err_with(|| format!("failed to connect to {addr}"))
+}
+
+/// The whole `source()` chain of an error in one line: tonic's top-level messages alone
+/// ("transport error") tell a user nothing.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cur = s.source();
+    }
+    text
+}
+
+fn tls_config(args: &ConnectionArgs) -> Result<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .wrap_err("TLS set-up")?;
+    let builder = if args.tls_allow_insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(
+                provider.signature_verification_algorithms,
+            )))
+    } else {
+        let mut roots = RootCertStore::empty();
+        if args.tls_ca_cert_files.is_empty() {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+        for path in &args.tls_ca_cert_files {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| eyre!("cannot read CA certificates from {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                bail!("no PEM certificate in {}", path.display());
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| eyre!("bad CA certificate in {}: {e}", path.display()))?;
+            }
+        }
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match (&args.tls_client_cert_file, &args.tls_client_key_file) {
+        (Some(cert), Some(key)) => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| eyre!("cannot read client certificate {}: {e}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| eyre!("cannot read client key {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .wrap_err("client certificate and key do not fit together")?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// `--tls-allow-insecure`: checks signatures (the handshake stays sound) but trusts any
+/// certificate and host name, as hubble's InsecureSkipVerify does.
+#[derive(Debug)]
+struct AcceptAnyCert(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_parse_like_hubble() {
+        let a = ServerAddr::parse("localhost:4245", false).unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.tls), ("localhost", 4245, false));
+        let t = ServerAddr::parse("tls://relay.example:443", false).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.tls),
+            ("relay.example", 443, true)
+        );
+        let v6 = ServerAddr::parse("[::1]:80", true).unwrap();
+        assert_eq!((v6.host.as_str(), v6.port, v6.tls), ("::1", 80, true));
+        assert_eq!(v6.to_string(), "tls://[::1]:80");
+        assert_eq!(ServerAddr::parse("relay", false).unwrap().port, 4245);
+        assert!(ServerAddr::parse("unix:///var/run/hubble.sock", false).is_err());
+        assert!(ServerAddr::parse("host:http", false).is_err());
+        assert!(ServerAddr::parse(":4245", false).is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! The source: one task owns the connection to a Hubble server, streams `GetFlows` into the
+//! store, polls `ServerStatus`, and reconnects (resuming where it left off) when anything breaks.
+//! The UI talks to it only through [`Shared`] (read) and [`SourceCommand`]s (write).
+
+mod client;
+mod connect;
+mod dedup;
+pub mod eventlog;
+pub mod portforward;
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Instant,
+};
+
+pub use client::{SourceConfig, run};
+pub use connect::{ServerAddr, connect};
+pub use dedup::Dedup;
+
+use crate::api::{flow::FlowFilter, observer::ServerStatusResponse};
+use crate::store::Store;
+
+/// State both the source task and the UI see. Locks are held briefly: per batch, per frame.
+#[derive(Debug)]
+pub struct Shared {
+    pub store: Mutex<Store>,
+    pub conn: Mutex<ConnInfo>,
+}
+
+impl Shared {
+    pub fn new(capacity: usize, server: String) -> Arc<Self> {
+        Arc::new(Shared {
+            store: Mutex::new(Store::new(capacity)),
+            conn: Mutex::new(ConnInfo {
+                server,
+                ..Default::default()
+            }),
+        })
+    }
+
+    /// The store; a panic elsewhere while it was held does not make it unreadable.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn conn(&self) -> MutexGuard<'_, ConnInfo> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the connection state as the source task does (tests draw screens in each state).
+    #[doc(hidden)]
+    pub fn set_state_for_tests(&self, state: ConnState) {
+        self.set_state(state);
+    }
+
+    pub(crate) fn set_state(&self, state: ConnState) {
+        let mut c = self.conn();
+        c.state = state;
+        c.version += 1;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum ConnState {
+    #[default]
+    Connecting,
+    /// The GetFlows stream is open.
+    Live,
+    /// The last attempt failed; the next one starts at `retry_at`.
+    Reconnecting {
+        retry_at: Instant,
+        attempt: u32,
+        error: String,
+    },
+    /// Nothing more will happen (e.g. the port-forward could not start).
+    Failed(String),
+}
+
+/// What the status bar shows about the connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnInfo {
+    pub server: String,
+    pub state: ConnState,
+    pub status: Option<ServerStatusResponse>,
+    /// GetFlows requests sent so far (each reconnect or filter change sends one).
+    pub requests: u64,
+    /// Bumped on every change so the UI knows to redraw.
+    pub version: u64,
+}
+
+/// What the UI asks of the source.
+#[derive(Debug, Clone)]
+pub enum SourceCommand {
+    /// Restart the stream with these server-side filters and a fresh backfill.
+    SetFilter {
+        whitelist: Vec<FlowFilter>,
+        blacklist: Vec<FlowFilter>,
+    },
+}

@@ -1,0 +1,52 @@
+//! The help overlay: every key, in one place.
+
+use ratatui::{
+    Frame,
+    layout::Rect,
+    text::{Line, Span},
+    widgets::{Block, Borders, Clear, Paragraph},
+};
+
+use super::{Theme, centered, title};
+use crate::tui::app::App;
+
+/// Every key the TUI knows, as the help overlay lists it.
+pub const KEYS: &[(&str, &str)] = &[
+    ("j / ↓", "select the next (newer) flow"),
+    ("k / ↑", "select the previous (older) flow"),
+    ("PgDn / Ctrl-d", "one page down"),
+    ("PgUp / Ctrl-u", "one page up"),
+    ("g / Home", "oldest flow (stops following)"),
+    ("G / End", "newest flow, and follow new ones"),
+    ("space", "pause / resume the view (flows keep arriving)"),
+    ("Enter", "details of the selected flow"),
+    ("Esc", "back / close"),
+    ("?", "this help"),
+    ("q / Ctrl-c", "quit"),
+];
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let theme = Theme::of(app);
+    let mut lines = vec![Line::raw("")];
+    for (key, what) in KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<15}"), theme.header()),
+            Span::raw(*what),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "  Colours: FORWARDED green, DROPPED red; NO_COLOR=1 turns them off.",
+        theme.dim(),
+    ));
+    let rect = centered(area, 70, lines.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title("Help — ? or Esc to close", &theme)),
+        ),
+        rect,
+    );
+}

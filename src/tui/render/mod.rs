@@ -1,0 +1,188 @@
+//! Drawing: a pure function of the app state (plus the table's scroll memory).
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────────────────────┐
+//! │ status: server · live/reconnecting · version · flows/s · buffers · PAUSED    │
+//! │ LOST EVENTS banner (only when events were lost)                              │
+//! ├────────────────────────────────────────────────────┬─────────────────────────┤
+//! │ TIME  SOURCE  DESTINATION  TYPE / SUMMARY  VERDICT │ verdicts (total, rate)  │
+//! │ …                                                  │ drop reasons            │
+//! │ (newest at the bottom, followed until you scroll)  │ lost events, nodes      │
+//! ├────────────────────────────────────────────────────┴─────────────────────────┤
+//! │ key hints                                                                    │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! Detail and help draw over the table area.
+
+mod counters;
+mod detail;
+mod help;
+mod status;
+mod table;
+
+use ratatui::{
+    Frame,
+    layout::{Constraint, Layout, Rect},
+    style::{Color, Modifier, Style},
+    text::Line,
+    widgets::Paragraph,
+};
+
+use super::app::{App, Screen};
+
+/// Below this the screen would be garbage; say so instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 10;
+/// The counters pane shows from this width on.
+const COUNTERS_FROM_WIDTH: u16 = 110;
+const COUNTERS_WIDTH: u16 = 42;
+
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small ({}x{}): hubtop needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Resize, or q to quit.",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let lost = app.shared.store().counters.lost_total();
+    let banner = u16::from(lost > 0);
+    let [status_area, banner_area, main, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    status::draw_status(f, app, status_area);
+    if lost > 0 {
+        status::draw_lost_banner(f, app, banner_area);
+    }
+    let (table_area, counters_area) = if area.width >= COUNTERS_FROM_WIDTH {
+        let [t, c] = Layout::horizontal([Constraint::Min(40), Constraint::Length(COUNTERS_WIDTH)])
+            .areas(main);
+        (t, Some(c))
+    } else {
+        (main, None)
+    };
+    match app.screen {
+        Screen::Flows => table::draw(f, app, table_area),
+        Screen::Detail(seq) => detail::draw(f, app, seq, table_area),
+    }
+    if let Some(c) = counters_area {
+        counters::draw(f, app, c);
+    }
+    status::draw_hints(f, app, hints);
+    if app.help {
+        help::draw(f, app, main);
+    }
+}
+
+/// Styles that respect `NO_COLOR`.
+pub(crate) struct Theme {
+    pub no_color: bool,
+}
+
+impl Theme {
+    pub fn of(app: &App) -> Self {
+        Theme {
+            no_color: app.no_color,
+        }
+    }
+
+    pub fn fg(&self, c: Color) -> Style {
+        if self.no_color {
+            Style::default()
+        } else {
+            Style::default().fg(c)
+        }
+    }
+
+    pub fn verdict(&self, verdict: i32) -> Style {
+        use crate::api::flow::Verdict as V;
+        let color = match V::try_from(verdict) {
+            Ok(V::Forwarded) => Color::Green,
+            Ok(V::Dropped) => Color::Red,
+            Ok(V::Error) => Color::LightMagenta,
+            Ok(V::Audit) => Color::Yellow,
+            Ok(V::Redirected) => Color::Cyan,
+            Ok(V::Traced) => Color::Blue,
+            Ok(V::Translated) => Color::LightBlue,
+            Ok(V::Unknown) | Err(_) => Color::DarkGray,
+        };
+        let style = self.fg(color);
+        if verdict == V::Dropped as i32 {
+            style.add_modifier(Modifier::BOLD)
+        } else {
+            style
+        }
+    }
+
+    pub fn header(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn dim(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
+    pub fn alert(&self) -> Style {
+        if self.no_color {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+/// A titled block line.
+pub(crate) fn title(text: &str, theme: &Theme) -> Line<'static> {
+    Line::styled(format!(" {text} "), theme.header())
+}
+
+/// `12345` → `12,345`.
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Center a `w`x`h` rectangle in `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+        assert_eq!(super::thousands(100), "100");
+    }
+}

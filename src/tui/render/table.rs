@@ -1,0 +1,143 @@
+//! The flow table: newest at the bottom, followed until the user scrolls away. Costs what the
+//! visible rows cost, whatever the ring holds.
+
+use chrono::{Local, TimeZone};
+use ratatui::{
+    Frame,
+    layout::{Constraint, Rect},
+    text::{Line, Span},
+    widgets::{Block, Borders, Cell, Row, Table},
+};
+
+use super::{Theme, thousands, title};
+use crate::api::flow::{Flow, Verdict};
+use crate::format::{self, Side, sanitize};
+use crate::tui::app::App;
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let theme = Theme::of(app);
+    let store = app.shared.store();
+    let (first, limit) = app.visible_range_locked(&store);
+    let total = limit - first;
+    let inner_rows = area.height.saturating_sub(3) as usize; // borders + header
+    app.page.set(inner_rows.max(1));
+
+    let selected = app.selection_locked(&store);
+    let (top, bottom) = match selected {
+        None => (first, first),
+        Some(_) if app.follow => (limit.saturating_sub(inner_rows as u64).max(first), limit),
+        Some(sel) => {
+            let mut top = app
+                .top
+                .get()
+                .clamp(first, limit.saturating_sub(1).max(first));
+            if sel < top {
+                top = sel;
+            } else if sel >= top + inner_rows as u64 {
+                top = sel + 1 - inner_rows as u64;
+            }
+            // No empty space below the last row.
+            top = top.min(limit.saturating_sub(inner_rows as u64)).max(first);
+            app.top.set(top);
+            (top, (top + inner_rows as u64).min(limit))
+        }
+    };
+
+    let wide = area.width >= 150;
+    let mut header = vec![
+        "TIME",
+        "VERDICT",
+        "SOURCE",
+        "DESTINATION",
+        "TYPE",
+        "SUMMARY",
+    ];
+    let mut widths = vec![
+        Constraint::Length(12),
+        Constraint::Length(10),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+        Constraint::Length(6),
+        Constraint::Fill(4),
+    ];
+    if wide {
+        header.insert(2, "NODE");
+        widths.insert(2, Constraint::Fill(1));
+    }
+    let rows: Vec<Row> = store
+        .ring
+        .range(top, bottom)
+        .map(|e| {
+            let row = row_cells(&e.flow, wide, &theme);
+            if Some(e.seq) == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+
+    let position = match selected {
+        Some(sel) => format!("{}/{}", thousands(sel - first + 1), thousands(total)),
+        None => "no flows yet".to_string(),
+    };
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(title("Flows", &theme))
+        .title_bottom(Line::from(format!(" {position} ")).right_aligned());
+    if !app.follow {
+        block = block.title(Line::styled(" SCROLLED · G to follow ", theme.dim()).right_aligned());
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.header()))
+        .block(block)
+        .column_spacing(1);
+    f.render_widget(table, area);
+}
+
+fn row_cells(flow: &Flow, wide: bool, theme: &Theme) -> Row<'static> {
+    let time = flow
+        .time
+        .and_then(|t| {
+            Local
+                .timestamp_opt(t.seconds, t.nanos.clamp(0, 999_999_999) as u32)
+                .single()
+        })
+        .map(|t| t.format("%H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| "--:--:--.---".into());
+    let endpoint = |side| {
+        let mut s = format::endpoint(flow, side);
+        if let Some(p) = format::endpoint_port(flow, side) {
+            s.push(':');
+            s.push_str(&p.to_string());
+        }
+        sanitize(&s).into_owned()
+    };
+    // A drop's reason leads its summary, in the verdict's colour: it is what the SRE is after.
+    let mut summary = vec![];
+    if flow.verdict == Verdict::Dropped as i32 {
+        let reason = crate::store::drop_reason_of(flow);
+        if reason != 0 {
+            summary.push(Span::styled(
+                format!("{} ", format::drop_reason_name(reason)),
+                theme.verdict(flow.verdict),
+            ));
+        }
+    }
+    summary.push(Span::raw(sanitize(&format::summary(flow)).into_owned()));
+    let mut cells = vec![
+        Cell::from(time),
+        Cell::from(Span::styled(
+            format::verdict_name(flow.verdict).into_owned(),
+            theme.verdict(flow.verdict),
+        )),
+        Cell::from(endpoint(Side::Source)),
+        Cell::from(endpoint(Side::Destination)),
+        Cell::from(format::protocol_name(flow)),
+        Cell::from(Line::from(summary)),
+    ];
+    if wide {
+        cells.insert(2, Cell::from(sanitize(&flow.node_name).into_owned()));
+    }
+    Row::new(cells)
+}

@@ -1,0 +1,289 @@
+//! The TUI on a `TestBackend`: what the screen shows and what keys do, through the same `App`
+//! and `draw` the real terminal uses.
+
+mod common;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use futures::StreamExt;
+use hubtop::api::flow::{Flow, LostEvent, LostEventSource};
+use hubtop::source::{ConnState, Shared};
+use hubtop::tui::{App, render};
+use ratatui::{Terminal, backend::TestBackend};
+
+const NOW: i64 = 1_763_900_010;
+
+fn app_with(flows: Vec<Flow>) -> App {
+    let shared = Shared::new(100_000, "127.0.0.1:4245".into());
+    {
+        let mut store = shared.store();
+        for f in flows {
+            store.push_flow(f, NOW);
+        }
+    }
+    shared.set_state_for_tests(ConnState::Live);
+    let mut app = App::new(shared);
+    app.now_secs = NOW;
+    app.no_color = false;
+    app
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( \S+|Z)", "[datetime]"),
+            (r"\d\d:\d\d:\d\d\.\d\d\d", "[time]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}
+
+#[test]
+fn main_screen_shows_flows_counters_and_status() {
+    let app = app_with(common::sample_flows(60));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("FORWARDED"));
+    assert!(text.contains("POLICY_DENIED TCP Flags: SYN"));
+    assert!(
+        text.contains("POLICY_DENIED"),
+        "drop reasons in the counters pane"
+    );
+    assert!(text.contains("● live"));
+    snapshot!("main_screen_160x45", text);
+}
+
+#[test]
+fn the_view_follows_the_newest_flow_until_the_user_scrolls() {
+    let mut app = app_with(common::sample_flows(100));
+    assert_eq!(app.selection(), Some(99));
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selection(), Some(98));
+    app.shared
+        .store()
+        .push_flow(common::sample_flows(1).remove(0), NOW);
+    assert_eq!(
+        app.selection(),
+        Some(98),
+        "new flows do not move a scrolled selection"
+    );
+    key(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selection(), Some(100));
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.selection(), Some(0));
+}
+
+#[test]
+fn space_pauses_the_rows_while_flows_keep_arriving() {
+    let mut app = app_with(common::sample_flows(50));
+    key(&mut app, KeyCode::Char(' '));
+    let before = screen(&app, 160, 45);
+    {
+        let mut store = app.shared.store();
+        for f in common::sample_flows(30) {
+            store.push_flow(f, NOW);
+        }
+    }
+    let after = screen(&app, 160, 45);
+    let rows = |s: &str| {
+        s.lines()
+            .skip(2)
+            .take(38)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // The table rows are unchanged (the counters pane, on the right, keeps counting).
+    let table = |s: &str| {
+        rows(s)
+            .iter()
+            .map(|l| l.chars().take(118).collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(table(&before), table(&after));
+    assert!(after.contains("PAUSED +30 new"), "{after}");
+    assert_eq!(app.shared.store().ring.len(), 80);
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(
+        app.selection(),
+        Some(79),
+        "resume jumps back to the live end"
+    );
+}
+
+#[test]
+fn enter_shows_every_set_field_with_the_uuid_and_esc_goes_back() {
+    let mut app = app_with(common::sample_flows(5));
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("00000000-0000-4000-8000-000000000004"),
+        "{text}"
+    );
+    assert!(text.contains("POLICY_DENIED — no network policy allows this traffic"));
+    assert!(text.contains("source.labels[0]"));
+    snapshot!("detail_view", text);
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&app, 160, 45).contains("TIME"));
+}
+
+#[test]
+fn question_mark_toggles_a_help_overlay_listing_every_key() {
+    let mut app = app_with(common::sample_flows(20));
+    key(&mut app, KeyCode::Char('?'));
+    let text = screen(&app, 160, 45);
+    for k in [
+        "j / ↓",
+        "k / ↑",
+        "g / Home",
+        "G / End",
+        "space",
+        "Enter",
+        "Esc",
+        "q / Ctrl-c",
+    ] {
+        assert!(text.contains(k), "help lacks {k}");
+    }
+    snapshot!("help_overlay", text);
+    key(&mut app, KeyCode::Char('?'));
+    assert!(!screen(&app, 160, 45).contains("Help"));
+}
+
+#[test]
+fn a_too_small_terminal_gets_a_message_not_garbage() {
+    let app = app_with(common::sample_flows(20));
+    let text = screen(&app, 40, 8);
+    assert!(text.contains("Terminal too small (40x8)"), "{text}");
+}
+
+#[test]
+fn control_characters_from_flows_never_reach_the_screen() {
+    let mut flows = common::sample_flows(3);
+    flows[2].source.as_mut().unwrap().pod_name = "evil\x1b]0;pwned\x07pod".into();
+    let mut app = app_with(flows);
+    let text = screen(&app, 160, 45);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'));
+    assert!(text.contains("evil^[]0;pwned"), "{text}");
+    key(&mut app, KeyCode::Enter);
+    let detail = screen(&app, 160, 45);
+    assert!(!detail.contains('\x1b') && detail.contains("evil^["));
+}
+
+#[test]
+fn lost_events_raise_a_banner_and_are_counted_per_source() {
+    let app = app_with(common::sample_flows(10));
+    app.shared.store().push_lost(
+        &LostEvent {
+            source: LostEventSource::PerfEventRingBuffer as i32,
+            num_events_lost: 1234,
+            ..Default::default()
+        },
+        NOW,
+    );
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("1,234 EVENTS LOST (PERF_EVENT_RING_BUFFER 1,234)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_status_bar_says_when_it_is_reconnecting_and_why() {
+    let app = app_with(vec![]);
+    app.shared.set_state_for_tests(ConnState::Reconnecting {
+        retry_at: std::time::Instant::now() + std::time::Duration::from_secs(4),
+        attempt: 3,
+        error: "Unavailable: connection refused".into(),
+    });
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("reconnecting in 4s (attempt 3): Unavailable: connection refused"),
+        "{text}"
+    );
+    assert!(text.contains("no flows yet"));
+}
+
+#[test]
+fn narrow_terminals_drop_the_counters_pane_and_keep_the_table() {
+    let app = app_with(common::sample_flows(30));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("SOURCE") && !text.contains("Counters"));
+    snapshot!("narrow_80x24", text);
+}
+
+#[tokio::test]
+async fn the_real_event_loop_draws_and_quits_on_q() {
+    let mut app = app_with(common::sample_flows(10));
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let keys = vec![
+        Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('k'),
+            KeyModifiers::NONE,
+        ))),
+        Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        ))),
+    ];
+    // Keys arrive after the first frame has been drawn.
+    let input = futures::stream::iter(keys).then(|k| async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        k
+    });
+    let input = Box::pin(input);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        hubtop::tui::event_loop(&mut terminal, &mut app, input, std::future::pending()),
+    )
+    .await
+    .expect("q ends the loop")
+    .unwrap();
+    assert!(app.quit);
+    assert!(!app.follow, "k was handled before q");
+    let drawn = format!("{:?}", terminal.backend().buffer());
+    assert!(drawn.contains("FORWARDED"));
+}
+
+#[tokio::test]
+async fn ctrl_c_and_a_signal_both_end_the_loop() {
+    let mut app = app_with(vec![]);
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let ctrl_c = futures::stream::iter(vec![Ok(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )))])
+    .chain(futures::stream::pending());
+    hubtop::tui::event_loop(
+        &mut terminal,
+        &mut app,
+        Box::pin(ctrl_c),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let mut app = app_with(vec![]);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        hubtop::tui::event_loop(&mut terminal, &mut app, futures::stream::pending(), async {
+        }),
+    )
+    .await
+    .expect("the quit future ends the loop")
+    .unwrap();
+}
