@@ -6,6 +6,8 @@ use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
 use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, ServeArgs, TuiArgs};
+use hubtop::filter::FlowMatcher;
+use hubtop::filter_flags::{self, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
 use hubtop::source::{SourceConfig, eventlog::EventLog};
 
@@ -13,21 +15,38 @@ fn main() -> Result<()> {
     color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install()?;
-    let cli = Cli::parse();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // Filter flags are hubble's, parsed as hubble parses them; clap reads what is left.
+    let (filters, rest) = match filter_flags::parse(&argv) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = FlowMatcher::compile(&filters.allowlist, &filters.denylist) {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
+    }
+    let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .wrap_err("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            None => tui(cli.conn, cli.tui).await,
-            Some(Command::Demo(args)) => demo(args).await,
+            None => tui(cli.conn, cli.tui, filters).await,
+            Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
         }
     })
 }
 
-fn source_config(conn: ConnectionArgs, tui: &TuiArgs) -> Result<SourceConfig> {
+fn source_config(
+    conn: ConnectionArgs,
+    tui: &TuiArgs,
+    filters: FilterFlags,
+) -> Result<SourceConfig> {
     let log = match &tui.log_file {
         Some(path) => {
             Some(Arc::new(EventLog::create(path).wrap_err_with(|| {
@@ -40,21 +59,21 @@ fn source_config(conn: ConnectionArgs, tui: &TuiArgs) -> Result<SourceConfig> {
         conn,
         last: tui.last,
         capacity: tui.buffer as usize,
-        whitelist: vec![],
-        blacklist: vec![],
+        whitelist: filters.allowlist,
+        blacklist: filters.denylist,
         log,
     })
 }
 
-async fn tui(conn: ConnectionArgs, args: TuiArgs) -> Result<()> {
+async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Result<()> {
     if !conn.port_forward {
         // A typo in --server is an error now, not a reconnect loop behind the TUI.
         hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
     }
-    hubtop::tui::run(source_config(conn, &args)?).await
+    hubtop::tui::run(source_config(conn, &args, filters)?).await
 }
 
-async fn demo(args: DemoArgs) -> Result<()> {
+async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
     let (addr, server) = serve::spawn_local(ServeOptions {
         source: FlowSource::Demo(DemoConfig {
             rate: args.rate,
@@ -65,7 +84,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
     .await
     .wrap_err("starting the demo server")?;
     let conn = ConnectionArgs::plain(addr.to_string());
-    let result = hubtop::tui::run(source_config(conn, &args.tui)?).await;
+    let result = hubtop::tui::run(source_config(conn, &args.tui, filters)?).await;
     server.stop().await;
     result
 }

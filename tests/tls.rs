@@ -46,15 +46,27 @@ openssl req $ec -keyout client.key -out client.csr -subj /CN=sre
 openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.ext
 "#
     );
-    let out = Command::new("sh").arg("-c").arg(script).current_dir(&dir).output().unwrap();
-    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(dir)
 }
 
 /// Terminates TLS on a loopback port and forwards to a plain hubtop server.
 async fn tls_front(certs: &Path, require_client_cert: bool) -> SocketAddr {
     let (backend, handle) = serve::spawn_local(ServeOptions {
-        source: FlowSource::Demo(DemoConfig { rate: 500.0, seed: Some(3) }),
+        source: FlowSource::Demo(DemoConfig {
+            rate: 500.0,
+            seed: Some(3),
+        }),
         buffer: 65_535,
     })
     .await
@@ -90,8 +102,12 @@ async fn tls_front(certs: &Path, require_client_cert: bool) -> SocketAddr {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = TcpStream::connect(backend).await else {
+                    return;
+                };
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
             });
         }
@@ -103,7 +119,14 @@ fn start(conn: ConnectionArgs) -> Arc<Shared> {
     let shared = Shared::new(1000, conn.server.clone());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::mem::forget(tx);
-    let cfg = SourceConfig { conn, last: Some(10), capacity: 1000, whitelist: vec![], blacklist: vec![], log: None };
+    let cfg = SourceConfig {
+        conn,
+        last: Some(10),
+        capacity: 1000,
+        whitelist: vec![],
+        blacklist: vec![],
+        log: None,
+    };
     tokio::spawn(source::run(cfg, shared.clone(), rx));
     shared
 }
@@ -111,14 +134,19 @@ fn start(conn: ConnectionArgs) -> Arc<Shared> {
 async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_custom_ca_and_server_name_streams_flows() {
-    let Some(certs) = make_certs("ca") else { return };
+    let Some(certs) = make_certs("ca") else {
+        return;
+    };
     let addr = tls_front(&certs, false).await;
     let mut conn = ConnectionArgs::plain(format!("tls://{addr}"));
     conn.tls_ca_cert_files = vec![certs.join("ca.crt")];
@@ -129,7 +157,9 @@ async fn tls_with_a_custom_ca_and_server_name_streams_flows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_ca_is_refused_with_a_clear_error_unless_insecure_is_allowed() {
-    let Some(certs) = make_certs("insecure") else { return };
+    let Some(certs) = make_certs("insecure") else {
+        return;
+    };
     let addr = tls_front(&certs, false).await;
     let mut conn = ConnectionArgs::plain(addr.to_string());
     conn.tls = true;
@@ -143,12 +173,17 @@ async fn an_unknown_ca_is_refused_with_a_clear_error_unless_insecure_is_allowed(
 
     conn.tls_allow_insecure = true;
     let accepted = start(conn);
-    wait_for("flows with --tls-allow-insecure", || accepted.store().ring.len() >= 10).await;
+    wait_for("flows with --tls-allow-insecure", || {
+        accepted.store().ring.len() >= 10
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_sends_the_client_certificate() {
-    let Some(certs) = make_certs("mtls") else { return };
+    let Some(certs) = make_certs("mtls") else {
+        return;
+    };
     let addr = tls_front(&certs, true).await;
     let mut conn = ConnectionArgs::plain(format!("tls://{addr}"));
     conn.tls_ca_cert_files = vec![certs.join("ca.crt")];
@@ -157,7 +192,13 @@ async fn mutual_tls_sends_the_client_certificate() {
     conn.tls_client_cert_file = Some(certs.join("client.crt"));
     conn.tls_client_key_file = Some(certs.join("client.key"));
     let with = start(conn);
-    wait_for("flows with a client certificate", || with.store().ring.len() >= 10).await;
-    wait_for("a refusal without one", || matches!(without.conn().state, ConnState::Reconnecting { .. })).await;
+    wait_for("flows with a client certificate", || {
+        with.store().ring.len() >= 10
+    })
+    .await;
+    wait_for("a refusal without one", || {
+        matches!(without.conn().state, ConnState::Reconnecting { .. })
+    })
+    .await;
     assert_eq!(without.store().ring.len(), 0);
 }

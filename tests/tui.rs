@@ -6,7 +6,7 @@ mod common;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures::StreamExt;
 use hubtop::api::flow::{Flow, LostEvent, LostEventSource};
-use hubtop::source::{ConnState, Shared};
+use hubtop::source::{ConnState, Shared, SourceCommand};
 use hubtop::tui::{App, render};
 use ratatui::{Terminal, backend::TestBackend};
 
@@ -286,4 +286,102 @@ async fn ctrl_c_and_a_signal_both_end_the_loop() {
     .await
     .expect("the quit future ends the loop")
     .unwrap();
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn slash_filters_the_ring_at_once_and_restarts_the_stream_with_the_new_lists() {
+    let mut app = app_with(common::sample_flows(100));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.commands = Some(tx);
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "--verdict DROPPED");
+    let typing = screen(&app, 160, 45);
+    assert!(
+        typing.contains(r#"✓ allow: [{"verdict":["DROPPED"]}]"#),
+        "{typing}"
+    );
+    snapshot!("filter_bar_typing", typing);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 160, 45);
+    let table: Vec<String> = text
+        .lines()
+        .map(|l| l.chars().take(116).collect())
+        .collect();
+    let rows: Vec<&String> = table
+        .iter()
+        .filter(|l| l.starts_with("│") && (l.contains(" DROPPED ") || l.contains(" FORWARDED ")))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        20,
+        "only the drops remain in the table:\n{rows:#?}"
+    );
+    assert!(rows.iter().all(|l| l.contains("DROPPED")));
+    assert!(
+        text.contains("filter: --verdict DROPPED"),
+        "the active filter is on screen"
+    );
+    assert!(text.contains("20/20"), "{text}");
+    match rx.try_recv().unwrap() {
+        SourceCommand::SetFilter {
+            whitelist,
+            blacklist,
+        } => {
+            assert_eq!(
+                serde_json::to_string(&whitelist).unwrap(),
+                r#"[{"verdict":["DROPPED"]}]"#
+            );
+            assert!(blacklist.is_empty());
+        }
+    }
+    // `/` again holds the current filter; Up recalls history; Esc cancels without a request.
+    key(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.bar.as_ref().unwrap().input, "--verdict DROPPED");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.bar.is_none() && rx.try_recv().is_err());
+}
+
+#[test]
+fn a_bad_filter_shows_the_error_under_the_word_and_is_not_applied() {
+    let mut app = app_with(common::sample_flows(10));
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "--verdict NOPE");
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("^^^^"), "{text}");
+    assert!(text.contains("✗"), "{text}");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.bar.is_some(), "Enter does not apply an invalid filter");
+    assert!(app.filter.is_none());
+}
+
+#[test]
+fn a_filter_from_the_command_line_is_active_from_the_start() {
+    let (flags, _) = hubtop::filter_flags::parse(&[
+        "--verdict".into(),
+        "DROPPED".into(),
+        "-n".into(),
+        "shop".into(),
+    ])
+    .unwrap();
+    let app = app_with(common::sample_flows(40)).with_filter(flags);
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("filter: "), "{text}");
+    let drops_in_shop = common::sample_flows(40)
+        .iter()
+        .filter(|f| {
+            f.verdict == 2
+                && (f.source.as_ref().unwrap().namespace == "shop"
+                    || f.destination.as_ref().unwrap().namespace == "shop")
+        })
+        .count();
+    assert!(
+        text.contains(&format!("{drops_in_shop}/{drops_in_shop}")),
+        "{text}"
+    );
 }

@@ -45,70 +45,17 @@ const fn family(
 }
 
 /// Fields with a source and a destination side, and their three flags.
+#[rustfmt::skip]
 static FAMILIES: &[Family] = &[
-    family(
-        "source_ip",
-        "destination_ip",
-        "--from-ip",
-        "--to-ip",
-        "--ip",
-    ),
-    family(
-        "source_pod",
-        "destination_pod",
-        "--from-pod",
-        "--to-pod",
-        "--pod",
-    ),
-    family(
-        "source_fqdn",
-        "destination_fqdn",
-        "--from-fqdn",
-        "--to-fqdn",
-        "--fqdn",
-    ),
-    family(
-        "source_label",
-        "destination_label",
-        "--from-label",
-        "--to-label",
-        "--label",
-    ),
-    family(
-        "source_service",
-        "destination_service",
-        "--from-service",
-        "--to-service",
-        "--service",
-    ),
-    family(
-        "source_workload",
-        "destination_workload",
-        "--from-workload",
-        "--to-workload",
-        "--workload",
-    ),
-    family(
-        "source_identity",
-        "destination_identity",
-        "--from-identity",
-        "--to-identity",
-        "--identity",
-    ),
-    family(
-        "source_cluster_name",
-        "destination_cluster_name",
-        "--from-cluster",
-        "--to-cluster",
-        "--cluster",
-    ),
-    family(
-        "source_port",
-        "destination_port",
-        "--from-port",
-        "--to-port",
-        "--port",
-    ),
+    family("source_ip", "destination_ip", "--from-ip", "--to-ip", "--ip"),
+    family("source_pod", "destination_pod", "--from-pod", "--to-pod", "--pod"),
+    family("source_fqdn", "destination_fqdn", "--from-fqdn", "--to-fqdn", "--fqdn"),
+    family("source_label", "destination_label", "--from-label", "--to-label", "--label"),
+    family("source_service", "destination_service", "--from-service", "--to-service", "--service"),
+    family("source_workload", "destination_workload", "--from-workload", "--to-workload", "--workload"),
+    family("source_identity", "destination_identity", "--from-identity", "--to-identity", "--identity"),
+    family("source_cluster_name", "destination_cluster_name", "--from-cluster", "--to-cluster", "--cluster"),
+    family("source_port", "destination_port", "--from-port", "--to-port", "--port"),
 ];
 
 /// Fields set by one flag each.

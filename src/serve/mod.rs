@@ -10,15 +10,17 @@
 //!
 //! Layout: `hub.rs` holds the ring and the counters, `observer.rs` is the gRPC service,
 //! `flows.rs` streams `GetFlows`, `file.rs` loads captures, `topology.rs` + `packets.rs` +
-//! `demo.rs` make the demo traffic.
+//! `l7.rs` + `scenarios.rs` + `demo.rs` make the demo traffic.
 
 mod demo;
 mod file;
 mod filtering;
 mod flows;
 mod hub;
+mod l7;
 mod observer;
 mod packets;
+mod scenarios;
 mod topology;
 
 use std::future::Future;

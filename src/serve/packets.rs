@@ -10,17 +10,15 @@ use rand::rngs::SmallRng;
 use super::hub::Event;
 use super::topology::{Pod, Topology};
 use crate::api::flow::{
-    CiliumEventType, Dns, DropReason, Ethernet, FileInfo, Flow, FlowType, Http, HttpHeader, IcmPv4,
-    Ip, IpVersion, L7FlowType, Layer4, Layer7, NetworkInterface, Policy, Service, Tcp, TcpFlags,
-    TraceContext, TraceObservationPoint, TraceParent, TraceReason, TrafficDirection, Udp, Verdict,
-    layer4, layer7,
+    CiliumEventType, DropReason, Ethernet, FileInfo, Flow, FlowType, IcmPv4, Ip, IpVersion, Layer4,
+    NetworkInterface, Policy, Service, Tcp, TcpFlags, TraceObservationPoint, TraceReason,
+    TrafficDirection, Udp, Verdict, layer4,
 };
 
 /// Cilium monitor message types (`event_type.type`).
 const MSG_DROP: i32 = 1;
 const MSG_TRACE: i32 = 4;
 const MSG_POLICY_VERDICT: i32 = 5;
-const MSG_ACCESS_LOG: i32 = 129;
 
 /// One side of a connection.
 #[derive(Clone, Copy)]
@@ -206,7 +204,7 @@ impl<'a> Gen<'a> {
         hex_uuid(v)
     }
 
-    fn push(&mut self, flow: Flow, node: usize) {
+    pub(super) fn push(&mut self, flow: Flow, node: usize) {
         let ev = Event::flow(flow, node as u16);
         // A flow is 1.4 kB: reuse the allocation of an event the ring evicted when no reader
         // holds it any more (a fresh one of that size costs glibc a consolidation each time),
@@ -221,12 +219,12 @@ impl<'a> Gen<'a> {
         self.out.push(Arc::new(ev));
     }
 
-    fn is_up(&self, node: usize) -> bool {
+    pub(super) fn is_up(&self, node: usize) -> bool {
         self.up.get(node).copied().unwrap_or(false)
     }
 
     /// The fields every event of `conn` shares, for a packet going `reply`-wards, seen on `node`.
-    fn base(&mut self, c: &Conn<'a>, reply: bool, node: usize, flags: Flags) -> Flow {
+    pub(super) fn base(&mut self, c: &Conn<'a>, reply: bool, node: usize, flags: Flags) -> Flow {
         let t = self.t;
         let (src, dst) = if reply {
             (c.server, c.client)
@@ -337,9 +335,7 @@ impl<'a> Gen<'a> {
             Point::ToEndpoint | Point::FromOverlay | Point::FromNetwork => reply,
         };
         f.traffic_direction = match point {
-            Point::ToOverlay | Point::FromOverlay | Point::ToNetwork | Point::FromNetwork => {
-                TrafficDirection::Unknown
-            }
+            Point::ToOverlay | Point::FromOverlay => TrafficDirection::Unknown,
             _ if local_is_client => TrafficDirection::Egress,
             _ => TrafficDirection::Ingress,
         } as i32;
@@ -480,190 +476,6 @@ impl<'a> Gen<'a> {
         };
         self.push(f, pod.node);
     }
-
-    /// An L7 (`event_type` 129) flow seen by the proxy on `node`.
-    #[allow(deprecated)]
-    fn l7(
-        &mut self,
-        c: &Conn<'a>,
-        reply: bool,
-        node: usize,
-        ingress: bool,
-        l7: Layer7,
-        summary: String,
-    ) -> Flow {
-        let mut f = self.base(c, reply, node, ACK);
-        if let Some(layer4::Protocol::Tcp(tcp)) = f.l4.as_mut().and_then(|l| l.protocol.as_mut()) {
-            tcp.flags = None;
-        }
-        f.r#type = FlowType::L7 as i32;
-        f.event_type = Some(CiliumEventType {
-            r#type: MSG_ACCESS_LOG,
-            sub_type: 0,
-        });
-        f.traffic_direction = if ingress {
-            TrafficDirection::Ingress
-        } else {
-            TrafficDirection::Egress
-        } as i32;
-        f.l7 = Some(l7);
-        f.summary = summary;
-        f
-    }
-
-    /// A DNS request and its answer through the DNS proxy on the client's node.
-    pub fn dns(&mut self, c: &Conn<'a>, query: &str, qtype: &str, answer: DnsAnswer<'_>) {
-        let Some(node) = c.client.node().filter(|&n| self.is_up(n)) else {
-            return;
-        };
-        let qtypes = vec![qtype.to_string()];
-        let request = Layer7 {
-            r#type: L7FlowType::Request as i32,
-            latency_ns: 0,
-            record: Some(layer7::Record::Dns(Dns {
-                query: query.to_string(),
-                observation_source: "proxy".to_string(),
-                qtypes: qtypes.clone(),
-                ..Default::default()
-            })),
-        };
-        let f = self.l7(
-            c,
-            false,
-            node,
-            false,
-            request,
-            format!("DNS Query {query} {qtype}"),
-        );
-        self.push(f, node);
-        let (ips, ttl, rcode): (Vec<String>, u32, u32) = match answer {
-            DnsAnswer::Ips(ips, ttl) => (ips.iter().map(|s| s.to_string()).collect(), ttl, 0),
-            DnsAnswer::Empty => (Vec::new(), u32::MAX, 0),
-            DnsAnswer::NxDomain => (Vec::new(), u32::MAX, 3),
-        };
-        let summary = if rcode == 3 {
-            format!("DNS Answer RCode: Non-Existent Domain TTL: {ttl} (Proxy {query} {qtype})")
-        } else if ips.is_empty() {
-            format!("DNS Answer  TTL: {ttl} (Proxy {query} {qtype})")
-        } else {
-            format!(
-                "DNS Answer \"{}\" TTL: {ttl} (Proxy {query} {qtype})",
-                ips.join(",")
-            )
-        };
-        let response = Layer7 {
-            r#type: L7FlowType::Response as i32,
-            latency_ns: self.rng.random_range(150_000..2_500_000),
-            record: Some(layer7::Record::Dns(Dns {
-                query: query.to_string(),
-                rrtypes: if ips.is_empty() {
-                    Vec::new()
-                } else {
-                    qtypes.clone()
-                },
-                ips,
-                ttl,
-                observation_source: "proxy".to_string(),
-                rcode,
-                qtypes,
-                ..Default::default()
-            })),
-        };
-        let f = self.l7(c, true, node, false, response, summary);
-        self.push(f, node);
-    }
-
-    /// An HTTP request and its response through the proxy on the server's node.
-    pub fn http(&mut self, c: &Conn<'a>, req: &HttpCall<'_>) {
-        let Some(node) = c.server.node().filter(|&n| self.is_up(n)) else {
-            return;
-        };
-        let request_id = self.uuid();
-        let trace_id = format!("{:032x}", self.rng.random::<u128>());
-        let mut headers = vec![
-            header(":authority", req.authority),
-            header(
-                "traceparent",
-                &format!("00-{trace_id}-{:016x}-01", self.rng.random::<u64>()),
-            ),
-            header("user-agent", req.user_agent),
-            header("x-request-id", &request_id),
-        ];
-        let url = format!("http://{}{}", req.authority, req.path);
-        let http = Http {
-            code: 0,
-            method: req.method.to_string(),
-            url: url.clone(),
-            protocol: "HTTP/1.1".to_string(),
-            headers: headers.clone(),
-        };
-        let trace_context = Some(TraceContext {
-            parent: Some(TraceParent { trace_id }),
-        });
-        let l7 = Layer7 {
-            r#type: L7FlowType::Request as i32,
-            latency_ns: 0,
-            record: Some(layer7::Record::Http(http)),
-        };
-        let mut f = self.l7(
-            c,
-            false,
-            node,
-            true,
-            l7,
-            format!("HTTP/1.1 {} {url}", req.method),
-        );
-        f.trace_context.clone_from(&trace_context);
-        self.push(f, node);
-
-        headers.truncate(0);
-        headers.push(header("content-type", req.content_type));
-        headers.push(header("x-request-id", &request_id));
-        let latency_ns = req.latency_ns;
-        let summary = format!(
-            "HTTP/1.1 {} {}ms ({} {url})",
-            req.code,
-            latency_ns / 1_000_000,
-            req.method
-        );
-        let l7 = Layer7 {
-            r#type: L7FlowType::Response as i32,
-            latency_ns,
-            record: Some(layer7::Record::Http(Http {
-                code: req.code,
-                method: req.method.to_string(),
-                url,
-                protocol: "HTTP/1.1".to_string(),
-                headers,
-            })),
-        };
-        let mut f = self.l7(c, true, node, true, l7, summary);
-        f.trace_context = trace_context;
-        self.push(f, node);
-    }
-}
-
-pub enum DnsAnswer<'a> {
-    Ips(&'a [&'a str], u32),
-    Empty,
-    NxDomain,
-}
-
-pub struct HttpCall<'a> {
-    pub method: &'a str,
-    pub authority: &'a str,
-    pub path: &'a str,
-    pub user_agent: &'a str,
-    pub code: u32,
-    pub content_type: &'a str,
-    pub latency_ns: u64,
-}
-
-fn header(key: &str, value: &str) -> HttpHeader {
-    HttpHeader {
-        key: key.to_string(),
-        value: value.to_string(),
-    }
 }
 
 fn iface(index: u32, name: &str) -> NetworkInterface {
@@ -707,10 +519,8 @@ mod tests {
     }
 
     #[test]
-    fn uuids_are_version_4() {
-        let u = hex_uuid(u128::MAX & !(0xf << 76) | (0x4 << 76));
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_eq!(u.matches('-').count(), 4);
+    fn uuids_are_version_4_in_canonical_form() {
+        let u = hex_uuid(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
+        assert_eq!(u, "01234567-89ab-4def-8123-456789abcdef");
     }
 }

@@ -17,11 +17,12 @@ use crate::api::{
     Timestamp,
     flow::FlowFilter,
     observer::{
-        GetFlowsRequest, GetFlowsResponse, ServerStatusRequest, get_flows_response::ResponseTypes,
-        observer_client::ObserverClient,
+        GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, ServerStatusRequest,
+        get_flows_response::ResponseTypes, observer_client::ObserverClient,
     },
 };
 use crate::cli::ConnectionArgs;
+use crate::filter::FlowMatcher;
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(15);
@@ -58,6 +59,9 @@ pub async fn run(
     // Resume point: the newest flow time seen, and flows up to it need a duplicate check.
     let mut resume: Option<Timestamp> = None;
     let mut dedup = Dedup::new(DEDUP_WINDOW);
+    // After a filter change: the ring is rebuilt when the new stream delivers its first flow,
+    // keeping the older flows this matcher accepts (until then the UI filters locally).
+    let mut swap: Option<FlowMatcher> = None;
     let mut attempt: u32 = 0;
     let mut port_forward: Option<PortForward> = None;
 
@@ -110,6 +114,17 @@ pub async fn run(
                             let mut failed = None;
                             let mut store = shared.store();
                             let now = chrono::Utc::now().timestamp();
+                            if let Some(matcher) = swap.take() {
+                                let first = batch.iter().find_map(|r| match r {
+                                    Ok(GetFlowsResponse { response_types: Some(ResponseTypes::Flow(f)), .. }) => f.time,
+                                    _ => None,
+                                });
+                                store.rebuild(|f| matcher.matches_flow(f) && first.is_none_or(|t| f.time.is_some_and(|ft| ft < t)), now);
+                                dedup.clear();
+                                for e in store.ring.iter() {
+                                    dedup.insert(Dedup::key(&e.flow));
+                                }
+                            }
                             for item in batch {
                                 match item {
                                     Ok(resp) => ingest(&mut store, &mut dedup, &mut resume, resp, now),
@@ -128,8 +143,7 @@ pub async fn run(
                             whitelist = w;
                             blacklist = b;
                             resume = None;
-                            dedup.clear();
-                            shared.store().clear();
+                            swap = Some(FlowMatcher::compile(&whitelist, &blacklist).unwrap_or_default());
                             log("filter_changed", json!({}));
                             break Ok(false);
                         }
@@ -171,8 +185,7 @@ pub async fn run(
                             whitelist = w;
                             blacklist = b;
                             resume = None;
-                            dedup.clear();
-                            shared.store().clear();
+                            swap = Some(FlowMatcher::compile(&whitelist, &blacklist).unwrap_or_default());
                         }
                     }
                 }
@@ -252,6 +265,22 @@ impl StatusPoller {
                     let mut c = shared.conn();
                     c.status = Some(resp.into_inner());
                     c.version += 1;
+                }
+                let ns = tokio::time::timeout(
+                    STATUS_EVERY,
+                    client.get_namespaces(GetNamespacesRequest {}),
+                )
+                .await;
+                if let Ok(Ok(resp)) = ns {
+                    let mut names: Vec<String> = resp
+                        .into_inner()
+                        .namespaces
+                        .into_iter()
+                        .map(|n| n.namespace)
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    shared.conn().namespaces = names;
                 }
             }
         }))

@@ -82,6 +82,8 @@ pub struct ConnInfo {
     pub server: String,
     pub state: ConnState,
     pub status: Option<ServerStatusResponse>,
+    /// Namespaces the server knows (GetNamespaces), for Tab completion.
+    pub namespaces: Vec<String>,
     /// GetFlows requests sent so far (each reconnect or filter change sends one).
     pub requests: u64,
     /// Bumped on every change so the UI knows to redraw.

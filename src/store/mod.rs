@@ -21,6 +21,8 @@ pub struct Store {
     pub node_events: std::collections::VecDeque<(crate::api::Timestamp, NodeStatusEvent)>,
     /// Bumped on every change so the UI can tell whether to redraw.
     pub version: u64,
+    /// Bumped when the ring is rebuilt (a new filter): sequence numbers start over.
+    pub generation: u64,
 }
 
 impl Store {
@@ -30,6 +32,7 @@ impl Store {
             counters: Counters::default(),
             node_events: Default::default(),
             version: 0,
+            generation: 0,
         }
     }
 
@@ -55,11 +58,19 @@ impl Store {
         self.version += 1;
     }
 
-    /// Forget every flow and counter (a new filter brings a new backfill).
-    pub fn clear(&mut self) {
-        let cap = self.ring.capacity();
-        let version = self.version + 1;
-        *self = Store::new(cap);
-        self.version = version;
+    /// Starts over with only the flows `keep` accepts (a new filter): they are re-counted, while
+    /// lost events and node events stay, since a gap in the data is a gap whatever the filter.
+    pub fn rebuild(&mut self, mut keep: impl FnMut(&Flow) -> bool, now_secs: i64) {
+        let mut fresh = Store::new(self.ring.capacity());
+        fresh.version = self.version + 1;
+        fresh.generation = self.generation + 1;
+        let old = std::mem::replace(self, fresh);
+        self.counters.lost = old.counters.lost;
+        self.node_events = old.node_events;
+        for entry in old.ring.into_entries() {
+            if keep(&entry.flow) {
+                self.push_flow(entry.flow, now_secs);
+            }
+        }
     }
 }

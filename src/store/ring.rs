@@ -83,6 +83,11 @@ impl Ring {
             .range((lo - first) as usize..(hi - first) as usize)
     }
 
+    /// The flows, oldest first, giving up the ring.
+    pub fn into_entries(self) -> impl Iterator<Item = Entry> {
+        self.entries.into_iter()
+    }
+
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> {
         self.entries.iter()
     }

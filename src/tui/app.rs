@@ -1,10 +1,19 @@
-//! TUI state and what keys do to it. Drawing reads this; only `handle_key` changes it.
+//! TUI state and what keys do to it. Drawing reads this; key handling changes it.
 
-use std::{cell::Cell, sync::Arc};
+use std::{
+    cell::{Cell, RefCell},
+    sync::Arc,
+};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tokio::sync::mpsc::UnboundedSender;
 
-use crate::source::Shared;
+use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
+use super::view::{FilterIndex, Rows};
+use super::words;
+use crate::filter::FlowMatcher;
+use crate::filter_flags::{self, FilterFlags};
+use crate::source::{Shared, SourceCommand};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +37,16 @@ pub enum Action {
     OpenDetail,
     Back,
     ToggleHelp,
+    OpenFilter,
+}
+
+/// The filter in force: sent to the server, and applied locally to the ring.
+#[derive(Debug, Clone)]
+pub struct ActiveFilter {
+    pub flags: FilterFlags,
+    pub matcher: FlowMatcher,
+    /// As the user would type it.
+    pub text: String,
 }
 
 pub struct App {
@@ -46,6 +65,13 @@ pub struct App {
     pub no_color: bool,
     /// Wall clock of this frame, seconds since the epoch (set by the loop; fixed in tests).
     pub now_secs: i64,
+    pub filter: Option<ActiveFilter>,
+    /// The filter bar, while open.
+    pub bar: Option<FilterBar>,
+    pub history: Vec<String>,
+    /// Where new filters go (absent in tests that only draw).
+    pub commands: Option<UnboundedSender<SourceCommand>>,
+    index: RefCell<FilterIndex>,
     /// First visible row when not following; kept by the table renderer so the view scrolls
     /// only when the selection leaves it.
     pub(crate) top: Cell<u64>,
@@ -66,24 +92,46 @@ impl App {
             quit: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             now_secs: chrono::Utc::now().timestamp(),
+            filter: None,
+            bar: None,
+            history: Vec::new(),
+            commands: None,
+            index: RefCell::new(FilterIndex::default()),
             top: Cell::new(0),
             page: Cell::new(20),
         }
     }
 
-    /// `[first, limit)`: the sequence numbers the table may show now.
-    pub fn visible_range(&self) -> (u64, u64) {
-        self.visible_range_locked(&self.shared.store())
+    /// Starts with this filter (from the command line); the source was started with it too.
+    pub fn with_filter(mut self, flags: FilterFlags) -> Self {
+        if let Ok(matcher) = FlowMatcher::compile(&flags.allowlist, &flags.denylist) {
+            if !matcher.is_empty() {
+                let text = words::join(&filter_flags::to_args(&flags));
+                self.history.push(text.clone());
+                self.filter = Some(ActiveFilter {
+                    flags,
+                    matcher,
+                    text,
+                });
+            }
+        }
+        self
     }
 
-    /// [`App::visible_range`] for a caller that already holds the store.
-    pub fn visible_range_locked(&self, store: &Store) -> (u64, u64) {
+    /// Calls `f` with the table's rows: the ring, or what the local filter accepts, up to the
+    /// pause boundary.
+    pub fn with_rows<R>(&self, store: &Store, f: impl FnOnce(&Rows) -> R) -> R {
         let first = store.ring.first_seq();
-        let limit = self
-            .paused_at
-            .unwrap_or(store.ring.next_seq())
-            .min(store.ring.next_seq());
-        (first, limit.max(first))
+        let next = store.ring.next_seq();
+        let limit = self.paused_at.unwrap_or(next).min(next).max(first);
+        match &self.filter {
+            None => f(&Rows::Range { first, limit }),
+            Some(active) => {
+                let mut index = self.index.borrow_mut();
+                index.refresh(store, &active.matcher);
+                f(&index.rows(limit))
+            }
+        }
     }
 
     /// The selected flow's sequence number, if any flow is visible.
@@ -92,14 +140,14 @@ impl App {
     }
 
     pub fn selection_locked(&self, store: &Store) -> Option<u64> {
-        let (first, limit) = self.visible_range_locked(store);
-        if first == limit {
-            return None;
-        }
-        Some(if self.follow {
-            limit - 1
-        } else {
-            self.selected.clamp(first, limit - 1)
+        self.with_rows(store, |rows| {
+            if rows.is_empty() {
+                None
+            } else if self.follow {
+                Some(rows.seq(rows.len() - 1))
+            } else {
+                Some(rows.seq(rows.position(self.selected)))
+            }
         })
     }
 
@@ -112,6 +160,7 @@ impl App {
             KeyCode::Char('c') if ctrl => Action::Quit,
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Char('?') => Action::ToggleHelp,
+            KeyCode::Char('/') => Action::OpenFilter,
             KeyCode::Esc => Action::Back,
             KeyCode::Char('j') | KeyCode::Down => Action::Down(1),
             KeyCode::Char('k') | KeyCode::Up => Action::Up(1),
@@ -129,6 +178,19 @@ impl App {
 
     /// Applies a key; returns whether it changed anything.
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind == KeyEventKind::Release {
+            return false;
+        }
+        if let Some(bar) = &mut self.bar {
+            let shared = self.shared.clone();
+            let vocab = move || vocabulary(&shared);
+            match bar.handle_key(key, &self.history, &vocab) {
+                BarOutcome::Editing => {}
+                BarOutcome::Cancel => self.bar = None,
+                BarOutcome::Apply => self.apply_bar(),
+            }
+            return true;
+        }
         match self.key_to_action(key) {
             Some(a) => {
                 self.apply(a);
@@ -136,6 +198,37 @@ impl App {
             }
             None => false,
         }
+    }
+
+    fn apply_bar(&mut self) {
+        let Some(bar) = &self.bar else { return };
+        let Check::Ok(flags, matcher) = bar.check.clone() else {
+            return; // the error stays on screen; Esc cancels
+        };
+        let text = bar.input.trim().to_string();
+        self.bar = None;
+        if !text.is_empty() && self.history.last() != Some(&text) {
+            self.history.push(text.clone());
+        }
+        self.set_filter(flags, matcher, text);
+    }
+
+    /// Filters the ring locally at once, and restarts the server stream with the new lists.
+    pub fn set_filter(&mut self, flags: FilterFlags, matcher: FlowMatcher, text: String) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.send(SourceCommand::SetFilter {
+                whitelist: flags.allowlist.clone(),
+                blacklist: flags.denylist.clone(),
+            });
+        }
+        self.filter = (!matcher.is_empty()).then_some(ActiveFilter {
+            flags,
+            matcher,
+            text,
+        });
+        self.index.borrow_mut().reset();
+        self.follow = true;
+        self.screen = Screen::Flows;
     }
 
     pub fn apply(&mut self, action: Action) {
@@ -146,6 +239,14 @@ impl App {
             (_, Action::Quit) => self.quit = true,
             (_, Action::ToggleHelp) => self.help = !self.help,
             (_, Action::Back) if self.help => self.help = false,
+            (_, Action::OpenFilter) => {
+                let text = self
+                    .filter
+                    .as_ref()
+                    .map(|f| f.text.clone())
+                    .unwrap_or_default();
+                self.bar = Some(FilterBar::new(text));
+            }
             (Screen::Detail(_), Action::Back) => self.screen = Screen::Flows,
             (Screen::Detail(_), Action::Down(n)) => {
                 self.detail_scroll = self.detail_scroll.saturating_add(n as u16)
@@ -167,9 +268,11 @@ impl App {
             (Screen::Flows, Action::PageUp) => self.move_by(-(self.page.get().max(1) as i64)),
             (Screen::Flows, Action::PageDown) => self.move_by(self.page.get().max(1) as i64),
             (Screen::Flows, Action::Oldest) => {
-                let (first, _) = self.visible_range();
-                self.follow = false;
-                self.selected = first;
+                let store = self.shared.store();
+                if let Some(first) = self.with_rows(&store, |r| (!r.is_empty()).then(|| r.seq(0))) {
+                    self.follow = false;
+                    self.selected = first;
+                }
             }
             (Screen::Flows, Action::NewestAndFollow) => self.follow = true,
             (Screen::Flows, Action::TogglePause) => {
@@ -188,23 +291,30 @@ impl App {
     }
 
     fn move_by(&mut self, delta: i64) {
-        let Some(current) = self.selection() else {
+        let store = self.shared.store();
+        let Some(current) = self.selection_locked(&store) else {
             return;
         };
-        let (first, limit) = self.visible_range();
-        let target = (current as i64 + delta).clamp(first as i64, limit as i64 - 1) as u64;
-        if self.follow && target == limit - 1 && delta > 0 {
+        let page = self.page.get();
+        let (target, last, top) = self.with_rows(&store, |rows| {
+            let pos = rows.position(current) as i64;
+            let last = rows.len() - 1;
+            let target = (pos + delta).clamp(0, last as i64) as usize;
+            let top = rows.seq(last.saturating_sub(page.saturating_sub(1)));
+            (rows.seq(target), rows.seq(last), top)
+        });
+        drop(store);
+        if self.follow && target == last && delta > 0 {
             return; // already at the newest: keep following
         }
         if self.follow {
             // Leaving the bottom: the window stays where it was.
-            let page = self.page.get() as u64;
-            self.top.set(limit.saturating_sub(page).max(first));
+            self.top.set(top);
         }
         self.follow = false;
         self.selected = target;
         // Scrolling back down onto the newest flow (while live) resumes following.
-        if target == limit - 1 && self.paused_at.is_none() && delta > 0 {
+        if target == last && self.paused_at.is_none() && delta > 0 {
             self.follow = true;
         }
     }
@@ -215,4 +325,29 @@ impl App {
             .map(|p| self.shared.store().ring.next_seq().saturating_sub(p))
             .unwrap_or(0)
     }
+}
+
+/// Namespaces and pods for Tab: from the server's GetNamespaces and from the flows held.
+fn vocabulary(shared: &Shared) -> Vocabulary {
+    let mut v = Vocabulary {
+        namespaces: shared.conn().namespaces.clone(),
+        pods: Vec::new(),
+    };
+    let store = shared.store();
+    // The newest flows are enough to know who is talking; a 1M ring need not be walked.
+    for e in store.ring.iter().rev().take(50_000) {
+        for ep in [&e.flow.source, &e.flow.destination].into_iter().flatten() {
+            if !ep.namespace.is_empty() {
+                v.namespaces.push(ep.namespace.clone());
+                if !ep.pod_name.is_empty() {
+                    v.pods.push(format!("{}/{}", ep.namespace, ep.pod_name));
+                }
+            }
+        }
+    }
+    for list in [&mut v.namespaces, &mut v.pods] {
+        list.sort();
+        list.dedup();
+    }
+    v
 }

@@ -3,8 +3,11 @@
 //! real loop on a `TestBackend`.
 
 pub mod app;
+pub mod filterbar;
 pub mod render;
 pub mod terminal;
+pub mod view;
+pub mod words;
 
 use std::{
     future::Future,
@@ -19,6 +22,7 @@ use tokio::sync::mpsc;
 
 pub use app::App;
 
+use crate::filter_flags::FilterFlags;
 use crate::source::{self, Shared, SourceConfig};
 
 /// Frames per second at most; the flow rate never drives the frame rate.
@@ -31,15 +35,20 @@ const IDLE_REDRAW: Duration = Duration::from_secs(1);
 pub async fn run(cfg: SourceConfig) -> Result<()> {
     let shared = Shared::new(cfg.capacity, cfg.conn.server.clone());
     let (commands, rx) = mpsc::unbounded_channel();
+    let flags = FilterFlags {
+        allowlist: cfg.whitelist.clone(),
+        denylist: cfg.blacklist.clone(),
+    };
     let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
-    let mut app = App::new(shared);
+    let mut app = App::new(shared).with_filter(flags);
+    app.commands = Some(commands);
     let result = {
         let mut guard = terminal::TerminalGuard::enter()?;
         let input = crossterm::event::EventStream::new();
         event_loop(&mut guard.terminal, &mut app, input, quit_signal()).await
     };
     // Closing the command channel stops the source (and any kubectl it started).
-    drop(commands);
+    app.commands = None;
     let _ = tokio::time::timeout(Duration::from_secs(2), source).await;
     result
 }

@@ -20,6 +20,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("G / End", "newest flow, and follow new ones"),
     ("space", "pause / resume the view (flows keep arriving)"),
     ("Enter", "details of the selected flow"),
+    (
+        "/",
+        "filter: hubble observe flags (Tab completes, ↑↓ history)",
+    ),
     ("Esc", "back / close"),
     ("?", "this help"),
     ("q / Ctrl-c", "quit"),

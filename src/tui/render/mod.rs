@@ -12,10 +12,11 @@
 //! │ key hints                                                                    │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! Detail and help draw over the table area.
+//! Detail and help draw over the table area; the filter bar over the bottom of the main area.
 
 mod counters;
 mod detail;
+mod filterbar;
 mod help;
 mod status;
 mod table;
@@ -78,6 +79,9 @@ pub fn draw(f: &mut Frame, app: &App) {
         counters::draw(f, app, c);
     }
     status::draw_hints(f, app, hints);
+    if app.bar.is_some() {
+        filterbar::draw(f, app, main);
+    }
     if app.help {
         help::draw(f, app, main);
     }

@@ -120,6 +120,13 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
     let hints: &[(&str, &str)] = match app.screen {
         _ if app.help => &[("?/Esc", "close help"), ("q", "quit")],
+        _ if app.bar.is_some() => &[
+            ("Enter", "apply"),
+            ("Esc", "cancel"),
+            ("Tab", "complete"),
+            ("↑/↓", "history"),
+            ("Ctrl-w/u", "delete word/line"),
+        ],
         Screen::Flows => &[
             ("j/k", "move"),
             ("g/G", "oldest/newest"),
@@ -132,6 +139,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                 },
             ),
             ("Enter", "details"),
+            ("/", "filter"),
             ("?", "help"),
             ("q", "quit"),
         ],

@@ -17,31 +17,38 @@ use crate::tui::app::App;
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
     let store = app.shared.store();
-    let (first, limit) = app.visible_range_locked(&store);
-    let total = limit - first;
     let inner_rows = area.height.saturating_sub(3) as usize; // borders + header
     app.page.set(inner_rows.max(1));
-
     let selected = app.selection_locked(&store);
-    let (top, bottom) = match selected {
-        None => (first, first),
-        Some(_) if app.follow => (limit.saturating_sub(inner_rows as u64).max(first), limit),
-        Some(sel) => {
-            let mut top = app
-                .top
-                .get()
-                .clamp(first, limit.saturating_sub(1).max(first));
-            if sel < top {
-                top = sel;
-            } else if sel >= top + inner_rows as u64 {
-                top = sel + 1 - inner_rows as u64;
-            }
-            // No empty space below the last row.
-            top = top.min(limit.saturating_sub(inner_rows as u64)).max(first);
-            app.top.set(top);
-            (top, (top + inner_rows as u64).min(limit))
+    // The visible window, as sequence numbers, and where the selection stands.
+    let (seqs, position, total) = app.with_rows(&store, |rows| {
+        let total = rows.len();
+        if total == 0 {
+            return (vec![], None, 0);
         }
-    };
+        let sel_pos = selected.map(|s| rows.position(s));
+        let top = match sel_pos {
+            Some(_) if app.follow => total.saturating_sub(inner_rows),
+            Some(sel) => {
+                let mut top = rows.position(app.top.get());
+                if sel < top {
+                    top = sel;
+                } else if sel >= top + inner_rows {
+                    top = sel + 1 - inner_rows;
+                }
+                // No empty space below the last row.
+                top.min(total.saturating_sub(inner_rows))
+            }
+            None => 0,
+        };
+        app.top.set(rows.seq(top));
+        let bottom = (top + inner_rows).min(total);
+        (
+            (top..bottom).map(|p| rows.seq(p)).collect::<Vec<_>>(),
+            sel_pos,
+            total,
+        )
+    });
 
     let wide = area.width >= 150;
     let mut header = vec![
@@ -64,9 +71,9 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         header.insert(2, "NODE");
         widths.insert(2, Constraint::Fill(1));
     }
-    let rows: Vec<Row> = store
-        .ring
-        .range(top, bottom)
+    let rows: Vec<Row> = seqs
+        .iter()
+        .filter_map(|seq| store.ring.get(*seq))
         .map(|e| {
             let row = row_cells(&e.flow, wide, &theme);
             if Some(e.seq) == selected {
@@ -77,14 +84,21 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
 
-    let position = match selected {
-        Some(sel) => format!("{}/{}", thousands(sel - first + 1), thousands(total)),
+    let position = match position {
+        Some(p) => format!("{}/{}", thousands(p as u64 + 1), thousands(total as u64)),
+        None if app.filter.is_some() => "no matching flows yet".to_string(),
         None => "no flows yet".to_string(),
     };
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(title("Flows", &theme))
-        .title_bottom(Line::from(format!(" {position} ")).right_aligned());
+        .title(title("Flows", &theme));
+    if let Some(active) = &app.filter {
+        block = block.title(Line::from(vec![
+            Span::styled(" filter: ", theme.dim()),
+            Span::styled(format!("{} ", sanitize(&active.text)), theme.header()),
+        ]));
+    }
+    let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
     if !app.follow {
         block = block.title(Line::styled(" SCROLLED · G to follow ", theme.dim()).right_aligned());
     }
