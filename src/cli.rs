@@ -13,7 +13,10 @@ use clap::{Args, Parser, Subcommand};
     long_about = "A terminal UI for Cilium Hubble network flows.\n\n\
         Run `kubectl -n kube-system port-forward svc/hubble-relay 4245:80`, then `hubtop`\n\
         (or `hubtop -P` to have hubtop run the port-forward). `hubtop demo` needs no cluster.",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = "Filter flags: every filter flag of `hubble observe` (--verdict DROPPED, --to-pod ns/pod,\n\
+        --from-label app=x, --not, --allowlist JSON, ...) is accepted by `hubtop` and `hubtop demo`\n\
+        and becomes the starting filter; press / in the TUI to change it."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use super::DemoConfig;
 use super::flows::SERVER_NODE_NAME;
-use super::hub::{Event, Hub, NodeInfo};
+use super::hub::{Event, Hub, Kind, NodeInfo};
 use super::packets::Gen;
 use super::scenarios::scenario;
 use super::topology::{CLUSTER, Topology};
@@ -105,10 +105,10 @@ struct Generator {
     spare: Vec<Arc<Event>>,
 }
 
-/// A node that went away, and when it comes back.
-struct Outage {
-    node: usize,
-    until: Instant,
+/// Node outages: when the next starts, and the node that is away until when.
+struct Outages {
+    next: Instant,
+    current: Option<(usize, Instant)>,
 }
 
 impl Generator {
@@ -117,8 +117,10 @@ impl Generator {
         let mut produced = 0.0f64;
         let mut last = Timestamp::now().as_nanos();
         let mut next = start + TICK;
-        let mut next_outage = start + Duration::from_secs(self.rng.random_range(45..120));
-        let mut outage: Option<Outage> = None;
+        let mut outages = Outages {
+            next: start + Duration::from_secs(self.rng.random_range(45..120)),
+            current: None,
+        };
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if next > now {
@@ -130,56 +132,49 @@ impl Generator {
                 next = now + TICK; // after a stall, do not race to catch up
             }
             let mut events = Vec::new();
-            match &outage {
-                Some(o) if now >= o.until => {
-                    let node = o.node;
-                    outage = None;
-                    self.set_up(hub, node, true);
-                    events.push(Arc::new(self.node_status(
-                        NodeState::NodeConnected,
-                        node,
-                        String::new(),
-                    )));
-                    next_outage = now + Duration::from_secs(self.rng.random_range(90..300));
-                }
-                None if now >= next_outage => {
-                    let node = self.rng.random_range(0..self.topo.nodes.len());
-                    let message = format!(
-                        "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp {}:4244: connect: connection refused\"",
-                        self.topo.nodes[node].ip
-                    );
-                    events.push(Arc::new(self.node_status(
-                        NodeState::NodeError,
-                        node,
-                        message,
-                    )));
-                    self.set_up(hub, node, false);
-                    outage = Some(Outage {
-                        node,
-                        until: now + Duration::from_secs(self.rng.random_range(4..12)),
-                    });
-                }
-                _ => {}
+            if self.rate > 0.0 {
+                events.extend(self.outage(hub, &mut outages, now).map(Arc::new));
             }
             let target = self.rate * start.elapsed().as_secs_f64();
             // Forget a deficit larger than one batch (the machine could not keep up).
             produced = produced.max(target - self.max_batch as f64);
             let due = (target - produced).max(0.0) as usize;
-            let lost = usize::from(
-                self.rng
-                    .random_bool((TICK.as_secs_f64() / LOST_EVERY_SECS).min(1.0)),
-            );
+            let lost =
+                self.rate > 0.0 && self.rng.random_bool(TICK.as_secs_f64() / LOST_EVERY_SECS);
             let stamp = Timestamp::now().as_nanos();
-            if due > 0 || lost > 0 {
-                let batch = self.batch(due, lost, last, stamp);
-                produced += batch
-                    .iter()
-                    .filter(|e| e.kind == super::hub::Kind::Flow)
-                    .count() as f64;
+            if due > 0 || lost {
+                let batch = self.batch(due, usize::from(lost), last, stamp);
+                produced += batch.iter().filter(|e| e.kind == Kind::Flow).count() as f64;
                 events.extend(batch);
                 last = stamp;
             }
             self.recycle(hub.publish(events));
+        }
+    }
+
+    /// Takes a node away (relay reports `NODE_ERROR`) or brings it back (`NODE_CONNECTED`)
+    /// when it is time.
+    fn outage(&mut self, hub: &Hub, o: &mut Outages, now: Instant) -> Option<Event> {
+        match o.current {
+            Some((node, until)) if now >= until => {
+                o.current = None;
+                o.next = now + Duration::from_secs(self.rng.random_range(90..300));
+                self.set_up(hub, node, true);
+                Some(self.node_status(NodeState::NodeConnected, node, String::new()))
+            }
+            None if now >= o.next => {
+                let node = self.rng.random_range(0..self.topo.nodes.len());
+                let ip = self.topo.nodes[node].ip;
+                let message = format!(
+                    "rpc error: code = Unavailable desc = connection error: desc = \"transport: \
+                     Error while dialing: dial tcp {ip}:4244: connect: connection refused\""
+                );
+                let away = Duration::from_secs(self.rng.random_range(4..12));
+                o.current = Some((node, now + away));
+                self.set_up(hub, node, false);
+                Some(self.node_status(NodeState::NodeError, node, message))
+            }
+            _ => None,
         }
     }
 
@@ -326,6 +321,40 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn a_node_outage_is_reported_and_silences_the_node_until_it_is_back() {
+        let mut g = generator(9, 100.0);
+        let nodes = g
+            .topo
+            .nodes
+            .iter()
+            .map(|n| NodeInfo::new(n.name.into(), String::new(), None));
+        let hub = Hub::new(100, nodes.collect(), String::new());
+        let now = Instant::now();
+        let mut o = Outages {
+            next: now,
+            current: None,
+        };
+        let down = g.outage(&hub, &mut o, now).expect("an outage starts");
+        let Some(ResponseTypes::NodeStatus(status)) = &down.resp.response_types else {
+            panic!("{down:?}")
+        };
+        assert_eq!(status.state_change, NodeState::NodeError as i32);
+        assert!(status.message.contains("connection refused"));
+        assert_eq!(hub.status().num_unavailable_nodes.map(|v| v.value), Some(1));
+        let gone = &status.node_names[0];
+        let events = g.batch(2000, 0, 0, 1_000_000_000);
+        assert!(flows(&events).all(|f| &f.node_name != gone));
+
+        let (_, until) = o.current.unwrap();
+        let up = g.outage(&hub, &mut o, until).expect("the node comes back");
+        let Some(ResponseTypes::NodeStatus(status)) = &up.resp.response_types else {
+            panic!("{up:?}")
+        };
+        assert_eq!(status.state_change, NodeState::NodeConnected as i32);
+        assert_eq!(hub.status().num_unavailable_nodes.map(|v| v.value), Some(0));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //!
 //! Like Hubble Relay, each stream starts with a `node_status` response listing the connected
 //! nodes; node status events published later reach followers only (they are news, not history).
+//! Unlike Relay, which forwards `number` to every node and may return up to `number × nodes`
+//! flows, `number` here counts over the one ring, like a single agent.
 
 use std::sync::Arc;
 
@@ -105,7 +107,7 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
     let mut head = hub.subscribe();
     head.borrow_and_update();
     let live_from = hub.end();
-    let mut cursor = start(hub, &plan, matches, live_from);
+    let mut cursor = start(hub, &plan, matches, live_from).await;
     let stop = if plan.follow { u64::MAX } else { live_from };
     let mut sent = 0u64;
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -154,7 +156,7 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
 }
 
 /// Where reading starts (see the module docs).
-fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
+async fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
     if plan.first && plan.since.is_none() {
         return hub.oldest();
     }
@@ -184,6 +186,8 @@ fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
             }
         }
         pos = lo;
+        // A whole ring of filtering: let other streams run in between.
+        tokio::task::yield_now().await;
     }
 }
 

@@ -21,10 +21,12 @@ use crate::api::observer::{
     ServerStatusResponse, Tls,
 };
 use crate::api::relay::NodeState;
-use crate::store::{Counter, RATE_WINDOW_SECS};
 
 /// `Event::node` for events that belong to no known node.
 pub const NO_NODE: u16 = u16::MAX;
+
+/// `ServerStatus.flows_rate` counts the flows of the last minute, like Cilium.
+const RATE_WINDOW_NS: i128 = 60_000_000_000;
 
 /// Relay reports at most this many unavailable nodes by name.
 const UNAVAILABLE_NODES_REPORTED: usize = 10;
@@ -43,7 +45,7 @@ pub struct Event {
     /// `resp.time` in nanoseconds (0 when missing), for `since`/`until`.
     pub nanos: i128,
     pub kind: Kind,
-    /// Index into [`Hub::nodes`], or [`NO_NODE`].
+    /// Index of the node the event came from, in the order nodes were added, or [`NO_NODE`].
     pub node: u16,
 }
 
@@ -125,7 +127,6 @@ pub struct Hub {
     pub capacity: usize,
     pub version: String,
     started: Instant,
-    started_secs: i64,
     state: Mutex<State>,
     /// The sequence number the next event gets; followers wait for it to move.
     head: watch::Sender<u64>,
@@ -137,7 +138,7 @@ pub struct Hub {
 struct State {
     events: VecDeque<Arc<Event>>,
     first_seq: u64,
-    seen_flows: Counter,
+    seen_flows: u64,
     node_held: Vec<u64>,
     node_seen: Vec<u64>,
     /// Namespace → cluster, for every namespace a flow has shown (a few string comparisons
@@ -154,11 +155,10 @@ impl Hub {
             capacity,
             version,
             started: Instant::now(),
-            started_secs: Timestamp::now().seconds,
             state: Mutex::new(State {
                 events: VecDeque::with_capacity(capacity.min(1 << 16)),
                 first_seq: 0,
-                seen_flows: Counter::default(),
+                seen_flows: 0,
                 node_held: vec![0; n],
                 node_seen: vec![0; n],
                 namespaces: BTreeMap::new(),
@@ -169,7 +169,7 @@ impl Hub {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A reader that panicked cannot leave the state half-written: keep serving.
+        // Nothing panics while holding the lock; should something, serving on beats dying.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -180,7 +180,6 @@ impl Hub {
         if batch.is_empty() {
             return Vec::new();
         }
-        let now_secs = Timestamp::now().seconds;
         let mut evicted = Vec::new();
         let head = {
             let mut st = self.lock();
@@ -212,7 +211,7 @@ impl Hub {
                 }
                 st.events.push_back(ev);
             }
-            st.seen_flows.add(flows, now_secs);
+            st.seen_flows += flows;
             st.first_seq + st.events.len() as u64
         };
         self.head.send_replace(head);
@@ -302,18 +301,14 @@ impl Hub {
     }
 
     pub fn status(&self) -> ServerStatusResponse {
-        let now_secs = Timestamp::now().seconds;
-        let (held, seen, rate) = {
+        let (held, seen, flows_rate) = {
             let st = self.lock();
             (
                 st.events.len(),
-                st.seen_flows.total,
-                st.seen_flows.rate(now_secs),
+                st.seen_flows,
+                st.flows_rate(Timestamp::now().as_nanos()),
             )
         };
-        // The counter divides by the whole window; a younger server has seen fewer seconds.
-        let window = RATE_WINDOW_SECS as f64;
-        let lived = (now_secs - self.started_secs + 1).clamp(1, RATE_WINDOW_SECS as i64) as f64;
         let nodes = self.nodes();
         let unavailable: Vec<&NodeInfo> = nodes
             .iter()
@@ -332,7 +327,7 @@ impl Hub {
                 .map(|n| n.name.clone())
                 .collect(),
             version: self.version.clone(),
-            flows_rate: rate * window / lived,
+            flows_rate,
         }
     }
 
@@ -395,6 +390,21 @@ impl Hub {
 }
 
 impl State {
+    /// Events per second over the last minute, or since the oldest event held if that is more
+    /// recent, as Cilium measures it (from the times in the ring, so that a history made at
+    /// start counts at the rate it claims). Lost events and node status are too rare to skip.
+    fn flows_rate(&self, now: i128) -> f64 {
+        let Some(oldest) = self.events.front() else {
+            return 0.0;
+        };
+        let since = (now - RATE_WINDOW_NS).max(oldest.nanos);
+        if now <= since {
+            return 0.0;
+        }
+        let recent = self.events.len() - self.events.partition_point(|e| e.nanos < since);
+        recent as f64 / ((now - since) as f64 / 1e9)
+    }
+
     fn note_namespaces(&mut self, f: &Flow) {
         for ep in [&f.source, &f.destination].into_iter().flatten() {
             if !ep.namespace.is_empty() && !self.namespaces.contains_key(&ep.namespace) {

@@ -47,7 +47,7 @@ pub const DEFAULT_DEMO_RATE: f64 = 300.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoConfig {
-    /// Flows per second (0 to 10 million; 0 serves only the initial history, which is empty).
+    /// Flows per second, 0 (an idle cluster) to 10 million.
     pub rate: f64,
     /// Makes the cluster (names, IPs, identities) and the traffic mix reproducible; timestamps
     /// still follow the clock.
@@ -96,7 +96,13 @@ async fn prepare(opts: ServeOptions) -> Result<Prepared> {
     let version = env!("CARGO_PKG_VERSION");
     match opts.source {
         FlowSource::Demo(cfg) => {
-            let (hub, demo) = demo::start(&cfg, opts.buffer, format!("hubtop-demo v{version}"))?;
+            let buffer = opts.buffer;
+            // Making the initial history takes a moment at high rates: off the async threads.
+            let version = format!("hubtop-demo v{version}");
+            let (hub, demo) =
+                tokio::task::spawn_blocking(move || demo::start(&cfg, buffer, version))
+                    .await
+                    .wrap_err("the demo generator crashed")??;
             Ok(Prepared {
                 hub,
                 _demo: Some(demo),

@@ -100,20 +100,16 @@ impl FilterBar {
                 self.cursor = start;
                 self.edited();
             }
-            KeyCode::Backspace => {
-                if self.cursor > 0 {
-                    let p = prev_boundary(&self.input, self.cursor);
-                    self.input.replace_range(p..self.cursor, "");
-                    self.cursor = p;
-                    self.edited();
-                }
+            KeyCode::Backspace if self.cursor > 0 => {
+                let p = prev_boundary(&self.input, self.cursor);
+                self.input.replace_range(p..self.cursor, "");
+                self.cursor = p;
+                self.edited();
             }
-            KeyCode::Delete => {
-                if self.cursor < self.input.len() {
-                    let n = next_boundary(&self.input, self.cursor);
-                    self.input.replace_range(self.cursor..n, "");
-                    self.edited();
-                }
+            KeyCode::Delete if self.cursor < self.input.len() => {
+                let n = next_boundary(&self.input, self.cursor);
+                self.input.replace_range(self.cursor..n, "");
+                self.edited();
             }
             KeyCode::Char(c) if !ctrl && !c.is_control() => {
                 self.input.insert(self.cursor, c);
