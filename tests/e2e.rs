@@ -109,7 +109,10 @@ fn demo_shows_flows_pauses_details_help_and_quits_restoring_the_terminal() {
         return;
     };
     let s = t.wait_for("flows and drops", 30, |s| {
-        s.contains("● live") && s.contains("FORWARDED") && s.contains("DROPPED")
+        s.contains("● live")
+            && s.contains("FORWARDED")
+            && s.contains("DROPPED")
+            && s.contains("POLICY_DENIED")
     });
     let rows = s
         .lines()

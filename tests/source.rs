@@ -156,7 +156,7 @@ async fn backfill_brings_the_last_n_flows_then_follows() {
     );
     wait_for("20 flows", 10, || shared.store().ring.len() == 20).await;
     let store = shared.store();
-    let uuids: Vec<_> = store.ring.iter().map(|e| e.flow.uuid.clone()).collect();
+    let uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
     let want: Vec<_> = common::sample_flows(50)[30..]
         .iter()
         .map(|f| f.uuid.clone())
@@ -202,7 +202,7 @@ async fn a_restarted_server_is_reconnected_and_resumed_since_the_last_flow_witho
         200,
         "the resumed stream added no duplicates"
     );
-    let mut uuids: Vec<_> = store.ring.iter().map(|e| e.flow.uuid.clone()).collect();
+    let mut uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
     uuids.dedup();
     assert_eq!(uuids.len(), 200);
     drop(store);
@@ -272,7 +272,7 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
         s.ring.len() == 20
             && s.ring
                 .iter()
-                .all(|e| e.flow.verdict == Verdict::Dropped as i32)
+                .all(|e| e.verdict() == Verdict::Dropped as i32)
     })
     .await;
     let reqs = requests(&log);

@@ -4,21 +4,24 @@
 use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
+use prost::Message;
 use rand::Rng;
 use serde_json::json;
 use tokio::{sync::mpsc, time::Instant};
 use tonic::transport::Channel;
 
 use super::{
-    ConnState, Dedup, ServerAddr, Shared, SourceCommand, connect::error_chain, eventlog::EventLog,
+    ConnState, Dedup, ServerAddr, Shared, SourceCommand,
+    connect::error_chain,
+    eventlog::EventLog,
     portforward::PortForward,
+    raw::{self, RawResponses},
 };
 use crate::api::{
     Timestamp,
-    flow::FlowFilter,
+    flow::{Flow, FlowFilter},
     observer::{
-        GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, ServerStatusRequest,
-        get_flows_response::ResponseTypes, observer_client::ObserverClient,
+        GetFlowsRequest, GetNamespacesRequest, ServerStatusRequest, observer_client::ObserverClient,
     },
 };
 use crate::cli::ConnectionArgs;
@@ -101,8 +104,14 @@ pub async fn run(
                 l.request(&addr.to_string(), &req);
             }
             shared.conn().requests += 1;
-            let mut client = ObserverClient::new(channel).max_decoding_message_size(64 << 20);
-            let stream = client.get_flows(req).await.map_err(status_text)?.into_inner();
+            let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
+            grpc.ready().await.map_err(|e| color_eyre::eyre::eyre!(error_chain(&e)))?;
+            let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+            let stream = grpc
+                .server_streaming(tonic::Request::new(req), path, RawResponses)
+                .await
+                .map_err(status_text)?
+                .into_inner();
             shared.set_state(ConnState::Live);
             attempt = 0;
             let mut stream = stream.ready_chunks(BATCH);
@@ -112,22 +121,26 @@ pub async fn run(
                         None => break Err(color_eyre::eyre::eyre!("the server ended the flow stream")),
                         Some(batch) => {
                             let mut failed = None;
+                            let bad = cfg.log.clone();
                             let mut store = shared.store();
                             let now = chrono::Utc::now().timestamp();
                             if let Some(matcher) = swap.take() {
-                                let first = batch.iter().find_map(|r| match r {
-                                    Ok(GetFlowsResponse { response_types: Some(ResponseTypes::Flow(f)), .. }) => f.time,
+                                let first = batch.iter().find_map(|r| match r.as_deref().map(raw::parse) {
+                                    Ok(Ok(raw::Response::Flow(f))) => Flow::decode(f).ok().and_then(|f| f.time),
                                     _ => None,
                                 });
-                                store.rebuild(|f| matcher.matches_flow(f) && first.is_none_or(|t| f.time.is_some_and(|ft| ft < t)), now);
+                                store.rebuild(
+                                    |f| first.is_none_or(|t| f.time().is_some_and(|ft| ft < t)) && matcher.matches_flow(&f.flow()),
+                                    now,
+                                );
                                 dedup.clear();
                                 for e in store.ring.iter() {
-                                    dedup.insert(Dedup::key(&e.flow));
+                                    dedup.insert(e.key());
                                 }
                             }
                             for item in batch {
                                 match item {
-                                    Ok(resp) => ingest(&mut store, &mut dedup, &mut resume, resp, now),
+                                    Ok(msg) => ingest(&mut store, &mut dedup, &mut resume, &msg, now, bad.as_ref()),
                                     Err(status) => { failed = Some(status); break; }
                                 }
                             }
@@ -197,32 +210,48 @@ pub async fn run(
     }
 }
 
-/// One response into the store. Flows at or before the resume point are checked for duplicates.
+/// One response into the store. Flows already held (a resumed stream repeats the last ones) are
+/// dropped by their identity key. A malformed message is counted and logged, never fatal.
 fn ingest(
     store: &mut crate::store::Store,
     dedup: &mut Dedup,
     resume: &mut Option<Timestamp>,
-    resp: GetFlowsResponse,
+    msg: &[u8],
     now_secs: i64,
+    bad: Option<&Arc<EventLog>>,
 ) {
-    match resp.response_types {
-        Some(ResponseTypes::Flow(flow)) => {
-            let key = Dedup::key(&flow);
-            if !dedup.insert(key) {
-                return;
-            }
-            if let Some(t) = flow.time {
-                if resume.is_none_or(|r| t > r) {
-                    *resume = Some(t);
+    let parsed = raw::parse(msg);
+    let result = match parsed {
+        Ok(raw::Response::Flow(bytes)) => store
+            .push_encoded(bytes, now_secs, |key| dedup.insert(key))
+            .map(|added| {
+                if added {
+                    if let Some(t) = store.ring.newest().and_then(|f| f.time()) {
+                        if resume.is_none_or(|r| t > r) {
+                            *resume = Some(t);
+                        }
+                    }
                 }
-            }
-            store.push_flow(flow, now_secs);
+            }),
+        Ok(raw::Response::LostEvents(lost)) => {
+            store.push_lost(&lost, now_secs);
+            Ok(())
         }
-        Some(ResponseTypes::LostEvents(lost)) => store.push_lost(&lost, now_secs),
-        Some(ResponseTypes::NodeStatus(ev)) => {
-            store.push_node_status(resp.time.unwrap_or_else(Timestamp::now), ev)
+        Ok(raw::Response::NodeStatus(ev, at)) => {
+            store.push_node_status(at.unwrap_or_else(Timestamp::now), ev);
+            Ok(())
         }
-        None => {}
+        Ok(raw::Response::Other) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        store.malformed += 1;
+        if let Some(log) = bad {
+            log.write(
+                "malformed_message",
+                json!({ "error": e.to_string(), "bytes": msg.len() }),
+            );
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod connect;
 mod dedup;
 pub mod eventlog;
 pub mod portforward;
+pub mod raw;
 
 use std::{
     sync::{Arc, Mutex, MutexGuard},

@@ -50,17 +50,15 @@ pub struct Counters {
 }
 
 impl Counters {
-    pub fn count_flow(&mut self, flow: &Flow, now_secs: i64) {
-        self.flows.add(1, now_secs);
-        self.verdicts
-            .entry(flow.verdict)
-            .or_default()
-            .add(1, now_secs);
-        if flow.verdict == Verdict::Dropped as i32 {
+    /// One flow with this verdict and drop reason (see [`drop_reason_of`]), at `at_secs`.
+    pub fn count_flow(&mut self, verdict: i32, drop_reason: i32, at_secs: i64) {
+        self.flows.add(1, at_secs);
+        self.verdicts.entry(verdict).or_default().add(1, at_secs);
+        if verdict == Verdict::Dropped as i32 {
             self.drop_reasons
-                .entry(drop_reason_of(flow))
+                .entry(drop_reason)
                 .or_default()
-                .add(1, now_secs);
+                .add(1, at_secs);
         }
     }
 
@@ -128,7 +126,7 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            cs.count_flow(&f, 1);
+            cs.count_flow(f.verdict, drop_reason_of(&f), 1);
         }
         let sorted = Counters::sorted(&cs.drop_reasons);
         assert_eq!(

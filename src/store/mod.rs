@@ -1,11 +1,14 @@
 //! The store: a bounded ring of flows plus the counters the screen shows. The source task writes
 //! it, the UI reads it once per frame; nothing here blocks for long or grows without bound.
 
+mod context;
 mod counters;
 mod ring;
+pub mod wire;
 
 pub use counters::{Counter, Counters, RATE_WINDOW_SECS, drop_reason_of};
-pub use ring::{Entry, Ring};
+pub use ring::{FlowRef, Ring};
+pub use wire::WireError;
 
 use crate::api::flow::{Flow, LostEvent};
 use crate::api::relay::NodeStatusEvent;
@@ -21,6 +24,8 @@ pub struct Store {
     pub node_events: std::collections::VecDeque<(crate::api::Timestamp, NodeStatusEvent)>,
     /// Bumped on every change so the UI can tell whether to redraw.
     pub version: u64,
+    /// Messages from the server that could not be read (skipped, counted, shown).
+    pub malformed: u64,
     /// Bumped when the ring is rebuilt (a new filter): sequence numbers start over.
     pub generation: u64,
 }
@@ -33,6 +38,7 @@ impl Store {
             node_events: Default::default(),
             version: 0,
             generation: 0,
+            malformed: 0,
         }
     }
 
@@ -40,9 +46,32 @@ impl Store {
     /// old flows does not inflate the current rate) and rings it.
     pub fn push_flow(&mut self, flow: Flow, now_secs: i64) {
         let at = flow.time.map_or(now_secs, |t| t.seconds.min(now_secs));
-        self.counters.count_flow(&flow, at);
-        self.ring.push(flow);
+        self.counters
+            .count_flow(flow.verdict, drop_reason_of(&flow), at);
+        self.ring.push(&flow);
         self.version += 1;
+    }
+
+    /// [`Store::push_flow`] from the flow's protobuf bytes (the gRPC path: nothing is decoded),
+    /// if `accept` takes its identity key; returns whether it was added.
+    pub fn push_encoded(
+        &mut self,
+        bytes: &[u8],
+        now_secs: i64,
+        accept: impl FnOnce(u64) -> bool,
+    ) -> Result<bool, WireError> {
+        let Some(facts) = self.ring.push_encoded(bytes, accept)? else {
+            return Ok(false);
+        };
+        let at = facts.time.map_or(now_secs, |(s, _)| s.min(now_secs));
+        let reason = if facts.drop_reason_desc != 0 {
+            facts.drop_reason_desc
+        } else {
+            facts.drop_reason as i32
+        };
+        self.counters.count_flow(facts.verdict, reason, at);
+        self.version += 1;
+        Ok(true)
     }
 
     pub fn push_lost(&mut self, lost: &LostEvent, now_secs: i64) {
@@ -60,16 +89,16 @@ impl Store {
 
     /// Starts over with only the flows `keep` accepts (a new filter): they are re-counted, while
     /// lost events and node events stay, since a gap in the data is a gap whatever the filter.
-    pub fn rebuild(&mut self, mut keep: impl FnMut(&Flow) -> bool, now_secs: i64) {
+    pub fn rebuild(&mut self, mut keep: impl FnMut(&FlowRef) -> bool, now_secs: i64) {
         let mut fresh = Store::new(self.ring.capacity());
         fresh.version = self.version + 1;
         fresh.generation = self.generation + 1;
         let old = std::mem::replace(self, fresh);
         self.counters.lost = old.counters.lost;
         self.node_events = old.node_events;
-        for entry in old.ring.into_entries() {
-            if keep(&entry.flow) {
-                self.push_flow(entry.flow, now_secs);
+        for entry in old.ring.iter() {
+            if keep(&entry) {
+                self.push_flow(entry.flow(), now_secs);
             }
         }
     }

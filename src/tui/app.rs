@@ -336,7 +336,8 @@ fn vocabulary(shared: &Shared) -> Vocabulary {
     let store = shared.store();
     // The newest flows are enough to know who is talking; a 1M ring need not be walked.
     for e in store.ring.iter().rev().take(50_000) {
-        for ep in [&e.flow.source, &e.flow.destination].into_iter().flatten() {
+        let ctx = e.context();
+        for ep in [&ctx.source, &ctx.destination].into_iter().flatten() {
             if !ep.namespace.is_empty() {
                 v.namespaces.push(ep.namespace.clone());
                 if !ep.pod_name.is_empty() {

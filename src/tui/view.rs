@@ -67,7 +67,7 @@ impl FilterIndex {
         }
         let from = self.scanned.max(first);
         for e in store.ring.range(from, store.ring.next_seq()) {
-            if matcher.matches_flow(&e.flow) {
+            if matcher.matches_flow(&e.flow()) {
                 self.seqs.push_back(e.seq);
             }
         }

@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, app: &App, seq: u64, area: Rect) {
         f.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
-    let lines = detail_lines(&entry.flow, &theme);
+    let lines = detail_lines(&entry.flow(), &theme);
     drop(store);
     let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
     f.render_widget(

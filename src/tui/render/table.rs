@@ -75,7 +75,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .filter_map(|seq| store.ring.get(*seq))
         .map(|e| {
-            let row = row_cells(&e.flow, wide, &theme);
+            let row = row_cells(&e.flow(), wide, &theme);
             if Some(e.seq) == selected {
                 row.style(theme.selected())
             } else {

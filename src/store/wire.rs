@@ -1,0 +1,358 @@
+//! Reading `flow.Flow` protobuf bytes field by field without decoding them: the fields that
+//! repeat across a pod pair's flows (endpoints, node, services, policies, …) are cut out as the
+//! flow's *context*, the few the table needs are read, and the rest is kept verbatim. Protobuf
+//! merges concatenated fields, so context + rest decode back into the whole flow.
+
+/// Top-level `Flow` field numbers that make up the context (see the module doc).
+const CONTEXT_FIELDS: &[u32] = &[
+    4,  // ethernet
+    5,  // IP
+    8,  // source
+    9,  // destination
+    10, // Type
+    11, // node_name
+    13, // source_names
+    14, // destination_names
+    19, // event_type
+    20, // source_service
+    21, // destination_service
+    22, // traffic_direction
+    23, // policy_match_type
+    24, // trace_observation_point
+    27, // debug_capture_point
+    28, // interface
+    37, // node_labels
+    41, // emitter
+    21001, 21002, 21004, 21005, 21006, // policies, policy_log
+];
+
+const TIME: u32 = 1;
+const VERDICT: u32 = 2;
+const DROP_REASON: u32 = 3;
+const L4: u32 = 6;
+const DROP_REASON_DESC: u32 = 25;
+const UUID: u32 = 34;
+
+/// What one pass over a flow's bytes finds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// `(seconds, nanos)`.
+    pub time: Option<(i64, i32)>,
+    /// The uuid in binary when it is a canonical lowercase UUID (then it is not in the rest).
+    pub uuid: Option<[u8; 16]>,
+    pub verdict: i32,
+    pub drop_reason_desc: i32,
+    pub drop_reason: u32,
+    pub l4: L4Facts,
+}
+
+/// The L4 protocol, ports and TCP flags, for the table and for fast local filtering.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct L4Facts {
+    /// The `Layer4` oneof field number (1 TCP, 2 UDP, 3 ICMPv4, 4 ICMPv6, 5 SCTP, …), 0 if none.
+    pub kind: u8,
+    pub source_port: u32,
+    pub destination_port: u32,
+    /// TCP flags as bits: FIN=1<<0, SYN=1<<1, RST, PSH, ACK, URG, ECE, CWR, NS=1<<8.
+    pub tcp_flags: u16,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct WireError(pub &'static str);
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed protobuf: {}", self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *buf.get(*pos).ok_or(WireError("truncated varint"))?;
+        *pos += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok(value);
+        }
+    }
+    Err(WireError("varint too long"))
+}
+
+/// One field: number, wire type, and the byte range of the whole field (key included) and of
+/// its payload.
+pub struct Field {
+    pub number: u32,
+    pub wire_type: u8,
+    pub start: usize,
+    pub payload: std::ops::Range<usize>,
+    /// For varint fields, the value.
+    pub varint: u64,
+}
+
+/// Iterates the top-level fields of a message.
+pub fn fields(buf: &[u8]) -> impl Iterator<Item = Result<Field, WireError>> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= buf.len() {
+            return None;
+        }
+        let start = pos;
+        let field = (|| {
+            let key = read_varint(buf, &mut pos)?;
+            let number = u32::try_from(key >> 3).map_err(|_| WireError("field number"))?;
+            let wire_type = (key & 7) as u8;
+            let mut varint = 0;
+            let payload_start = pos;
+            match wire_type {
+                0 => varint = read_varint(buf, &mut pos)?,
+                1 => pos += 8,
+                2 => {
+                    let len = read_varint(buf, &mut pos)?;
+                    let len = usize::try_from(len).map_err(|_| WireError("length"))?;
+                    let s = pos;
+                    pos = pos.checked_add(len).ok_or(WireError("length"))?;
+                    return finish(buf, number, wire_type, start, s, pos, 0);
+                }
+                5 => pos += 4,
+                _ => return Err(WireError("unsupported wire type")),
+            }
+            finish(buf, number, wire_type, start, payload_start, pos, varint)
+        })();
+        if field.is_err() {
+            pos = buf.len(); // stop after an error
+        }
+        Some(field)
+    })
+}
+
+fn finish(
+    buf: &[u8],
+    number: u32,
+    wire_type: u8,
+    start: usize,
+    s: usize,
+    end: usize,
+    varint: u64,
+) -> Result<Field, WireError> {
+    if end > buf.len() {
+        return Err(WireError("field runs past the end"));
+    }
+    Ok(Field {
+        number,
+        wire_type,
+        start,
+        payload: s..end,
+        varint,
+    })
+}
+
+/// Splits a `Flow`'s bytes: context fields are appended to `context`, the rest (minus time, and
+/// minus a canonical uuid) to `rest`. Both buffers are appended to, not cleared.
+pub fn split(flow: &[u8], context: &mut Vec<u8>, rest: &mut Vec<u8>) -> Result<Facts, WireError> {
+    let mut facts = Facts::default();
+    for field in fields(flow) {
+        let field = field?;
+        let whole = &flow[field.start..field.payload.end];
+        let payload = &flow[field.payload.clone()];
+        match (field.number, field.wire_type) {
+            (TIME, 2) => {
+                facts.time = Some(timestamp(payload)?);
+                continue;
+            }
+            (UUID, 2) => {
+                if let Some(u) = std::str::from_utf8(payload).ok().and_then(parse_uuid) {
+                    facts.uuid = Some(u);
+                    continue;
+                }
+            }
+            (VERDICT, 0) => facts.verdict = field.varint as i32,
+            (DROP_REASON_DESC, 0) => facts.drop_reason_desc = field.varint as i32,
+            (DROP_REASON, 0) => facts.drop_reason = field.varint as u32,
+            (L4, 2) => facts.l4 = l4(payload)?,
+            (n, _) if CONTEXT_FIELDS.contains(&n) => {
+                context.extend_from_slice(whole);
+                continue;
+            }
+            _ => {}
+        }
+        rest.extend_from_slice(whole);
+    }
+    Ok(facts)
+}
+
+fn timestamp(buf: &[u8]) -> Result<(i64, i32), WireError> {
+    let (mut s, mut n) = (0i64, 0i32);
+    for f in fields(buf) {
+        let f = f?;
+        match (f.number, f.wire_type) {
+            (1, 0) => s = f.varint as i64,
+            (2, 0) => n = f.varint as i32,
+            _ => {}
+        }
+    }
+    Ok((s, n))
+}
+
+fn l4(buf: &[u8]) -> Result<L4Facts, WireError> {
+    let mut facts = L4Facts::default();
+    for f in fields(buf) {
+        let f = f?;
+        if f.wire_type != 2 || !(1..=7).contains(&f.number) {
+            continue;
+        }
+        facts = L4Facts {
+            kind: f.number as u8,
+            ..Default::default()
+        };
+        // TCP, UDP and SCTP carry ports as fields 1 and 2; TCP its flags as field 3.
+        if matches!(f.number, 1 | 2 | 5) {
+            for p in fields(&buf[f.payload.clone()]) {
+                let p = p?;
+                match (p.number, p.wire_type) {
+                    (1, 0) => facts.source_port = p.varint as u32,
+                    (2, 0) => facts.destination_port = p.varint as u32,
+                    (3, 2) if f.number == 1 => {
+                        for flag in fields(&buf[f.payload.clone()][p.payload.clone()]) {
+                            let flag = flag?;
+                            if flag.wire_type == 0
+                                && (1..=9).contains(&flag.number)
+                                && flag.varint != 0
+                            {
+                                facts.tcp_flags |= 1 << (flag.number - 1);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// `bdb8396f-3c80-4d64-ae43-af67116ceaf0` → 16 bytes; anything else (upper case, braces, other
+/// ids) is `None` and stays text.
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    let mut nibbles = b.iter().filter(|c| **c != b'-');
+    while i < 16 {
+        let hi = hex(*nibbles.next()?)?;
+        let lo = hex(*nibbles.next()?)?;
+        out[i] = hi << 4 | lo;
+        i += 1;
+    }
+    Some(out)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    for (i, byte) in u.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(HEX[(byte >> 4) as usize] as char);
+        s.push(HEX[(byte & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::flow::{Endpoint, Flow, Layer4, Tcp, TcpFlags, layer4::Protocol};
+    use prost::Message;
+
+    fn sample() -> Flow {
+        Flow {
+            time: Some(crate::api::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 123_456_789,
+            }),
+            uuid: "bdb8396f-3c80-4d64-ae43-af67116ceaf0".into(),
+            verdict: 2,
+            drop_reason_desc: 133,
+            source: Some(Endpoint {
+                namespace: "shop".into(),
+                pod_name: "cart-1".into(),
+                labels: vec!["k8s:app=cart".into()],
+                ..Default::default()
+            }),
+            node_name: "kind-worker".into(),
+            l4: Some(Layer4 {
+                protocol: Some(Protocol::Tcp(Tcp {
+                    source_port: 4000,
+                    destination_port: 443,
+                    flags: Some(TcpFlags {
+                        syn: true,
+                        ack: true,
+                        ..Default::default()
+                    }),
+                })),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn context_and_rest_decode_back_into_the_whole_flow() {
+        let flow = sample();
+        let bytes = flow.encode_to_vec();
+        let (mut ctx, mut rest) = (vec![], vec![]);
+        let facts = split(&bytes, &mut ctx, &mut rest).unwrap();
+        assert_eq!(facts.time, Some((1_700_000_000, 123_456_789)));
+        assert_eq!(
+            facts.uuid.map(|u| format_uuid(&u)).as_deref(),
+            Some("bdb8396f-3c80-4d64-ae43-af67116ceaf0")
+        );
+        assert_eq!((facts.verdict, facts.drop_reason_desc), (2, 133));
+        assert_eq!(
+            facts.l4,
+            L4Facts {
+                kind: 1,
+                source_port: 4000,
+                destination_port: 443,
+                tcp_flags: 0b1_0010
+            }
+        );
+        let mut back = Flow::decode(ctx.as_slice()).unwrap();
+        back.merge(rest.as_slice()).unwrap();
+        assert_eq!(back.source, flow.source);
+        assert_eq!(back.node_name, flow.node_name);
+        assert_eq!(back.l4, flow.l4);
+        assert!(
+            back.time.is_none() && back.uuid.is_empty(),
+            "time and uuid live in the row"
+        );
+        let ctx_flow = Flow::decode(ctx.as_slice()).unwrap();
+        assert!(ctx_flow.l4.is_none() && ctx_flow.verdict == 0);
+    }
+
+    #[test]
+    fn odd_uuids_stay_text_and_garbage_is_an_error_not_a_panic() {
+        assert!(parse_uuid("BDB8396F-3C80-4D64-AE43-AF67116CEAF0").is_none());
+        assert!(parse_uuid("not-a-uuid").is_none());
+        let (mut c, mut r) = (vec![], vec![]);
+        assert!(split(&[0x0a, 0xff], &mut c, &mut r).is_err());
+        assert!(split(&[0xff; 12], &mut c, &mut r).is_err());
+        for n in 0..=255u8 {
+            let _ = split(&[n, n, n, 1, 2, 3], &mut c, &mut r);
+        }
+    }
+}
