@@ -28,6 +28,8 @@ mod l4;
 mod labels;
 mod matcher;
 mod node;
+mod ring;
 mod selector;
 
 pub use matcher::{FilterError, FlowMatcher};
+pub use ring::RingMatcher;

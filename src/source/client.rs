@@ -25,7 +25,7 @@ use crate::api::{
     },
 };
 use crate::cli::ConnectionArgs;
-use crate::filter::FlowMatcher;
+use crate::filter::RingMatcher;
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(15);
@@ -64,7 +64,7 @@ pub async fn run(
     let mut dedup = Dedup::new(DEDUP_WINDOW);
     // After a filter change: the ring is rebuilt when the new stream delivers its first flow,
     // keeping the older flows this matcher accepts (until then the UI filters locally).
-    let mut swap: Option<FlowMatcher> = None;
+    let mut swap: Option<RingMatcher> = None;
     let mut attempt: u32 = 0;
     let mut port_forward: Option<PortForward> = None;
 
@@ -130,7 +130,7 @@ pub async fn run(
                                     _ => None,
                                 });
                                 store.rebuild(
-                                    |f| first.is_none_or(|t| f.time().is_some_and(|ft| ft < t)) && matcher.matches_flow(&f.flow()),
+                                    |f| first.is_none_or(|t| f.time().is_some_and(|ft| ft < t)) && matcher.matches(f),
                                     now,
                                 );
                                 dedup.clear();
@@ -156,7 +156,7 @@ pub async fn run(
                             whitelist = w;
                             blacklist = b;
                             resume = None;
-                            swap = Some(FlowMatcher::compile(&whitelist, &blacklist).unwrap_or_default());
+                            swap = RingMatcher::compile(&whitelist, &blacklist).ok();
                             log("filter_changed", json!({}));
                             break Ok(false);
                         }
@@ -198,7 +198,7 @@ pub async fn run(
                             whitelist = w;
                             blacklist = b;
                             resume = None;
-                            swap = Some(FlowMatcher::compile(&whitelist, &blacklist).unwrap_or_default());
+                            swap = RingMatcher::compile(&whitelist, &blacklist).ok();
                         }
                     }
                 }

@@ -15,6 +15,8 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<rustc_hash::FxHasher>>;
 #[derive(Debug)]
 struct Entry {
     key: Arc<[u8]>,
+    /// Unique per intern, so a cache keyed by id notices when the id is reused.
+    stamp: u64,
     flow: Arc<Flow>,
     refs: u32,
 }
@@ -24,6 +26,7 @@ pub struct Contexts {
     ids: FastMap<Arc<[u8]>, ContextId>,
     entries: Vec<Option<Entry>>,
     free: Vec<ContextId>,
+    next_stamp: u64,
 }
 
 impl Contexts {
@@ -37,8 +40,10 @@ impl Contexts {
         }
         let flow = Flow::decode(bytes).map_err(|_| WireError("undecodable flow context"))?;
         let key: Arc<[u8]> = Arc::from(bytes);
+        self.next_stamp += 1;
         let entry = Entry {
             key: key.clone(),
+            stamp: self.next_stamp,
             flow: Arc::new(flow),
             refs: 1,
         };
@@ -74,6 +79,10 @@ impl Contexts {
             .as_ref()
             .expect("a held flow's context is alive")
             .flow
+    }
+
+    pub fn stamp(&self, id: ContextId) -> u64 {
+        self.entries[id as usize].as_ref().map_or(0, |e| e.stamp)
     }
 
     /// The context's protobuf bytes.

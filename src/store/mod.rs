@@ -4,10 +4,12 @@
 mod context;
 mod counters;
 mod ring;
+mod sample;
 pub mod wire;
 
 pub use counters::{Counter, Counters, RATE_WINDOW_SECS, drop_reason_of};
 pub use ring::{FlowRef, Ring};
+pub use sample::sample_flows;
 pub use wire::WireError;
 
 use crate::api::flow::{Flow, LostEvent};

@@ -23,7 +23,9 @@ struct Row {
     time: Option<(i64, i32)>,
     uuid: Option<[u8; 16]>,
     verdict: i32,
+    /// `drop_reason_desc`, or the deprecated `drop_reason` when only that is set.
     drop_reason: i32,
+    drop_reason_desc: i32,
     l4: L4Facts,
     context: ContextId,
     chunk: u32,
@@ -114,6 +116,7 @@ impl Ring {
             } else {
                 facts.drop_reason as i32
             },
+            drop_reason_desc: facts.drop_reason_desc,
             l4: facts.l4,
             context,
             chunk,
@@ -158,7 +161,7 @@ impl Ring {
         }
     }
 
-    fn rest(&self, row: &Row) -> &[u8] {
+    fn rest<'r>(&'r self, row: &Row) -> &'r [u8] {
         let first = self.chunks.front().map_or(0, |c| c.id);
         let chunk = &self.chunks[row.chunk.wrapping_sub(first) as usize];
         &chunk.data[row.offset as usize..(row.offset + row.len) as usize]
@@ -272,8 +275,28 @@ impl<'a> FlowRef<'a> {
         self.row.drop_reason
     }
 
+    /// The `drop_reason_desc` field alone.
+    pub fn drop_reason_desc(&self) -> i32 {
+        self.row.drop_reason_desc
+    }
+
     pub fn l4(&self) -> L4Facts {
         self.row.l4
+    }
+
+    /// The uuid, when it was stored in binary (otherwise it is in [`FlowRef::rest_bytes`]).
+    pub fn uuid(&self) -> Option<String> {
+        self.row.uuid.as_ref().map(wire::format_uuid)
+    }
+
+    /// The flow's own protobuf bytes: everything but its context, time and binary uuid.
+    pub fn rest_bytes(&self) -> &'a [u8] {
+        self.ring.rest(self.row)
+    }
+
+    /// The context's id and a stamp that differs each time an id is reused.
+    pub fn context_id(&self) -> (u32, u64) {
+        (self.row.context, self.ring.contexts.stamp(self.row.context))
     }
 
     /// The flow's context: a `Flow` with only the shared fields set (endpoints, node, names,

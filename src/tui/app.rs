@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
 use super::view::{FilterIndex, Rows};
 use super::words;
-use crate::filter::FlowMatcher;
+use crate::filter::RingMatcher;
 use crate::filter_flags::{self, FilterFlags};
 use crate::source::{Shared, SourceCommand};
 use crate::store::Store;
@@ -44,7 +44,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct ActiveFilter {
     pub flags: FilterFlags,
-    pub matcher: FlowMatcher,
+    /// Decides over the compact ring (the same answers as `FlowMatcher`).
+    pub matcher: Arc<RingMatcher>,
     /// As the user would type it.
     pub text: String,
 }
@@ -104,8 +105,9 @@ impl App {
 
     /// Starts with this filter (from the command line); the source was started with it too.
     pub fn with_filter(mut self, flags: FilterFlags) -> Self {
-        if let Ok(matcher) = FlowMatcher::compile(&flags.allowlist, &flags.denylist) {
+        if let Ok(matcher) = RingMatcher::compile(&flags.allowlist, &flags.denylist) {
             if !matcher.is_empty() {
+                let matcher = Arc::new(matcher);
                 let text = words::join(&filter_flags::to_args(&flags));
                 self.history.push(text.clone());
                 self.filter = Some(ActiveFilter {
@@ -202,8 +204,11 @@ impl App {
 
     fn apply_bar(&mut self) {
         let Some(bar) = &self.bar else { return };
-        let Check::Ok(flags, matcher) = bar.check.clone() else {
+        let Check::Ok(flags, _) = bar.check.clone() else {
             return; // the error stays on screen; Esc cancels
+        };
+        let Ok(matcher) = RingMatcher::compile(&flags.allowlist, &flags.denylist) else {
+            return; // cannot differ from the check above
         };
         let text = bar.input.trim().to_string();
         self.bar = None;
@@ -214,16 +219,16 @@ impl App {
     }
 
     /// Filters the ring locally at once, and restarts the server stream with the new lists.
-    pub fn set_filter(&mut self, flags: FilterFlags, matcher: FlowMatcher, text: String) {
+    pub fn set_filter(&mut self, flags: FilterFlags, matcher: RingMatcher, text: String) {
         if let Some(tx) = &self.commands {
             let _ = tx.send(SourceCommand::SetFilter {
                 whitelist: flags.allowlist.clone(),
                 blacklist: flags.denylist.clone(),
             });
         }
-        self.filter = (!matcher.is_empty()).then_some(ActiveFilter {
+        self.filter = (!matcher.is_empty()).then(|| ActiveFilter {
             flags,
-            matcher,
+            matcher: Arc::new(matcher),
             text,
         });
         self.index.borrow_mut().reset();

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::filter::FlowMatcher;
+use crate::filter::RingMatcher;
 use crate::store::Store;
 
 /// The rows of the table, oldest first.
@@ -55,7 +55,7 @@ pub struct FilterIndex {
 
 impl FilterIndex {
     /// Catches up with the store: drops what left the ring, tests what arrived.
-    pub fn refresh(&mut self, store: &Store, matcher: &FlowMatcher) {
+    pub fn refresh(&mut self, store: &Store, matcher: &RingMatcher) {
         if store.generation != self.generation || self.scanned > store.ring.next_seq() {
             self.seqs.clear();
             self.generation = store.generation;
@@ -67,7 +67,7 @@ impl FilterIndex {
         }
         let from = self.scanned.max(first);
         for e in store.ring.range(from, store.ring.next_seq()) {
-            if matcher.matches_flow(&e.flow()) {
+            if matcher.matches(&e) {
                 self.seqs.push_back(e.seq);
             }
         }
