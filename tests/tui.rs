@@ -137,7 +137,7 @@ fn enter_shows_every_set_field_with_the_uuid_and_esc_goes_back() {
         "{text}"
     );
     assert!(text.contains("POLICY_DENIED — no network policy allows this traffic"));
-    assert!(text.contains("source.labels[0]"));
+    assert!(text.contains("k8s:app=frontend"), "{text}");
     snapshot!("detail_view", text);
     key(&mut app, KeyCode::Esc);
     assert!(screen(&app, 160, 45).contains("TIME"));
@@ -155,6 +155,9 @@ fn question_mark_toggles_a_help_overlay_listing_every_key() {
         "G / End",
         "space",
         "Enter",
+        "/  ",
+        "raw JSON",
+        "clipboard",
         "Esc",
         "q / Ctrl-c",
     ] {
@@ -249,7 +252,13 @@ async fn the_real_event_loop_draws_and_quits_on_q() {
     let input = Box::pin(input);
     tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        hubtop::tui::event_loop(&mut terminal, &mut app, input, std::future::pending()),
+        hubtop::tui::event_loop(
+            &mut terminal,
+            &mut app,
+            input,
+            std::future::pending(),
+            &mut |_| {},
+        ),
     )
     .await
     .expect("q ends the loop")
@@ -274,14 +283,20 @@ async fn ctrl_c_and_a_signal_both_end_the_loop() {
         &mut app,
         Box::pin(ctrl_c),
         std::future::pending(),
+        &mut |_| {},
     )
     .await
     .unwrap();
     let mut app = app_with(vec![]);
     tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        hubtop::tui::event_loop(&mut terminal, &mut app, futures::stream::pending(), async {
-        }),
+        hubtop::tui::event_loop(
+            &mut terminal,
+            &mut app,
+            futures::stream::pending(),
+            async {},
+            &mut |_| {},
+        ),
     )
     .await
     .expect("the quit future ends the loop")
@@ -384,4 +399,59 @@ fn a_filter_from_the_command_line_is_active_from_the_start() {
         text.contains(&format!("{drops_in_shop}/{drops_in_shop}")),
         "{text}"
     );
+}
+
+#[test]
+fn the_detail_view_groups_endpoints_l7_and_verdict_and_o_shows_the_raw_json() {
+    let mut app = app_with(common::sample_flows(4)); // the newest is an HTTP 503 response
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 160, 45);
+    for want in [
+        "Source",
+        "Destination",
+        "L7",
+        "status",
+        "503",
+        "latency",
+        "12.000 ms",
+        "label",
+        "k8s:app=",
+        "Observed",
+        "node",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    key(&mut app, KeyCode::Char('o'));
+    let raw = screen(&app, 160, 45);
+    assert!(raw.contains("Flow JSON"), "{raw}");
+    assert!(raw.contains("\"code\": 503,"), "{raw}");
+}
+
+#[tokio::test]
+async fn y_copies_the_flow_as_json_through_the_clipboard_sink() {
+    let mut app = app_with(common::sample_flows(3));
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let keys = futures::stream::iter(vec![
+        Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('y'),
+            KeyModifiers::NONE,
+        ))),
+        Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        ))),
+    ]);
+    let mut copied = Vec::new();
+    hubtop::tui::event_loop(
+        &mut terminal,
+        &mut app,
+        keys,
+        std::future::pending(),
+        &mut |t| copied.push(t.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(copied.len(), 1);
+    let v: serde_json::Value = serde_json::from_str(&copied[0]).unwrap();
+    assert_eq!(v["uuid"], "00000000-0000-4000-8000-000000000002");
 }

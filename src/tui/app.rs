@@ -38,6 +38,10 @@ pub enum Action {
     Back,
     ToggleHelp,
     OpenFilter,
+    /// Detail view: the grouped fields or the raw JSON.
+    ToggleRaw,
+    /// Copy the selected flow's JSON to the clipboard (OSC 52).
+    Copy,
 }
 
 /// The filter in force: sent to the server, and applied locally to the ring.
@@ -61,6 +65,12 @@ pub struct App {
     /// Paused: only flows with `seq < paused_at` are shown.
     pub paused_at: Option<u64>,
     pub detail_scroll: u16,
+    /// The detail view shows the raw JSON.
+    pub detail_raw: bool,
+    /// Text to put on the clipboard, taken by the event loop.
+    pub clipboard: Option<String>,
+    /// A short message for the status line (e.g. "copied"), with the second it was set.
+    pub notice: Option<(String, i64)>,
     pub quit: bool,
     /// Colours off (`NO_COLOR`).
     pub no_color: bool,
@@ -90,6 +100,9 @@ impl App {
             selected: 0,
             paused_at: None,
             detail_scroll: 0,
+            detail_raw: false,
+            clipboard: None,
+            notice: None,
             quit: false,
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             now_secs: chrono::Utc::now().timestamp(),
@@ -174,6 +187,8 @@ impl App {
             KeyCode::Char('G') | KeyCode::End => Action::NewestAndFollow,
             KeyCode::Char(' ') => Action::TogglePause,
             KeyCode::Enter => Action::OpenDetail,
+            KeyCode::Char('o') => Action::ToggleRaw,
+            KeyCode::Char('y') => Action::Copy,
             _ => return None,
         })
     }
@@ -252,6 +267,11 @@ impl App {
                     .unwrap_or_default();
                 self.bar = Some(FilterBar::new(text));
             }
+            (_, Action::Copy) => self.copy_selected(),
+            (Screen::Detail(_), Action::ToggleRaw) => {
+                self.detail_raw = !self.detail_raw;
+                self.detail_scroll = 0;
+            }
             (Screen::Detail(_), Action::Back) => self.screen = Screen::Flows,
             (Screen::Detail(_), Action::Down(n)) => {
                 self.detail_scroll = self.detail_scroll.saturating_add(n as u16)
@@ -267,7 +287,7 @@ impl App {
             }
             (Screen::Detail(_), Action::Oldest) => self.detail_scroll = 0,
             (Screen::Detail(_), _) => {}
-            (Screen::Flows, Action::Back) => {}
+            (Screen::Flows, Action::Back | Action::ToggleRaw) => {}
             (Screen::Flows, Action::Up(n)) => self.move_by(-(n as i64)),
             (Screen::Flows, Action::Down(n)) => self.move_by(n as i64),
             (Screen::Flows, Action::PageUp) => self.move_by(-(self.page.get().max(1) as i64)),
@@ -292,6 +312,24 @@ impl App {
                     self.detail_scroll = 0;
                 }
             }
+        }
+    }
+
+    /// The flow on screen (detail) or selected (table) as one line of jsonpb, for the clipboard.
+    fn copy_selected(&mut self) {
+        let seq = match self.screen {
+            Screen::Detail(seq) => Some(seq),
+            Screen::Flows => self.selection(),
+        };
+        let Some(flow) = seq.and_then(|s| self.shared.store().ring.get(s).map(|f| f.flow())) else {
+            return;
+        };
+        if let Ok(json) = serde_json::to_string(&flow) {
+            self.notice = Some((
+                format!("copied {} bytes of JSON (OSC 52)", json.len()),
+                self.now_secs,
+            ));
+            self.clipboard = Some(json);
         }
     }
 

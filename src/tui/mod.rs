@@ -45,12 +45,47 @@ pub async fn run(cfg: SourceConfig) -> Result<()> {
     let result = {
         let mut guard = terminal::TerminalGuard::enter()?;
         let input = crossterm::event::EventStream::new();
-        event_loop(&mut guard.terminal, &mut app, input, quit_signal()).await
+        event_loop(
+            &mut guard.terminal,
+            &mut app,
+            input,
+            quit_signal(),
+            &mut osc52,
+        )
+        .await
     };
     // Closing the command channel stops the source (and any kubectl it started).
     app.commands = None;
     let _ = tokio::time::timeout(Duration::from_secs(2), source).await;
     result
+}
+
+/// Puts text on the clipboard of the terminal (and of the machine behind ssh or tmux, where the
+/// terminal allows it) with the OSC 52 escape sequence.
+fn osc52(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    let _ = out.flush();
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
 }
 
 /// Resolves on SIGTERM, SIGHUP or SIGINT.
@@ -79,6 +114,7 @@ pub async fn event_loop<B, S>(
     app: &mut App,
     mut input: S,
     quit: impl Future<Output = ()>,
+    clipboard: &mut dyn FnMut(&str),
 ) -> Result<()>
 where
     B: Backend,
@@ -100,7 +136,12 @@ where
             ev = input.next() => match ev {
                 None => return Ok(()),
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(Event::Key(key))) => dirty |= app.handle_key(key),
+                Some(Ok(Event::Key(key))) => {
+                    dirty |= app.handle_key(key);
+                    if let Some(text) = app.clipboard.take() {
+                        clipboard(&text);
+                    }
+                }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
             },
@@ -118,6 +159,23 @@ where
                     dirty = false;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), coded);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! The detail view: every field of the selected flow that is set, uuid included.
+//! The detail view: every field of the selected flow that is set, grouped the way an SRE reads a
+//! flow (who, what, verdict and why, where it was seen), then anything else the flow carries;
+//! `o` switches to the flow's raw JSON (jsonpb, as `hubble observe -o jsonpb` prints it).
 
 use chrono::{Local, TimeZone};
 use ratatui::{
@@ -10,23 +12,35 @@ use ratatui::{
 use serde_json::Value;
 
 use super::{Theme, title};
-use crate::api::flow::{Flow, Verdict};
+use crate::api::flow::{
+    Endpoint, Flow, L7FlowType, Policy, Verdict, layer4::Protocol, layer7::Record,
+};
 use crate::format::{self, Side, sanitize};
 use crate::tui::app::App;
 
 pub fn draw(f: &mut Frame, app: &App, seq: u64, area: Rect) {
     let theme = Theme::of(app);
     let store = app.shared.store();
+    let name = if app.detail_raw {
+        "Flow JSON — o details · y copy · Esc back"
+    } else {
+        "Flow details — o raw JSON · y copy · Esc back"
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(title("Flow details — Esc to go back", &theme));
+        .title(title(name, &theme));
     let Some(entry) = store.ring.get(seq) else {
         let text = "This flow has left the ring (it was the oldest when the buffer filled). Esc to go back.";
         f.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
-    let lines = detail_lines(&entry.flow(), &theme);
+    let flow = entry.flow();
     drop(store);
+    let lines = if app.detail_raw {
+        raw_lines(&flow)
+    } else {
+        detail_lines(&flow, &theme)
+    };
     let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
     f.render_widget(
         Paragraph::new(lines)
@@ -37,23 +51,67 @@ pub fn draw(f: &mut Frame, app: &App, seq: u64, area: Rect) {
     );
 }
 
-pub(crate) fn detail_lines(flow: &Flow, theme: &Theme) -> Vec<Line<'static>> {
+/// The flow as pretty-printed jsonpb.
+fn raw_lines(flow: &Flow) -> Vec<Line<'static>> {
     let json = serde_json::to_value(flow).unwrap_or(Value::Null);
-    let mut flat = Vec::new();
-    flatten("", &json, &mut flat);
-    let key_width = flat
-        .iter()
-        .map(|(k, _)| k.len() + 1)
-        .max()
-        .unwrap_or(0)
-        .clamp(14, 40);
-    let mut lines = Vec::new();
-    let kv = |k: &str, v: String, style| {
-        Line::from(vec![
-            Span::styled(format!("{k:<key_width$}"), theme.header()),
-            Span::styled(sanitize(&v).into_owned(), style),
-        ])
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    text.lines()
+        .map(|l| Line::raw(sanitize(l).into_owned()))
+        .collect()
+}
+
+/// Top-level JSON keys the grouped sections show; anything else goes under "Other fields".
+const SHOWN: &[&str] = &[
+    "time",
+    "uuid",
+    "verdict",
+    "drop_reason_desc",
+    "drop_reason",
+    "source",
+    "destination",
+    "IP",
+    "l4",
+    "l7",
+    "source_names",
+    "destination_names",
+    "source_service",
+    "destination_service",
+    "egress_allowed_by",
+    "ingress_allowed_by",
+    "egress_denied_by",
+    "ingress_denied_by",
+    "trace_observation_point",
+    "trace_reason",
+    "traffic_direction",
+    "is_reply",
+    "node_name",
+    "node_labels",
+    "interface",
+    "Type",
+    "event_type",
+    "Summary",
+];
+
+pub(crate) fn detail_lines(flow: &Flow, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let section = |out: &mut Vec<Line<'static>>, name: &str| {
+        if !out.is_empty() {
+            out.push(Line::raw(""));
+        }
+        out.push(Line::styled(name.to_string(), theme.header()));
     };
+    let kv = |out: &mut Vec<Line<'static>>, k: &str, v: String, style| {
+        if v.is_empty() {
+            return;
+        }
+        out.push(Line::from(vec![
+            Span::styled(format!("  {k:<20}"), theme.dim()),
+            Span::styled(sanitize(&v).into_owned(), style),
+        ]));
+    };
+    let plain = ratatui::style::Style::default();
+
+    section(&mut out, "Flow");
     let time = flow
         .time
         .and_then(|t| {
@@ -63,50 +121,334 @@ pub(crate) fn detail_lines(flow: &Flow, theme: &Theme) -> Vec<Line<'static>> {
         })
         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f %Z").to_string())
         .unwrap_or_else(|| "(no time)".into());
-    lines.push(kv("time", time, Default::default()));
-    lines.push(kv("uuid", flow.uuid.clone(), Default::default()));
-    lines.push(kv(
+    kv(&mut out, "time", time, plain);
+    kv(&mut out, "uuid", flow.uuid.clone(), plain);
+    kv(&mut out, "summary", format::summary(flow), plain);
+    kv(
+        &mut out,
+        "type",
+        format::flow_type_name(flow.r#type).into_owned(),
+        plain,
+    );
+    if let Some(ev) = &flow.event_type {
+        kv(
+            &mut out,
+            "event type",
+            format!("{} (sub type {})", ev.r#type, ev.sub_type),
+            plain,
+        );
+    }
+
+    section(&mut out, "Verdict");
+    kv(
+        &mut out,
         "verdict",
         format::verdict_name(flow.verdict).into_owned(),
         theme.verdict(flow.verdict),
-    ));
-    if flow.verdict == Verdict::Dropped as i32 {
-        let reason = crate::store::drop_reason_of(flow);
-        lines.push(kv(
+    );
+    let reason = crate::store::drop_reason_of(flow);
+    if flow.verdict == Verdict::Dropped as i32 || reason != 0 {
+        kv(
+            &mut out,
             "drop reason",
             format!(
                 "{} — {}",
                 format::drop_reason_name(reason),
                 format::drop_reason_meaning(reason)
             ),
-            theme.verdict(flow.verdict),
-        ));
+            theme.verdict(Verdict::Dropped as i32),
+        );
     }
-    lines.push(kv(
-        "source",
-        endpoint_text(flow, Side::Source),
-        Default::default(),
-    ));
-    lines.push(kv(
-        "destination",
-        endpoint_text(flow, Side::Destination),
-        Default::default(),
-    ));
-    lines.push(kv("summary", format::summary(flow), Default::default()));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("All fields set", theme.header()));
-    for (k, v) in flat {
-        lines.push(kv(&k, v, Default::default()));
+    let policies = |list: &[Policy]| {
+        list.iter()
+            .map(|p| {
+                let name = if p.namespace.is_empty() {
+                    p.name.clone()
+                } else {
+                    format!("{}/{}", p.namespace, p.name)
+                };
+                if p.kind.is_empty() {
+                    name
+                } else {
+                    format!("{name} ({})", p.kind)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    kv(
+        &mut out,
+        "egress allowed by",
+        policies(&flow.egress_allowed_by),
+        plain,
+    );
+    kv(
+        &mut out,
+        "ingress allowed by",
+        policies(&flow.ingress_allowed_by),
+        plain,
+    );
+    kv(
+        &mut out,
+        "egress denied by",
+        policies(&flow.egress_denied_by),
+        theme.verdict(2),
+    );
+    kv(
+        &mut out,
+        "ingress denied by",
+        policies(&flow.ingress_denied_by),
+        theme.verdict(2),
+    );
+
+    for side in [Side::Source, Side::Destination] {
+        let (name, ep, names, service, ip) = match side {
+            Side::Source => (
+                "Source",
+                &flow.source,
+                &flow.source_names,
+                &flow.source_service,
+                flow.ip.as_ref().map(|i| i.source.clone()),
+            ),
+            Side::Destination => (
+                "Destination",
+                &flow.destination,
+                &flow.destination_names,
+                &flow.destination_service,
+                flow.ip.as_ref().map(|i| i.destination.clone()),
+            ),
+        };
+        section(&mut out, name);
+        if let Some(ep) = ep {
+            endpoint_lines(&mut out, ep, &kv);
+        }
+        kv(&mut out, "IP", ip.unwrap_or_default(), plain);
+        kv(
+            &mut out,
+            "port",
+            format::endpoint_port(flow, side)
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            plain,
+        );
+        kv(&mut out, "DNS names", names.join(", "), plain);
+        if let Some(s) = service {
+            kv(
+                &mut out,
+                "service",
+                format!("{}/{}", s.namespace, s.name),
+                plain,
+            );
+        }
     }
-    lines
+    if let Some(ip) = &flow.ip {
+        kv(&mut out, "source xlated", ip.source_xlated.clone(), plain);
+        kv(
+            &mut out,
+            "encrypted",
+            if ip.encrypted {
+                "yes".into()
+            } else {
+                String::new()
+            },
+            plain,
+        );
+    }
+
+    section(&mut out, "L4");
+    kv(
+        &mut out,
+        "protocol",
+        format::protocol_name(flow).to_string(),
+        plain,
+    );
+    match flow.l4.as_ref().and_then(|l| l.protocol.as_ref()) {
+        Some(Protocol::Tcp(_)) => kv(
+            &mut out,
+            "TCP flags",
+            format::summary(&Flow {
+                l4: flow.l4.clone(),
+                ..Default::default()
+            })
+            .trim_start_matches("TCP Flags: ")
+            .to_string(),
+            plain,
+        ),
+        Some(Protocol::IcmPv4(i)) => kv(
+            &mut out,
+            "ICMPv4",
+            format!("type {} code {}", i.r#type, i.code),
+            plain,
+        ),
+        Some(Protocol::IcmPv6(i)) => kv(
+            &mut out,
+            "ICMPv6",
+            format!("type {} code {}", i.r#type, i.code),
+            plain,
+        ),
+        _ => {}
+    }
+    if let Some(l7) = &flow.l7 {
+        section(&mut out, "L7");
+        let kind = L7FlowType::try_from(l7.r#type)
+            .map(|t| t.as_str_name().to_string())
+            .unwrap_or_else(|_| l7.r#type.to_string());
+        kv(&mut out, "type", kind, plain);
+        if l7.latency_ns > 0 {
+            kv(
+                &mut out,
+                "latency",
+                format!("{:.3} ms", l7.latency_ns as f64 / 1e6),
+                plain,
+            );
+        }
+        #[allow(deprecated)]
+        match &l7.record {
+            Some(Record::Dns(d)) => {
+                kv(&mut out, "DNS query", d.query.clone(), plain);
+                kv(&mut out, "query types", d.qtypes.join(", "), plain);
+                kv(&mut out, "answer IPs", d.ips.join(", "), plain);
+                kv(&mut out, "CNAMEs", d.cnames.join(", "), plain);
+                kv(&mut out, "record types", d.rrtypes.join(", "), plain);
+                if l7.r#type == L7FlowType::Response as i32 {
+                    kv(
+                        &mut out,
+                        "rcode",
+                        d.rcode.to_string(),
+                        if d.rcode != 0 {
+                            theme.verdict(2)
+                        } else {
+                            plain
+                        },
+                    );
+                    kv(&mut out, "TTL", d.ttl.to_string(), plain);
+                }
+                kv(&mut out, "observed by", d.observation_source.clone(), plain);
+            }
+            Some(Record::Http(h)) => {
+                kv(&mut out, "method", h.method.clone(), plain);
+                kv(&mut out, "URL", h.url.clone(), plain);
+                kv(&mut out, "protocol", h.protocol.clone(), plain);
+                if h.code != 0 {
+                    kv(
+                        &mut out,
+                        "status",
+                        h.code.to_string(),
+                        if h.code >= 500 {
+                            theme.verdict(2)
+                        } else {
+                            plain
+                        },
+                    );
+                }
+                for header in &h.headers {
+                    kv(
+                        &mut out,
+                        &format!("header {}", header.key),
+                        header.value.clone(),
+                        plain,
+                    );
+                }
+            }
+            Some(Record::Kafka(k)) => {
+                kv(&mut out, "API key", k.api_key.clone(), plain);
+                kv(&mut out, "API version", k.api_version.to_string(), plain);
+                kv(&mut out, "topic", k.topic.clone(), plain);
+                kv(
+                    &mut out,
+                    "correlation id",
+                    k.correlation_id.to_string(),
+                    plain,
+                );
+                kv(&mut out, "error code", k.error_code.to_string(), plain);
+            }
+            None => {}
+        }
+    }
+
+    section(&mut out, "Observed");
+    kv(&mut out, "node", flow.node_name.clone(), plain);
+    kv(&mut out, "node labels", flow.node_labels.join(", "), plain);
+    if let Some(i) = &flow.interface {
+        kv(
+            &mut out,
+            "interface",
+            format!("{} (index {})", i.name, i.index),
+            plain,
+        );
+    }
+    kv(
+        &mut out,
+        "observation point",
+        nonzero(flow.trace_observation_point, format::observation_point_name),
+        plain,
+    );
+    kv(
+        &mut out,
+        "trace reason",
+        nonzero(flow.trace_reason, |v| {
+            format::enum_name(v, crate::api::flow::TraceReason::as_str_name)
+        }),
+        plain,
+    );
+    kv(
+        &mut out,
+        "traffic direction",
+        nonzero(flow.traffic_direction, format::traffic_direction_name),
+        plain,
+    );
+    if let Some(r) = &flow.is_reply {
+        kv(&mut out, "reply", r.value.to_string(), plain);
+    }
+
+    // Whatever the sections above do not show, flattened, so no set field is ever hidden.
+    let json = serde_json::to_value(flow).unwrap_or(Value::Null);
+    let mut other = Vec::new();
+    if let Value::Object(map) = &json {
+        for (k, v) in map {
+            if !SHOWN.contains(&k.as_str()) {
+                flatten(k, v, &mut other);
+            }
+        }
+    }
+    if !other.is_empty() {
+        section(&mut out, "Other fields");
+        for (k, v) in other {
+            kv(&mut out, &k, v, plain);
+        }
+    }
+    out
 }
 
-fn endpoint_text(flow: &Flow, side: Side) -> String {
-    let mut s = format::endpoint(flow, side);
-    if let Some(p) = format::endpoint_port(flow, side) {
-        s.push_str(&format!(":{p}"));
+fn nonzero(v: i32, name: fn(i32) -> std::borrow::Cow<'static, str>) -> String {
+    if v == 0 {
+        String::new()
+    } else {
+        name(v).into_owned()
     }
-    s
+}
+
+fn endpoint_lines(
+    out: &mut Vec<Line<'static>>,
+    ep: &Endpoint,
+    kv: &dyn Fn(&mut Vec<Line<'static>>, &str, String, ratatui::style::Style),
+) {
+    let plain = ratatui::style::Style::default();
+    kv(out, "namespace", ep.namespace.clone(), plain);
+    kv(out, "pod", ep.pod_name.clone(), plain);
+    kv(out, "cluster", ep.cluster_name.clone(), plain);
+    if ep.identity != 0 {
+        kv(out, "identity", ep.identity.to_string(), plain);
+    }
+    if ep.id != 0 {
+        kv(out, "endpoint id", ep.id.to_string(), plain);
+    }
+    for w in &ep.workloads {
+        kv(out, "workload", format!("{} {}", w.kind, w.name), plain);
+    }
+    for l in &ep.labels {
+        kv(out, "label", l.clone(), plain);
+    }
 }
 
 /// `{"a":{"b":[1,2]}}` → `a.b[0] = 1`, `a.b[1] = 2`.
@@ -114,12 +456,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
+                flatten(&format!("{prefix}.{k}"), v, out);
             }
         }
         Value::Array(items) => {

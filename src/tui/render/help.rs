@@ -24,6 +24,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "/",
         "filter: hubble observe flags (Tab completes, ↑↓ history)",
     ),
+    (
+        "o",
+        "in details: switch between the fields and the raw JSON",
+    ),
+    ("y", "copy the flow as JSON to the clipboard (OSC 52)"),
     ("Esc", "back / close"),
     ("?", "this help"),
     ("q / Ctrl-c", "quit"),
@@ -43,7 +48,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "  Colours: FORWARDED green, DROPPED red; NO_COLOR=1 turns them off.",
         theme.dim(),
     ));
-    let rect = centered(area, 70, lines.len() as u16 + 2);
+    let rect = centered(area, 84, lines.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines).block(

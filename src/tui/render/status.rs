@@ -84,6 +84,11 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         thousands(store.ring.capacity() as u64)
     )));
     drop(store);
+    if let Some((text, at)) = &app.notice {
+        if app.now_secs - at < 3 {
+            spans.push(Span::styled(format!(" · {text}"), theme.fg(Color::Green)));
+        }
+    }
     if app.paused_at.is_some() {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
@@ -145,6 +150,15 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
         ],
         Screen::Detail(_) => &[
             ("j/k", "scroll"),
+            (
+                "o",
+                if app.detail_raw {
+                    "details"
+                } else {
+                    "raw JSON"
+                },
+            ),
+            ("y", "copy JSON"),
             ("Esc", "back"),
             ("?", "help"),
             ("q", "quit"),
