@@ -455,3 +455,54 @@ async fn y_copies_the_flow_as_json_through_the_clipboard_sink() {
     let v: serde_json::Value = serde_json::from_str(&copied[0]).unwrap();
     assert_eq!(v["uuid"], "00000000-0000-4000-8000-000000000002");
 }
+
+#[test]
+fn f_then_a_letter_filters_on_the_selected_flow_and_backspace_takes_it_back() {
+    let mut app = app_with(common::sample_flows(50)); // the newest (49) is a drop
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.commands = Some(tx);
+    key(&mut app, KeyCode::Char('f'));
+    let menu = screen(&app, 160, 45);
+    for want in [
+        "source pod",
+        "destination pod",
+        "namespace",
+        "verdict",
+        "drop reason",
+        "destination port",
+        "label",
+        "exclude",
+    ] {
+        assert!(menu.contains(want), "{want} missing:\n{menu}");
+    }
+    snapshot!("quick_filter_menu", menu);
+    key(&mut app, KeyCode::Char('s'));
+    let sent = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<SourceCommand>| match rx
+        .try_recv()
+        .unwrap()
+    {
+        SourceCommand::SetFilter { whitelist, .. } => serde_json::to_string(&whitelist).unwrap(),
+    };
+    let first = sent(&mut rx);
+    assert!(first.contains("source_pod"), "{first}");
+    key(&mut app, KeyCode::Char('f'));
+    key(&mut app, KeyCode::Char('v'));
+    let second = sent(&mut rx);
+    assert!(
+        second.contains("source_pod") && second.contains("DROPPED"),
+        "{second}"
+    );
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("› --verdict DROPPED"), "breadcrumb:\n{text}");
+    key(&mut app, KeyCode::Backspace);
+    let popped = sent(&mut rx);
+    assert_eq!(
+        popped, first,
+        "Backspace sends the filter without the last crumb"
+    );
+    key(&mut app, KeyCode::Char('/'));
+    assert!(
+        app.bar.as_ref().unwrap().input.starts_with("--from-pod "),
+        "the bar shows the resulting flags"
+    );
+}

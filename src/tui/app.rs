@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
+use super::quick::{self, QuickFilter};
 use super::view::{FilterIndex, Rows};
 use super::words;
 use crate::filter::RingMatcher;
@@ -42,6 +43,10 @@ pub enum Action {
     ToggleRaw,
     /// Copy the selected flow's JSON to the clipboard (OSC 52).
     Copy,
+    /// Open the one-key filter menu for the selected flow.
+    QuickMenu,
+    /// Take back the last one-key filter.
+    PopCrumb,
 }
 
 /// The filter in force: sent to the server, and applied locally to the ring.
@@ -80,6 +85,12 @@ pub struct App {
     /// The filter bar, while open.
     pub bar: Option<FilterBar>,
     pub history: Vec<String>,
+    /// The `f` menu, open, for the flow it was opened on.
+    pub quick: Option<Vec<QuickFilter>>,
+    /// The filter typed in the bar (or given on the command line), as arguments.
+    pub base_args: Vec<String>,
+    /// Filters added with the `f` menu since, in order; Backspace takes back the last.
+    pub crumbs: Vec<Vec<String>>,
     /// Where new filters go (absent in tests that only draw).
     pub commands: Option<UnboundedSender<SourceCommand>>,
     index: RefCell<FilterIndex>,
@@ -110,6 +121,9 @@ impl App {
             bar: None,
             history: Vec::new(),
             commands: None,
+            quick: None,
+            base_args: Vec::new(),
+            crumbs: Vec::new(),
             index: RefCell::new(FilterIndex::default()),
             top: Cell::new(0),
             page: Cell::new(20),
@@ -121,7 +135,8 @@ impl App {
         if let Ok(matcher) = RingMatcher::compile(&flags.allowlist, &flags.denylist) {
             if !matcher.is_empty() {
                 let matcher = Arc::new(matcher);
-                let text = words::join(&filter_flags::to_args(&flags));
+                self.base_args = filter_flags::to_args(&flags);
+                let text = words::join(&self.base_args);
                 self.history.push(text.clone());
                 self.filter = Some(ActiveFilter {
                     flags,
@@ -189,6 +204,8 @@ impl App {
             KeyCode::Enter => Action::OpenDetail,
             KeyCode::Char('o') => Action::ToggleRaw,
             KeyCode::Char('y') => Action::Copy,
+            KeyCode::Char('f') => Action::QuickMenu,
+            KeyCode::Backspace => Action::PopCrumb,
             _ => return None,
         })
     }
@@ -197,6 +214,18 @@ impl App {
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
         if key.kind == KeyEventKind::Release {
             return false;
+        }
+        if let Some(menu) = self.quick.take() {
+            if let KeyCode::Char(c) = key.code {
+                match menu.iter().find(|q| q.key == c) {
+                    Some(q) if !q.args.is_empty() => self.push_crumb(q.args.clone()),
+                    Some(q) => {
+                        self.notice = Some((format!("this flow has no {}", q.label), self.now_secs))
+                    }
+                    None => {}
+                }
+            }
+            return true;
         }
         if let Some(bar) = &mut self.bar {
             let shared = self.shared.clone();
@@ -226,11 +255,40 @@ impl App {
             return; // cannot differ from the check above
         };
         let text = bar.input.trim().to_string();
+        self.base_args = super::words::split(&text)
+            .map(|w| w.into_iter().map(|w| w.text).collect())
+            .unwrap_or_default();
+        self.crumbs.clear();
         self.bar = None;
         if !text.is_empty() && self.history.last() != Some(&text) {
             self.history.push(text.clone());
         }
         self.set_filter(flags, matcher, text);
+    }
+
+    fn push_crumb(&mut self, args: Vec<String>) {
+        self.crumbs.push(args);
+        if let Err(e) = self.apply_crumbs() {
+            self.crumbs.pop();
+            self.notice = Some((e, self.now_secs));
+        }
+    }
+
+    /// Applies the bar's filter plus the breadcrumbs.
+    fn apply_crumbs(&mut self) -> Result<(), String> {
+        let mut args = self.base_args.clone();
+        for c in &self.crumbs {
+            args.extend(c.iter().cloned());
+        }
+        let (flags, rest) = filter_flags::parse(&args).map_err(|e| e.to_string())?;
+        if let Some(extra) = rest.first() {
+            return Err(format!("{extra:?} is not a filter flag"));
+        }
+        let matcher =
+            RingMatcher::compile(&flags.allowlist, &flags.denylist).map_err(|e| e.to_string())?;
+        let text = words::join(&args);
+        self.set_filter(flags, matcher, text);
+        Ok(())
     }
 
     /// Filters the ring locally at once, and restarts the server stream with the new lists.
@@ -268,6 +326,21 @@ impl App {
                 self.bar = Some(FilterBar::new(text));
             }
             (_, Action::Copy) => self.copy_selected(),
+            (_, Action::QuickMenu) => {
+                let seq = match self.screen {
+                    Screen::Detail(seq) => Some(seq),
+                    Screen::Flows => self.selection(),
+                };
+                let flow = seq.and_then(|s| self.shared.store().ring.get(s).map(|f| f.flow()));
+                self.quick = flow.map(|f| quick::menu(&f));
+            }
+            (_, Action::PopCrumb) => {
+                if self.crumbs.pop().is_some() {
+                    if let Err(e) = self.apply_crumbs() {
+                        self.notice = Some((e, self.now_secs));
+                    }
+                }
+            }
             (Screen::Detail(_), Action::ToggleRaw) => {
                 self.detail_raw = !self.detail_raw;
                 self.detail_scroll = 0;

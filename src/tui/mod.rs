@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod filterbar;
+pub mod quick;
 pub mod render;
 pub mod terminal;
 pub mod view;

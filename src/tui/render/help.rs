@@ -25,6 +25,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "filter: hubble observe flags (Tab completes, ↑↓ history)",
     ),
     (
+        "f",
+        "filter on the selected flow: s/d pod, n namespace, v verdict, r reason, p port, l label, x not",
+    ),
+    ("Backspace", "take back the last f filter"),
+    (
         "o",
         "in details: switch between the fields and the raw JSON",
     ),
@@ -48,7 +53,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "  Colours: FORWARDED green, DROPPED red; NO_COLOR=1 turns them off.",
         theme.dim(),
     ));
-    let rect = centered(area, 84, lines.len() as u16 + 2);
+    let rect = centered(area, 112, lines.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines).block(

@@ -18,6 +18,7 @@ mod counters;
 mod detail;
 mod filterbar;
 mod help;
+mod quick;
 mod status;
 mod table;
 
@@ -81,6 +82,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     status::draw_hints(f, app, hints);
     if app.bar.is_some() {
         filterbar::draw(f, app, main);
+    }
+    if app.quick.is_some() {
+        quick::draw(f, app, main);
     }
     if app.help {
         help::draw(f, app, main);

@@ -145,6 +145,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ),
             ("Enter", "details"),
             ("/", "filter"),
+            ("f", "filter on flow"),
             ("?", "help"),
             ("q", "quit"),
         ],

@@ -12,7 +12,7 @@ use ratatui::{
 use super::{Theme, thousands, title};
 use crate::api::flow::{Flow, Verdict};
 use crate::format::{self, Side, sanitize};
-use crate::tui::app::App;
+use crate::tui::{app::App, words};
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
@@ -92,11 +92,26 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(title("Flows", &theme));
-    if let Some(active) = &app.filter {
-        block = block.title(Line::from(vec![
-            Span::styled(" filter: ", theme.dim()),
-            Span::styled(format!("{} ", sanitize(&active.text)), theme.header()),
-        ]));
+    if app.filter.is_some() {
+        // The typed filter, then each one-key addition as a breadcrumb.
+        let mut spans = vec![Span::styled(" filter: ", theme.dim())];
+        if !app.base_args.is_empty() {
+            spans.push(Span::styled(
+                sanitize(&words::join(&app.base_args)).into_owned(),
+                theme.header(),
+            ));
+        }
+        for (i, crumb) in app.crumbs.iter().enumerate() {
+            if i > 0 || !app.base_args.is_empty() {
+                spans.push(Span::styled(" › ", theme.dim()));
+            }
+            spans.push(Span::styled(
+                sanitize(&words::join(crumb)).into_owned(),
+                theme.header(),
+            ));
+        }
+        spans.push(Span::raw(" "));
+        block = block.title(Line::from(spans));
     }
     let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
     if !app.follow {
