@@ -506,3 +506,28 @@ fn f_then_a_letter_filters_on_the_selected_flow_and_backspace_takes_it_back() {
         "the bar shows the resulting flags"
     );
 }
+
+#[test]
+fn tab_focuses_the_counters_and_enter_filters_on_a_drop_reason() {
+    let mut app = app_with(common::sample_flows(60));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.commands = Some(tx);
+    key(&mut app, KeyCode::Tab);
+    // Verdicts first (FORWARDED, DROPPED), then drop reasons.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("Enter filter"), "{text}");
+    assert!(
+        text.contains("flows/s") && text.contains("drops/s"),
+        "sparklines:\n{text}"
+    );
+    key(&mut app, KeyCode::Enter);
+    match rx.try_recv().unwrap() {
+        SourceCommand::SetFilter { whitelist, .. } => {
+            let json = serde_json::to_string(&whitelist).unwrap();
+            assert!(json.contains("drop_reason_desc"), "{json}");
+        }
+    }
+    assert_eq!(app.focus, hubtop::tui::app::Focus::Table);
+}

@@ -38,9 +38,57 @@ impl Counter {
     }
 }
 
+/// Seconds of history the sparklines show.
+pub const SERIES_SECS: usize = 180;
+
+/// Counts per second over the last [`SERIES_SECS`] seconds.
+#[derive(Debug, Clone)]
+pub struct Series {
+    counts: [u32; SERIES_SECS],
+    stamps: [i64; SERIES_SECS],
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Series {
+            counts: [0; SERIES_SECS],
+            stamps: [i64::MIN; SERIES_SECS],
+        }
+    }
+}
+
+impl Series {
+    pub fn add(&mut self, at_secs: i64) {
+        let i = at_secs.rem_euclid(SERIES_SECS as i64) as usize;
+        if self.stamps[i] != at_secs {
+            self.stamps[i] = at_secs;
+            self.counts[i] = 0;
+        }
+        self.counts[i] = self.counts[i].saturating_add(1);
+    }
+
+    /// The last `n` seconds ending with `now_secs`, oldest first.
+    pub fn last(&self, n: usize, now_secs: i64) -> Vec<u64> {
+        let n = n.min(SERIES_SECS) as i64;
+        (now_secs - n + 1..=now_secs)
+            .map(|sec| {
+                let i = sec.rem_euclid(SERIES_SECS as i64) as usize;
+                if self.stamps[i] == sec {
+                    u64::from(self.counts[i])
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
     pub flows: Counter,
+    /// Flows and drops per second, for the sparklines.
+    pub flows_series: Series,
+    pub drops_series: Series,
     /// Keyed by the `Verdict` number (unknown values kept as numbers).
     pub verdicts: HashMap<i32, Counter>,
     /// Keyed by the `DropReason` number of dropped flows.
@@ -53,8 +101,10 @@ impl Counters {
     /// One flow with this verdict and drop reason (see [`drop_reason_of`]), at `at_secs`.
     pub fn count_flow(&mut self, verdict: i32, drop_reason: i32, at_secs: i64) {
         self.flows.add(1, at_secs);
+        self.flows_series.add(at_secs);
         self.verdicts.entry(verdict).or_default().add(1, at_secs);
         if verdict == Verdict::Dropped as i32 {
+            self.drops_series.add(at_secs);
             self.drop_reasons
                 .entry(drop_reason)
                 .or_default()
@@ -95,6 +145,21 @@ pub fn drop_reason_of(flow: &Flow) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_series_keeps_per_second_counts_for_the_last_minutes() {
+        let mut s = Series::default();
+        for _ in 0..3 {
+            s.add(1000);
+        }
+        s.add(1002);
+        assert_eq!(s.last(4, 1002), [0, 3, 0, 1]);
+        assert_eq!(
+            s.last(3, 1000 + SERIES_SECS as i64 + 5),
+            [0, 0, 0],
+            "old seconds age out"
+        );
+    }
 
     #[test]
     fn rate_is_the_mean_over_the_last_ten_seconds() {

@@ -15,7 +15,7 @@ use super::words;
 use crate::filter::RingMatcher;
 use crate::filter_flags::{self, FilterFlags};
 use crate::source::{Shared, SourceCommand};
-use crate::store::Store;
+use crate::store::{Counters, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -47,6 +47,36 @@ pub enum Action {
     QuickMenu,
     /// Take back the last one-key filter.
     PopCrumb,
+    /// Move the keys to the counters pane.
+    FocusCounters,
+}
+
+/// Which pane the keys move in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Table,
+    Counters,
+}
+
+/// A line of the counters pane that Enter can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterItem {
+    Verdict(i32),
+    DropReason(i32),
+}
+
+/// The selectable lines of the counters pane, in the order it shows them.
+pub fn counter_items(c: &Counters) -> Vec<CounterItem> {
+    let mut items: Vec<CounterItem> = Counters::sorted(&c.verdicts)
+        .into_iter()
+        .map(|(v, _)| CounterItem::Verdict(v))
+        .collect();
+    items.extend(
+        Counters::sorted(&c.drop_reasons)
+            .into_iter()
+            .map(|(r, _)| CounterItem::DropReason(r)),
+    );
+    items
 }
 
 /// The filter in force: sent to the server, and applied locally to the ring.
@@ -85,6 +115,9 @@ pub struct App {
     /// The filter bar, while open.
     pub bar: Option<FilterBar>,
     pub history: Vec<String>,
+    pub focus: Focus,
+    /// Selected line of the counters pane (index into [`counter_items`]).
+    pub counter_sel: usize,
     /// The `f` menu, open, for the flow it was opened on.
     pub quick: Option<Vec<QuickFilter>>,
     /// The filter typed in the bar (or given on the command line), as arguments.
@@ -121,6 +154,8 @@ impl App {
             bar: None,
             history: Vec::new(),
             commands: None,
+            focus: Focus::Table,
+            counter_sel: 0,
             quick: None,
             base_args: Vec::new(),
             crumbs: Vec::new(),
@@ -205,6 +240,7 @@ impl App {
             KeyCode::Char('o') => Action::ToggleRaw,
             KeyCode::Char('y') => Action::Copy,
             KeyCode::Char('f') => Action::QuickMenu,
+            KeyCode::Tab => Action::FocusCounters,
             KeyCode::Backspace => Action::PopCrumb,
             _ => return None,
         })
@@ -226,6 +262,15 @@ impl App {
                 }
             }
             return true;
+        }
+        if self.focus == Focus::Counters
+            && self.bar.is_none()
+            && !self.help
+            && self.screen == Screen::Flows
+        {
+            if let Some(done) = self.counters_key(key) {
+                return done;
+            }
         }
         if let Some(bar) = &mut self.bar {
             let shared = self.shared.clone();
@@ -264,6 +309,39 @@ impl App {
             self.history.push(text.clone());
         }
         self.set_filter(flags, matcher, text);
+    }
+
+    /// Keys while the counters pane has the focus; `None` lets the key through (q, ?, /, …).
+    fn counters_key(&mut self, key: KeyEvent) -> Option<bool> {
+        let items = counter_items(&self.shared.store().counters);
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.counter_sel = (self.counter_sel + 1).min(items.len().saturating_sub(1));
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                self.counter_sel = self.counter_sel.saturating_sub(1)
+            }
+            KeyCode::Tab | KeyCode::Esc => self.focus = Focus::Table,
+            KeyCode::Enter => {
+                let args = match items.get(self.counter_sel.min(items.len().saturating_sub(1))) {
+                    Some(CounterItem::Verdict(v)) => vec![
+                        "--verdict".into(),
+                        crate::format::verdict_name(*v).into_owned(),
+                    ],
+                    Some(CounterItem::DropReason(r)) => {
+                        vec![
+                            "--drop-reason-desc".into(),
+                            crate::format::drop_reason_name(*r).into_owned(),
+                        ]
+                    }
+                    None => return Some(true),
+                };
+                self.push_crumb(args);
+                self.focus = Focus::Table;
+            }
+            _ => return None,
+        }
+        Some(true)
     }
 
     fn push_crumb(&mut self, args: Vec<String>) {
@@ -334,6 +412,11 @@ impl App {
                 let flow = seq.and_then(|s| self.shared.store().ring.get(s).map(|f| f.flow()));
                 self.quick = flow.map(|f| quick::menu(&f));
             }
+            (Screen::Flows, Action::FocusCounters) => {
+                self.focus = Focus::Counters;
+                self.counter_sel = 0;
+            }
+            (Screen::Detail(_), Action::FocusCounters) => {}
             (_, Action::PopCrumb) => {
                 if self.crumbs.pop().is_some() {
                     if let Err(e) = self.apply_crumbs() {

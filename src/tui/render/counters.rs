@@ -11,7 +11,7 @@ use ratatui::{
 use super::{Theme, thousands, title};
 use crate::format::{self, sanitize};
 use crate::store::{Counter, Counters};
-use crate::tui::app::App;
+use crate::tui::app::{App, CounterItem, Focus, counter_items};
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
@@ -20,6 +20,35 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let now = app.now_secs;
     let width = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
+    let focused = app.focus == Focus::Counters;
+    let items = counter_items(c);
+    let selected = focused
+        .then(|| {
+            items
+                .get(app.counter_sel.min(items.len().saturating_sub(1)))
+                .copied()
+        })
+        .flatten();
+    let mark = |item: CounterItem, line: Line<'static>| {
+        if selected == Some(item) {
+            line.style(theme.selected())
+        } else {
+            line
+        }
+    };
+
+    // Sparklines: flows/s and drops/s, one column per second, newest on the right.
+    let spark_w = width.saturating_sub(9);
+    for (name, series, style) in [
+        ("flows/s", &c.flows_series, theme.dim()),
+        ("drops/s", &c.drops_series, theme.verdict(2)),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:<8} "), theme.dim()),
+            Span::styled(sparkline(&series.last(spark_w, now)), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
 
     let row = |name: String, counter: &Counter, style| {
         let nums = format!(
@@ -41,11 +70,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     ));
     lines.push(row("all flows".into(), &c.flows, theme.dim()));
     for (v, counter) in Counters::sorted(&c.verdicts) {
-        lines.push(row(
+        let line = row(
             format::verdict_name(v).into_owned(),
             counter,
             theme.verdict(v),
-        ));
+        );
+        lines.push(mark(CounterItem::Verdict(v), line));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
@@ -56,11 +86,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::styled("no drops", theme.dim()));
     }
     for (r, counter) in Counters::sorted(&c.drop_reasons) {
-        lines.push(row(
+        let line = row(
             format::drop_reason_name(r).into_owned(),
             counter,
             theme.verdict(2),
-        ));
+        );
+        lines.push(mark(CounterItem::DropReason(r), line));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("LOST EVENTS", theme.header()));
@@ -89,10 +120,31 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::styled(text, style));
         }
     }
-    let block = Block::default()
+    let name = if focused {
+        "Counters · j/k select · Enter filter · Tab back"
+    } else {
+        "Counters · Tab"
+    };
+    let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(title("Counters", &theme));
+        .title(title(name, &theme));
+    if focused {
+        block = block.border_style(theme.header());
+    }
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Bars of eight heights, scaled to the largest value shown.
+fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| match v {
+            0 => ' ',
+            v => BARS[((v * 7).div_ceil(max.max(1)) as usize).min(7)],
+        })
+        .collect()
 }
 
 fn rate_text(r: f64) -> String {

@@ -30,6 +30,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("Backspace", "take back the last f filter"),
     (
+        "Tab",
+        "counters pane: j/k select a verdict or drop reason, Enter filters on it",
+    ),
+    (
         "o",
         "in details: switch between the fields and the raw JSON",
     ),
