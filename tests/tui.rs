@@ -531,3 +531,40 @@ fn tab_focuses_the_counters_and_enter_filters_on_a_drop_reason() {
     }
     assert_eq!(app.focus, hubtop::tui::app::Focus::Table);
 }
+
+#[test]
+fn ctrl_f_searches_the_rows_highlights_matches_and_n_jumps_between_them() {
+    let mut app = app_with(common::sample_flows(50));
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
+    type_text(&mut app, "POLICY_DENIED");
+    let prompt = screen(&app, 160, 45);
+    assert!(prompt.contains("search: POLICY_DENIED"), "{prompt}");
+    key(&mut app, KeyCode::Enter);
+    // Drops alternate POLICY_DENIED (i % 10 == 4) and CT_MAP_INSERTION_FAILED (i % 10 == 9).
+    assert_eq!(app.selection(), Some(44), "the newest match first");
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.selection(), Some(34));
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.selection(), Some(44));
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        app.selection(),
+        Some(44),
+        "no newer match: the selection stays"
+    );
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("search /POLICY_DENIED/"), "{text}");
+    assert!(
+        app.commands.is_none(),
+        "search never touches the server filter"
+    );
+    // A bad regex is reported in the prompt, not applied.
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
+    app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut app, "(unclosed");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app, 160, 45).contains("✗"), "regex error shown");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.search.is_none(), "Esc clears the search");
+}

@@ -49,6 +49,18 @@ pub enum Action {
     PopCrumb,
     /// Move the keys to the counters pane.
     FocusCounters,
+    /// Open the search prompt (`Ctrl-f`).
+    OpenSearch,
+    /// Jump to the next (newer) / previous (older) row matching the search.
+    SearchNext,
+    SearchPrev,
+}
+
+/// The `Ctrl-f` prompt: a regular expression over the rows' text.
+#[derive(Debug, Default)]
+pub struct SearchPrompt {
+    pub input: String,
+    pub error: Option<String>,
 }
 
 /// Which pane the keys move in.
@@ -116,6 +128,10 @@ pub struct App {
     pub bar: Option<FilterBar>,
     pub history: Vec<String>,
     pub focus: Focus,
+    /// The search prompt, while open.
+    pub search_prompt: Option<SearchPrompt>,
+    /// The search in force: rows matching it are highlighted; n/N jump between them.
+    pub search: Option<regex::Regex>,
     /// Selected line of the counters pane (index into [`counter_items`]).
     pub counter_sel: usize,
     /// The `f` menu, open, for the flow it was opened on.
@@ -155,6 +171,8 @@ impl App {
             history: Vec::new(),
             commands: None,
             focus: Focus::Table,
+            search_prompt: None,
+            search: None,
             counter_sel: 0,
             quick: None,
             base_args: Vec::new(),
@@ -239,6 +257,9 @@ impl App {
             KeyCode::Enter => Action::OpenDetail,
             KeyCode::Char('o') => Action::ToggleRaw,
             KeyCode::Char('y') => Action::Copy,
+            KeyCode::Char('f') if ctrl => Action::OpenSearch,
+            KeyCode::Char('n') if self.search.is_some() => Action::SearchNext,
+            KeyCode::Char('N') if self.search.is_some() => Action::SearchPrev,
             KeyCode::Char('f') => Action::QuickMenu,
             KeyCode::Tab => Action::FocusCounters,
             KeyCode::Backspace => Action::PopCrumb,
@@ -271,6 +292,10 @@ impl App {
             if let Some(done) = self.counters_key(key) {
                 return done;
             }
+        }
+        if self.search_prompt.is_some() {
+            self.search_key(key);
+            return true;
         }
         if let Some(bar) = &mut self.bar {
             let shared = self.shared.clone();
@@ -344,6 +369,96 @@ impl App {
         Some(true)
     }
 
+    fn search_key(&mut self, key: KeyEvent) {
+        let Some(prompt) = &mut self.search_prompt else {
+            return;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => self.search_prompt = None,
+            KeyCode::Char('u') if ctrl => prompt.input.clear(),
+            KeyCode::Backspace => {
+                prompt.input.pop();
+            }
+            KeyCode::Char(c) if !ctrl && !c.is_control() => prompt.input.push(c),
+            KeyCode::Enter if prompt.input.is_empty() => {
+                self.search = None;
+                self.search_prompt = None;
+            }
+            KeyCode::Enter => match regex::RegexBuilder::new(&prompt.input)
+                .size_limit(1 << 20)
+                .build()
+            {
+                Ok(re) => {
+                    self.search = Some(re);
+                    self.search_prompt = None;
+                    // The newest match first: searching starts from the live end.
+                    self.jump_to_match(false);
+                }
+                Err(e) => {
+                    prompt.error = Some(
+                        e.to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("invalid regex")
+                            .to_string(),
+                    )
+                }
+            },
+            _ => {}
+        }
+        if let Some(p) = &mut self.search_prompt {
+            if !matches!(key.code, KeyCode::Enter) {
+                p.error = None;
+            }
+        }
+    }
+
+    /// Moves the selection to the next (`forward`: newer) or previous matching row.
+    fn jump_to_match(&mut self, forward: bool) {
+        let Some(re) = self.search.clone() else {
+            return;
+        };
+        let store = self.shared.store();
+        let current = self.selection_locked(&store);
+        let found = self.with_rows(&store, |rows| {
+            if rows.is_empty() {
+                return None;
+            }
+            let at = current.map_or(rows.len() - 1, |s| rows.position(s));
+            let matches = |p: usize| {
+                store
+                    .ring
+                    .get(rows.seq(p))
+                    .is_some_and(|f| re.is_match(&super::rowtext::RowText::of(&f.flow()).joined()))
+            };
+            // Starting at the current row itself when following (the newest may match).
+            let start_self = self.follow && !forward;
+            if forward {
+                (at + 1..rows.len())
+                    .find(|p| matches(*p))
+                    .map(|p| rows.seq(p))
+            } else {
+                let upto = if start_self { at + 1 } else { at };
+                (0..upto).rev().find(|p| matches(*p)).map(|p| rows.seq(p))
+            }
+        });
+        drop(store);
+        match found {
+            Some(seq) => {
+                self.follow = false;
+                self.selected = seq;
+            }
+            None => {
+                let dir = if forward { "newer" } else { "older" };
+                self.notice = Some((
+                    format!("no {dir} row matches /{}/", re.as_str()),
+                    self.now_secs,
+                ));
+            }
+        }
+    }
+
     fn push_crumb(&mut self, args: Vec<String>) {
         self.crumbs.push(args);
         if let Err(e) = self.apply_crumbs() {
@@ -412,6 +527,18 @@ impl App {
                 let flow = seq.and_then(|s| self.shared.store().ring.get(s).map(|f| f.flow()));
                 self.quick = flow.map(|f| quick::menu(&f));
             }
+            (_, Action::OpenSearch) => {
+                let input = self
+                    .search
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default();
+                self.search_prompt = Some(SearchPrompt { input, error: None });
+            }
+            (Screen::Flows, Action::Back) if self.search.is_some() => self.search = None,
+            (Screen::Flows, Action::SearchNext) => self.jump_to_match(true),
+            (Screen::Flows, Action::SearchPrev) => self.jump_to_match(false),
+            (Screen::Detail(_), Action::SearchNext | Action::SearchPrev) => {}
             (Screen::Flows, Action::FocusCounters) => {
                 self.focus = Focus::Counters;
                 self.counter_sel = 0;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod filterbar;
 pub mod quick;
 pub mod render;
+pub mod rowtext;
 pub mod terminal;
 pub mod view;
 pub mod words;

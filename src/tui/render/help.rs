@@ -30,6 +30,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("Backspace", "take back the last f filter"),
     (
+        "Ctrl-f",
+        "search the rows (regex); n / N next / previous match; Esc clears",
+    ),
+    (
         "Tab",
         "counters pane: j/k select a verdict or drop reason, Enter filters on it",
     ),

@@ -86,9 +86,49 @@ pub fn draw(f: &mut Frame, app: &App) {
     if app.quick.is_some() {
         quick::draw(f, app, main);
     }
+    if let Some(prompt) = &app.search_prompt {
+        search_prompt(f, app, prompt, main);
+    }
     if app.help {
         help::draw(f, app, main);
     }
+}
+
+/// The `Ctrl-f` prompt over the bottom of the main area.
+fn search_prompt(f: &mut Frame, app: &App, prompt: &crate::tui::app::SearchPrompt, area: Rect) {
+    use ratatui::widgets::{Block, Borders, Clear};
+    let theme = Theme::of(app);
+    let rect = Rect::new(
+        area.x,
+        area.y + area.height.saturating_sub(4),
+        area.width,
+        4.min(area.height),
+    );
+    let mut lines = vec![Line::from(vec![
+        ratatui::text::Span::styled("search: ", theme.header()),
+        ratatui::text::Span::raw(crate::format::sanitize(&prompt.input).into_owned()),
+    ])];
+    match &prompt.error {
+        Some(e) => lines.push(Line::styled(
+            format!("✗ {}", crate::format::sanitize(e)),
+            theme.fg(Color::Red),
+        )),
+        None => lines.push(Line::styled(
+            "a regular expression over the rows' text · Enter search · Esc cancel",
+            theme.dim(),
+        )),
+    }
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title("Search rows (Ctrl-f)", &theme)),
+        ),
+        rect,
+    );
+    let col = (prompt.input.chars().count() + 9).min(rect.width.saturating_sub(3) as usize) as u16;
+    f.set_cursor_position(ratatui::layout::Position::new(rect.x + 1 + col, rect.y + 1));
 }
 
 /// Styles that respect `NO_COLOR`.
@@ -137,6 +177,15 @@ impl Theme {
 
     pub fn selected(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
+    }
+
+    /// Rows matching the search.
+    pub fn search_hit(&self) -> Style {
+        if self.no_color {
+            Style::default().add_modifier(Modifier::UNDERLINED)
+        } else {
+            Style::default().fg(Color::Black).bg(Color::Yellow)
+        }
     }
 
     pub fn dim(&self) -> Style {

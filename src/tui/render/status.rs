@@ -146,6 +146,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ("Enter", "details"),
             ("/", "filter"),
             ("f", "filter on flow"),
+            ("^f", "search"),
             ("?", "help"),
             ("q", "quit"),
         ],

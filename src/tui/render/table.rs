@@ -1,7 +1,6 @@
 //! The flow table: newest at the bottom, followed until the user scrolls away. Costs what the
 //! visible rows cost, whatever the ring holds.
 
-use chrono::{Local, TimeZone};
 use ratatui::{
     Frame,
     layout::{Constraint, Rect},
@@ -10,9 +9,8 @@ use ratatui::{
 };
 
 use super::{Theme, thousands, title};
-use crate::api::flow::{Flow, Verdict};
-use crate::format::{self, Side, sanitize};
-use crate::tui::{app::App, words};
+use crate::format::sanitize;
+use crate::tui::{app::App, rowtext::RowText, words};
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
@@ -75,9 +73,17 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .filter_map(|seq| store.ring.get(*seq))
         .map(|e| {
-            let row = row_cells(&e.flow(), wide, &theme);
+            let flow = e.flow();
+            let text = RowText::of(&flow);
+            let hit = app
+                .search
+                .as_ref()
+                .is_some_and(|re| re.is_match(&text.joined()));
+            let row = row_cells(text, flow.verdict, wide, &theme);
             if Some(e.seq) == selected {
                 row.style(theme.selected())
+            } else if hit {
+                row.style(theme.search_hit())
             } else {
                 row
             }
@@ -114,6 +120,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         block = block.title(Line::from(spans));
     }
     let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
+    if let Some(re) = &app.search {
+        block = block.title(
+            Line::styled(
+                format!(" search /{}/ · n/N · Esc clears ", sanitize(re.as_str())),
+                theme.search_hit(),
+            )
+            .right_aligned(),
+        );
+    }
     if !app.follow {
         block = block.title(Line::styled(" SCROLLED · G to follow ", theme.dim()).right_aligned());
     }
@@ -124,49 +139,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(table, area);
 }
 
-fn row_cells(flow: &Flow, wide: bool, theme: &Theme) -> Row<'static> {
-    let time = flow
-        .time
-        .and_then(|t| {
-            Local
-                .timestamp_opt(t.seconds, t.nanos.clamp(0, 999_999_999) as u32)
-                .single()
-        })
-        .map(|t| t.format("%H:%M:%S%.3f").to_string())
-        .unwrap_or_else(|| "--:--:--.---".into());
-    let endpoint = |side| {
-        let mut s = format::endpoint(flow, side);
-        if let Some(p) = format::endpoint_port(flow, side) {
-            s.push(':');
-            s.push_str(&p.to_string());
-        }
-        sanitize(&s).into_owned()
-    };
+fn row_cells(t: RowText, verdict: i32, wide: bool, theme: &Theme) -> Row<'static> {
     // A drop's reason leads its summary, in the verdict's colour: it is what the SRE is after.
     let mut summary = vec![];
-    if flow.verdict == Verdict::Dropped as i32 {
-        let reason = crate::store::drop_reason_of(flow);
-        if reason != 0 {
-            summary.push(Span::styled(
-                format!("{} ", format::drop_reason_name(reason)),
-                theme.verdict(flow.verdict),
-            ));
-        }
+    if let Some(reason) = t.reason {
+        summary.push(Span::styled(format!("{reason} "), theme.verdict(verdict)));
     }
-    summary.push(Span::raw(sanitize(&format::summary(flow)).into_owned()));
+    summary.push(Span::raw(t.summary));
     let mut cells = vec![
-        Cell::from(time),
-        Cell::from(Span::styled(
-            format::verdict_name(flow.verdict).into_owned(),
-            theme.verdict(flow.verdict),
-        )),
-        Cell::from(endpoint(Side::Source)),
-        Cell::from(endpoint(Side::Destination)),
-        Cell::from(format::protocol_name(flow)),
+        Cell::from(t.time),
+        Cell::from(Span::styled(t.verdict, theme.verdict(verdict))),
+        Cell::from(t.source),
+        Cell::from(t.destination),
+        Cell::from(t.kind),
         Cell::from(Line::from(summary)),
     ];
     if wide {
-        cells.insert(2, Cell::from(sanitize(&flow.node_name).into_owned()));
+        cells.insert(2, Cell::from(t.node));
     }
     Row::new(cells)
 }
