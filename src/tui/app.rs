@@ -143,6 +143,8 @@ pub struct App {
     /// Where new filters go (absent in tests that only draw).
     pub commands: Option<UnboundedSender<SourceCommand>>,
     index: RefCell<FilterIndex>,
+    /// Time per frame for testing older flows against a new filter (see [`super::view::SCAN_BUDGET`]).
+    pub scan_budget: std::time::Duration,
     /// First visible row when not following; kept by the table renderer so the view scrolls
     /// only when the selection leaves it.
     pub(crate) top: Cell<u64>,
@@ -178,6 +180,7 @@ impl App {
             base_args: Vec::new(),
             crumbs: Vec::new(),
             index: RefCell::new(FilterIndex::default()),
+            scan_budget: super::view::SCAN_BUDGET,
             top: Cell::new(0),
             page: Cell::new(20),
         }
@@ -211,7 +214,7 @@ impl App {
             None => f(&Rows::Range { first, limit }),
             Some(active) => {
                 let mut index = self.index.borrow_mut();
-                index.refresh(store, &active.matcher);
+                index.refresh(store, &active.matcher, self.scan_budget);
                 f(&index.rows(limit))
             }
         }
@@ -643,6 +646,13 @@ impl App {
         if target == last && self.paused_at.is_none() && delta > 0 {
             self.follow = true;
         }
+    }
+
+    /// While a new filter is still being tested against older flows: how far it got (0 to 1).
+    pub fn filtering_progress(&self, store: &Store) -> Option<f64> {
+        self.filter.as_ref()?;
+        let index = self.index.borrow();
+        (!index.complete(store)).then(|| index.progress(store))
     }
 
     /// Flows that arrived since the pause.

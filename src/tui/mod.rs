@@ -154,7 +154,9 @@ where
                     None => true,
                     Some((s, c, at)) => s != store_v || c != conn_v || at.elapsed() >= IDLE_REDRAW,
                 };
-                if dirty || stale {
+                // A filter still testing older flows wants the next frame too.
+                let filtering = app.filtering_progress(&app.shared.store()).is_some();
+                if dirty || stale || filtering {
                     app.now_secs = chrono::Utc::now().timestamp();
                     terminal.draw(|f| render::draw(f, app))?;
                     drawn = Some((store_v, conn_v, Instant::now()));

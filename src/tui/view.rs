@@ -44,34 +44,71 @@ impl Rows<'_> {
     }
 }
 
-/// The sequence numbers of the flows a matcher accepts, kept up to date incrementally.
+/// Time one frame may spend testing older flows against a new filter; the rest waits for the
+/// next frame, so a filter over a million flows never freezes the screen.
+pub const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(8);
+
+/// The sequence numbers of the flows a matcher accepts, kept up to date incrementally. A new
+/// filter is tested newest first: the rows on screen appear at once, older ones fill in over
+/// the next frames.
 #[derive(Default)]
 pub struct FilterIndex {
     seqs: VecDeque<u64>,
     generation: u64,
-    /// Next sequence number to test.
-    scanned: u64,
+    started: bool,
+    /// `[lo, hi)` has been tested.
+    lo: u64,
+    hi: u64,
 }
 
 impl FilterIndex {
-    /// Catches up with the store: drops what left the ring, tests what arrived.
-    pub fn refresh(&mut self, store: &Store, matcher: &RingMatcher) {
-        if store.generation != self.generation || self.scanned > store.ring.next_seq() {
+    /// Catches up with the store: drops what left the ring, tests what arrived, and tests older
+    /// flows for at most `budget`.
+    pub fn refresh(&mut self, store: &Store, matcher: &RingMatcher, budget: std::time::Duration) {
+        let ring = &store.ring;
+        if !self.started || store.generation != self.generation || self.hi > ring.next_seq() {
             self.seqs.clear();
             self.generation = store.generation;
-            self.scanned = 0;
+            self.started = true;
+            self.lo = ring.next_seq();
+            self.hi = ring.next_seq();
         }
-        let first = store.ring.first_seq();
+        let first = ring.first_seq();
         while self.seqs.front().is_some_and(|s| *s < first) {
             self.seqs.pop_front();
         }
-        let from = self.scanned.max(first);
-        for e in store.ring.range(from, store.ring.next_seq()) {
+        self.lo = self.lo.max(first);
+        for e in ring.range(self.hi, ring.next_seq()) {
             if matcher.matches(&e) {
                 self.seqs.push_back(e.seq);
             }
         }
-        self.scanned = store.ring.next_seq();
+        self.hi = ring.next_seq();
+        let deadline = std::time::Instant::now() + budget;
+        while self.lo > first {
+            // Check the clock every 1024 flows, not every flow.
+            let from = self.lo.saturating_sub(1024).max(first);
+            for e in ring.range(from, self.lo).rev() {
+                if matcher.matches(&e) {
+                    self.seqs.push_front(e.seq);
+                }
+            }
+            self.lo = from;
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+    }
+
+    /// Share of the ring tested so far, 0.0 to 1.0.
+    pub fn progress(&self, store: &Store) -> f64 {
+        let total = store.ring.len().max(1) as f64;
+        let done = self.hi.saturating_sub(self.lo.max(store.ring.first_seq())) as f64;
+        (done / total).min(1.0)
+    }
+
+    pub fn complete(&self, store: &Store) -> bool {
+        self.started && self.lo <= store.ring.first_seq()
     }
 
     /// Rows below `limit` (the pause boundary).
@@ -82,5 +119,44 @@ impl FilterIndex {
 
     pub fn reset(&mut self) {
         *self = FilterIndex::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_filter_fills_in_newest_first_and_completes_over_frames() {
+        let mut store = Store::new(10_000);
+        for f in crate::store::sample_flows(5000) {
+            store.push_flow(f, 0);
+        }
+        let (flags, _) =
+            crate::filter_flags::parse(&["--verdict".into(), "DROPPED".into()]).unwrap();
+        let m = RingMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
+        let mut idx = FilterIndex::default();
+        idx.refresh(&store, &m, std::time::Duration::ZERO);
+        assert!(!idx.complete(&store), "a zero budget tests one block only");
+        assert!(idx.progress(&store) > 0.0);
+        let partial = idx.seqs.clone();
+        assert!(
+            partial.iter().all(|s| *s >= 5000 - 1024),
+            "the newest block first"
+        );
+        while !idx.complete(&store) {
+            idx.refresh(&store, &m, std::time::Duration::ZERO);
+        }
+        assert_eq!(idx.seqs.len(), 1000, "every fifth sample flow is a drop");
+        assert!(
+            idx.seqs
+                .iter()
+                .zip(idx.seqs.iter().skip(1))
+                .all(|(a, b)| a < b),
+            "kept in order"
+        );
+        store.push_flow(crate::store::sample_flows(5).remove(4), 0);
+        idx.refresh(&store, &m, std::time::Duration::ZERO);
+        assert_eq!(idx.seqs.len(), 1001, "new flows are tested as they arrive");
     }
 }

@@ -120,6 +120,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         block = block.title(Line::from(spans));
     }
     let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
+    if let Some(done) = app.filtering_progress(&store) {
+        block = block.title(
+            Line::styled(
+                format!(" filtering older flows… {:.0}% ", done * 100.0),
+                theme.dim(),
+            )
+            .right_aligned(),
+        );
+    }
     if let Some(re) = &app.search {
         block = block.title(
             Line::styled(
