@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytes::{Buf, Bytes};
 use hubtop::api::Timestamp;
 use hubtop::api::flow::{
     DropReason, Endpoint, EventTypeFilter, Flow, FlowFilter, LostEventSource, Verdict,
@@ -22,11 +23,14 @@ use hubtop::api::observer::{
 };
 use hubtop::api::relay::NodeState;
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions, ServerHandle};
+use prost::Message;
 use tonic::Code;
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_prost::ProstEncoder;
 
 const T0: i64 = 1_763_900_000;
 
@@ -603,27 +607,184 @@ async fn stopping_the_server_ends_open_follow_streams() {
     assert!(end.is_ok(), "the follow stream did not end");
 }
 
+/// Takes every message of a `GetFlows` stream as the bytes it came in, undecoded.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = GetFlowsRequest;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<GetFlowsRequest>;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder::new(BufferSettings::default())
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// A follow stream whose messages arrive undecoded.
+async fn raw_follow(addr: SocketAddr, req: GetFlowsRequest) -> tonic::Streaming<Bytes> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+    let resp = grpc.server_streaming(tonic::Request::new(req), path, RawCodec);
+    resp.await.unwrap().into_inner()
+}
+
 #[tokio::test]
-#[ignore = "a measurement, not a check: cargo test --test serve demo_throughput -- --ignored \
-            --nocapture (HUBTOP_RATE and HUBTOP_BUFFER override 200000 flows/s and 65535)"]
-async fn demo_throughput_and_memory() {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let rate = env("HUBTOP_RATE").unwrap_or(200_000) as f64;
-    let buffer = env("HUBTOP_BUFFER").unwrap_or(65_535) as usize;
-    let (_, _server, mut client) = demo(rate, buffer).await;
-    let before = status(&mut client).await.seen_flows;
-    let t = std::time::Instant::now();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let after = status(&mut client).await;
-    let rate_seen = (after.seen_flows - before) as f64 / t.elapsed().as_secs_f64();
-    let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss = proc_status
+async fn unfiltered_streams_carry_exactly_what_prost_writes_for_each_response() {
+    let (addr, _server, _) = demo(2000.0, 65_535).await;
+    let mut stream = raw_follow(addr, last(500)).await;
+    let mut n = 0;
+    while let Some(bytes) = stream.message().await.unwrap() {
+        let resp = GetFlowsResponse::decode(bytes.clone()).expect("a GetFlowsResponse");
+        assert_eq!(resp.encode_to_vec(), bytes, "{resp:?}");
+        n += 1;
+    }
+    assert!(n > 500, "{n} responses");
+}
+
+/// What the measurement's followers tell apart: flows (counted, with their size), ring losses
+/// (with how many events the server could not send), and the rest.
+enum Seen {
+    Flow(usize),
+    RingLost(u64),
+    Other,
+}
+
+impl Seen {
+    fn of(resp: &GetFlowsResponse, size: usize) -> Seen {
+        match &resp.response_types {
+            Some(ResponseTypes::Flow(_)) => Seen::Flow(size),
+            Some(ResponseTypes::LostEvents(l))
+                if l.source == LostEventSource::HubbleRingBuffer as i32 =>
+            {
+                Seen::RingLost(l.num_events_lost)
+            }
+            _ => Seen::Other,
+        }
+    }
+
+    fn raw(bytes: Bytes) -> Seen {
+        // The oneof comes first (prost and Go write fields in number order); a flow is field 1,
+        // length-delimited: tag byte 0x0a.
+        if bytes.first() == Some(&0x0a) {
+            return Seen::Flow(bytes.len());
+        }
+        Seen::of(
+            &GetFlowsResponse::decode(bytes).expect("a GetFlowsResponse"),
+            0,
+        )
+    }
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("");
-    eprintln!(
-        "asked for {rate} flows/s into a ring of {buffer}: produced {rate_seen:.0} flows/s; \
-         ring holds {}; {rss}",
-        after.num_flows
-    );
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Follows for `secs`: flows received per second, their mean size, ring losses reported.
+async fn follow_for<F>(secs: f64, mut next: F) -> (f64, usize, u64)
+where
+    F: AsyncFnMut() -> Option<Seen>,
+{
+    let t = std::time::Instant::now();
+    let (mut flows, mut bytes, mut lost) = (0usize, 0usize, 0u64);
+    while t.elapsed().as_secs_f64() < secs {
+        match next().await {
+            Some(Seen::Flow(size)) => (flows, bytes) = (flows + 1, bytes + size),
+            Some(Seen::RingLost(n)) => lost += n,
+            Some(Seen::Other) => {}
+            None => break,
+        }
+    }
+    let rate = flows as f64 / t.elapsed().as_secs_f64();
+    (rate, bytes / flows.max(1), lost)
+}
+
+/// Flows the demo made per second over `secs`, with nobody following.
+async fn produced_for(client: &mut ObserverClient<Channel>, secs: f64) -> f64 {
+    let before = status(client).await.seen_flows;
+    let t = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    let after = status(client).await.seen_flows;
+    (after - before) as f64 / t.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: cargo test --release --test serve demo_throughput -- \
+            --ignored --nocapture (HUBTOP_RATES, comma-separated, overrides \
+            200000,400000,10000000 flows/s; HUBTOP_BUFFER overrides 65535)"]
+async fn demo_throughput_and_memory() {
+    let rates = std::env::var("HUBTOP_RATES").unwrap_or("200000,400000,10000000".into());
+    let buffer = std::env::var("HUBTOP_BUFFER").map_or(65_535, |b| b.parse().unwrap());
+    for (i, rate) in rates.split(',').enumerate() {
+        let rate: f64 = rate.trim().parse().unwrap();
+        let rss_before = rss_kib();
+        let t = std::time::Instant::now();
+        let (addr, server, mut client) = demo(rate, buffer).await;
+        let ready = t.elapsed();
+        let held = status(&mut client).await.num_flows;
+        let rss_full = rss_kib();
+        let produced = produced_for(&mut client, 3.0).await;
+        let rss_idle = rss_kib();
+
+        // One follower that only counts (what the server can send)…
+        let mut raw = raw_follow(addr, following()).await;
+        let (raw_rate, size, raw_lost) =
+            follow_for(5.0, async || raw.message().await.unwrap().map(Seen::raw)).await;
+        drop(raw);
+        let rss_raw = rss_kib();
+
+        // …then one that decodes every response, like hubtop's client.
+        let mut stream = client.get_flows(following()).await.unwrap().into_inner();
+        let (decoded_rate, _, decoded_lost) = follow_for(5.0, async || {
+            let resp = stream.message().await.unwrap()?;
+            Some(Seen::of(&resp, 0))
+        })
+        .await;
+        drop(stream);
+        let rss_end = rss_kib();
+        server.stop().await;
+
+        let per_event = |kib: u64| kib.saturating_sub(rss_before) as f64 * 1024.0 / held as f64;
+        eprintln!(
+            "demo at {rate} flows/s, ring of {buffer} (history of {held} events in {ready:.2?}):\n  \
+             generator alone: {produced:.0} flows/s\n  \
+             raw follower: {raw_rate:.0} flows/s received ({size} B each), {raw_lost} lost\n  \
+             decoding follower: {decoded_rate:.0} flows/s received, {decoded_lost} lost"
+        );
+        if i == 0 {
+            eprintln!(
+                "  RSS over the {rss_before} KiB before, per held event: {:.0} B full, \
+                 {:.0} B after 3 s alone, {:.0} B after the raw follower, {:.0} B at the end",
+                per_event(rss_full),
+                per_event(rss_idle),
+                per_event(rss_raw),
+                per_event(rss_end),
+            );
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //! A thread of its own (so it never starves the gRPC tasks) wakes every [`TICK`], works out how
 //! many flows are due (`rate × elapsed − produced`), plays whole scenarios — an HTTP call with
 //! its TCP handshake, a DNS lookup through the search path, a scrape, a denied connection —
-//! until the batch is full, stamps the flows evenly over the tick and publishes the batch. Now
+//! until the batch is full, stamps the flows evenly over the tick, encodes each once (the ring
+//! and every stream then use those bytes) and publishes the batch. Now
 //! and then it adds a `lost_events` (perf ring buffer) and takes a node away for a few seconds
 //! (`node_status`). The ring starts with up to ten seconds of history so a client that asks
 //! for the last flows gets some at once.
@@ -12,14 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Context, Result, bail};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::DemoConfig;
+use super::event::{Encoder, Event, Kind};
 use super::flows::SERVER_NODE_NAME;
-use super::hub::{Event, Hub, Kind, NodeInfo};
-use super::packets::Gen;
+use super::hub::{Hub, NodeInfo};
+use super::packets::{Clock, Gen};
 use super::scenarios::scenario;
 use super::topology::{CLUSTER, Topology};
 use crate::api::Timestamp;
@@ -31,6 +33,8 @@ use crate::api::relay::{NodeState, NodeStatusEvent};
 const TICK: Duration = Duration::from_millis(10);
 /// History made before the server starts, at the configured rate.
 const HISTORY: Duration = Duration::from_secs(10);
+/// Most flows made (and published) at once: what the ring briefly holds on top of itself.
+const MAX_BATCH: usize = 8192;
 /// Highest rate accepted, in flows per second.
 pub const MAX_RATE: f64 = 10_000_000.0;
 /// A perf ring buffer overflow every this many seconds, on average.
@@ -55,41 +59,21 @@ pub fn start(cfg: &DemoConfig, buffer: usize, version: String) -> Result<(Arc<Hu
             cfg.rate
         );
     }
-    let mut rng = cfg
-        .seed
-        .map_or_else(SmallRng::from_os_rng, SmallRng::seed_from_u64);
-    let topo = Topology::build(&mut rng);
-    let nodes = topo
-        .nodes
-        .iter()
-        .map(|n| {
-            let tls = format!("{}.{CLUSTER}.hubble-grpc.cilium.io", n.name);
-            NodeInfo::new(n.name.to_string(), format!("{}:4244", n.ip), Some(tls))
-        })
-        .collect();
-    let hub = Arc::new(Hub::new(buffer, nodes, version));
-    let mut generator = Generator {
-        up: vec![true; topo.nodes.len()],
-        topo,
-        rng,
-        rate: cfg.rate,
-        max_batch: hub.capacity.max(64),
-        flows: Vec::new(),
-        spare: Vec::new(),
-    };
-    let now = Timestamp::now().as_nanos();
-    let history = (cfg.rate * HISTORY.as_secs_f64()).min(hub.capacity as f64) as usize;
-    if history > 0 {
-        let span = (history as f64 / cfg.rate * 1e9) as i128;
-        let lost = (span as f64 / 1e9 / LOST_EVERY_SECS).ceil() as usize;
-        generator.spare = hub.publish(generator.batch(history, lost, now - span, now));
-    }
+    let cfg = cfg.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = stop.clone();
-    let thread_hub = hub.clone();
+    let (ready, hub) = std::sync::mpsc::sync_channel(1);
+    // The history is made on the generator's thread too: glibc gives each thread an arena of
+    // its own, and memory freed into another thread's arena would not serve new flows.
     std::thread::Builder::new()
         .name("hubtop-demo".into())
-        .spawn(move || generator.run(&thread_hub, &thread_stop))?;
+        .spawn(move || {
+            let (hub, generator) = Generator::with_history(&cfg, buffer, version);
+            if ready.send(hub.clone()).is_ok() {
+                generator.run(&hub, &thread_stop);
+            }
+        })?;
+    let hub = hub.recv().wrap_err("the demo generator crashed")?;
     Ok((hub, Demo { stop }))
 }
 
@@ -99,10 +83,7 @@ struct Generator {
     rate: f64,
     max_batch: usize,
     up: Vec<bool>,
-    /// Reused between ticks.
-    flows: Vec<Arc<Event>>,
-    /// Events the ring evicted, whose allocations new flows reuse.
-    spare: Vec<Arc<Event>>,
+    encoder: Encoder,
 }
 
 /// Node outages: when the next starts, and the node that is away until when.
@@ -112,6 +93,48 @@ struct Outages {
 }
 
 impl Generator {
+    /// The demo cluster and a hub holding up to [`HISTORY`] of its traffic.
+    fn with_history(cfg: &DemoConfig, buffer: usize, version: String) -> (Arc<Hub>, Generator) {
+        let mut rng = cfg
+            .seed
+            .map_or_else(SmallRng::from_os_rng, SmallRng::seed_from_u64);
+        let topo = Topology::build(&mut rng);
+        let nodes = topo
+            .nodes
+            .iter()
+            .map(|n| {
+                let tls = format!("{}.{CLUSTER}.hubble-grpc.cilium.io", n.name);
+                NodeInfo::new(n.name.to_string(), format!("{}:4244", n.ip), Some(tls))
+            })
+            .collect();
+        let hub = Arc::new(Hub::new(buffer, nodes, version));
+        let mut generator = Generator {
+            up: vec![true; topo.nodes.len()],
+            topo,
+            rng,
+            rate: cfg.rate,
+            max_batch: hub.capacity.clamp(64, MAX_BATCH),
+            encoder: Encoder::default(),
+        };
+        let now = Timestamp::now().as_nanos();
+        let history = (cfg.rate * HISTORY.as_secs_f64()).min(hub.capacity as f64) as usize;
+        if history > 0 {
+            let span = (history as f64 / cfg.rate * 1e9) as i128;
+            let lost = (span as f64 / 1e9 / LOST_EVERY_SECS).ceil() as usize;
+            // In batches, so that making it costs no more memory than it takes in the ring.
+            let batches = history.div_ceil(generator.max_batch);
+            let part = |total: usize, j: usize| total * j / batches;
+            let at = |j: usize| now - span + span * j as i128 / batches as i128;
+            for j in 0..batches {
+                let flows = part(history, j + 1) - part(history, j);
+                let lost = part(lost, j + 1) - part(lost, j);
+                let batch = generator.batch(flows, lost, at(j), at(j + 1));
+                generator.publish(&hub, batch);
+            }
+        }
+        (hub, generator)
+    }
+
     fn run(mut self, hub: &Hub, stop: &AtomicBool) {
         let start = Instant::now();
         let mut produced = 0.0f64;
@@ -133,7 +156,7 @@ impl Generator {
             }
             let mut events = Vec::new();
             if self.rate > 0.0 {
-                events.extend(self.outage(hub, &mut outages, now).map(Arc::new));
+                events.extend(self.outage(hub, &mut outages, now));
             }
             let target = self.rate * start.elapsed().as_secs_f64();
             // Forget a deficit larger than one batch (the machine could not keep up).
@@ -148,8 +171,14 @@ impl Generator {
                 events.extend(batch);
                 last = stamp;
             }
-            self.recycle(hub.publish(events));
+            self.publish(hub, events);
         }
+    }
+
+    /// Hands events to the hub, with the namespaces their flows showed for the first time.
+    fn publish(&mut self, hub: &Hub, events: Vec<Event>) {
+        hub.add_namespaces(self.encoder.take_new_namespaces());
+        hub.publish(events);
     }
 
     /// Takes a node away (relay reports `NODE_ERROR`) or brings it back (`NODE_CONNECTED`)
@@ -178,22 +207,12 @@ impl Generator {
         }
     }
 
-    /// Keeps evicted events for reuse, at most a batch of them.
-    fn recycle(&mut self, evicted: Vec<Arc<Event>>) {
-        if self.spare.is_empty() {
-            self.spare = evicted;
-        } else {
-            self.spare.extend(evicted);
-        }
-        self.spare.truncate(self.max_batch);
-    }
-
     fn set_up(&mut self, hub: &Hub, node: usize, up: bool) {
         self.up[node] = up;
         hub.set_node_up(node, up);
     }
 
-    fn node_status(&self, state: NodeState, node: usize, message: String) -> Event {
+    fn node_status(&mut self, state: NodeState, node: usize, message: String) -> Event {
         let resp = GetFlowsResponse {
             node_name: SERVER_NODE_NAME.to_string(),
             time: Some(Timestamp::now()),
@@ -203,51 +222,44 @@ impl Generator {
                 message,
             })),
         };
-        Event::new(resp, node as u16).expect("a node status is an event")
+        let ev = self.encoder.response(resp, node as u16);
+        ev.expect("a node status is an event")
     }
 
     /// At least `flows` flows (whole scenarios) and `lost` perf lost events, stamped evenly over
-    /// `(from, to]` nanoseconds.
-    fn batch(&mut self, flows: usize, lost: usize, from: i128, to: i128) -> Vec<Arc<Event>> {
+    /// `(from, to]` nanoseconds, encoded.
+    fn batch(&mut self, flows: usize, lost: usize, from: i128, to: i128) -> Vec<Event> {
         let flows = flows.min(self.max_batch);
-        let mut out = std::mem::take(&mut self.flows);
-        out.clear();
-        {
-            let mut g = Gen {
-                t: &self.topo,
-                rng: &mut self.rng,
-                out: &mut out,
-                spare: &mut self.spare,
-                up: &self.up,
+        let step = (to - from).max(0) / ((flows + lost).max(1) as i128);
+        let mut events = Vec::with_capacity(flows + lost + 16);
+        let mut g = Gen {
+            t: &self.topo,
+            rng: &mut self.rng,
+            out: &mut events,
+            encoder: &mut self.encoder,
+            clock: Clock {
+                next: from + step,
+                step,
+                end: to,
+            },
+            up: &self.up,
+        };
+        let mut stuck = 0;
+        while g.out.len() < flows && stuck < 100 {
+            let before = g.out.len();
+            scenario(&mut g);
+            stuck = if g.out.len() == before { stuck + 1 } else { 0 };
+        }
+        // Losses happen between two flows, at the time of the one before.
+        for _ in 0..lost {
+            let at = self.rng.random_range(0..=events.len());
+            let time = match at.checked_sub(1) {
+                Some(before) => events[before].nanos,
+                None => (from + step).min(to),
             };
-            let mut stuck = 0;
-            while g.out.len() < flows && stuck < 100 {
-                let before = g.out.len();
-                scenario(&mut g);
-                stuck = if g.out.len() == before { stuck + 1 } else { 0 };
-            }
+            let ev = self.perf_lost(Timestamp::from_nanos(time));
+            events.insert(at, ev);
         }
-        let n = out.len() + lost;
-        let step = (to - from).max(0) / (n.max(1) as i128);
-        let mut lost_at: Vec<usize> = (0..lost).map(|_| self.rng.random_range(0..n)).collect();
-        lost_at.sort_unstable();
-        let mut lost_at = lost_at.into_iter().peekable();
-        let mut events = Vec::with_capacity(n);
-        let mut flows = out.drain(..);
-        for i in 0..n {
-            let time = Timestamp::from_nanos(from + step * (i as i128 + 1));
-            if lost_at.peek().is_some_and(|&at| at <= i) {
-                lost_at.next();
-                events.push(Arc::new(self.perf_lost(time)));
-            } else if let Some(mut ev) = flows.next() {
-                if let Some(ev) = Arc::get_mut(&mut ev) {
-                    ev.set_time(time);
-                }
-                events.push(ev);
-            }
-        }
-        drop(flows);
-        self.flows = out;
         events
     }
 
@@ -265,7 +277,8 @@ impl Generator {
                 last: None,
             })),
         };
-        Event::new(resp, node as u16).expect("a lost event is an event")
+        let ev = self.encoder.response(resp, node as u16);
+        ev.expect("a lost event is an event")
     }
 }
 
@@ -284,16 +297,12 @@ mod tests {
             rng,
             rate,
             max_batch: 1 << 20,
-            flows: Vec::new(),
-            spare: Vec::new(),
+            encoder: Encoder::default(),
         }
     }
 
-    fn flows(events: &[Arc<Event>]) -> impl Iterator<Item = &crate::api::flow::Flow> {
-        events.iter().filter_map(|e| match &e.resp.response_types {
-            Some(ResponseTypes::Flow(f)) => Some(f),
-            _ => None,
-        })
+    fn flows(events: &[Event]) -> impl Iterator<Item = crate::api::flow::Flow> {
+        events.iter().filter_map(Event::flow)
     }
 
     #[test]
@@ -301,7 +310,7 @@ mod tests {
         let a = generator(7, 100.0).batch(500, 1, 0, 1_000_000_000);
         let b = generator(7, 100.0).batch(500, 1, 0, 1_000_000_000);
         assert_eq!(a.len(), b.len());
-        assert!(a.iter().zip(&b).all(|(x, y)| x.resp == y.resp));
+        assert!(a.iter().zip(&b).all(|(x, y)| x.bytes == y.bytes));
     }
 
     #[test]
@@ -314,13 +323,7 @@ mod tests {
                 .iter()
                 .all(|e| (1_000..=2_000_000).contains(&e.nanos))
         );
-        assert_eq!(
-            events
-                .iter()
-                .filter(|e| e.kind == super::super::hub::Kind::Lost)
-                .count(),
-            2
-        );
+        assert_eq!(events.iter().filter(|e| e.kind == Kind::Lost).count(), 2);
     }
 
     #[test]
@@ -338,7 +341,7 @@ mod tests {
             current: None,
         };
         let down = g.outage(&hub, &mut o, now).expect("an outage starts");
-        let Some(ResponseTypes::NodeStatus(status)) = &down.resp.response_types else {
+        let Some(ResponseTypes::NodeStatus(status)) = down.decode().unwrap().response_types else {
             panic!("{down:?}")
         };
         assert_eq!(status.state_change, NodeState::NodeError as i32);
@@ -350,7 +353,7 @@ mod tests {
 
         let (_, until) = o.current.unwrap();
         let up = g.outage(&hub, &mut o, until).expect("the node comes back");
-        let Some(ResponseTypes::NodeStatus(status)) = &up.resp.response_types else {
+        let Some(ResponseTypes::NodeStatus(status)) = up.decode().unwrap().response_types else {
             panic!("{up:?}")
         };
         assert_eq!(status.state_change, NodeState::NodeConnected as i32);
@@ -394,10 +397,16 @@ mod tests {
     fn generator_throughput() {
         let mut g = generator(3, 200_000.0);
         let start = Instant::now();
-        let mut n = 0;
+        let (mut n, mut bytes) = (0, 0);
         while start.elapsed() < Duration::from_secs(3) {
-            n += g.batch(2_000, 0, 0, 10_000_000).len();
+            let batch = g.batch(2_000, 0, 0, 10_000_000);
+            n += batch.len();
+            bytes += batch.iter().map(|e| e.bytes.len()).sum::<usize>();
         }
-        eprintln!("{:.0} flows/s", n as f64 / start.elapsed().as_secs_f64());
+        eprintln!(
+            "{:.0} flows/s, {} bytes per encoded flow",
+            n as f64 / start.elapsed().as_secs_f64(),
+            bytes / n
+        );
     }
 }

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::Arc;
 
 use color_eyre::eyre::{Context, Result};
 
-use super::hub::{Event, Hub, Kind, NO_NODE, NodeInfo};
+use super::event::{Encoder, NO_NODE};
+use super::hub::{Hub, NodeInfo};
 use crate::api::observer::GetFlowsResponse;
+use crate::api::observer::get_flows_response::ResponseTypes;
 
 /// At most this many distinct node names become nodes of `GetNodes`.
 const MAX_NODES: usize = 1024;
@@ -31,6 +32,7 @@ pub fn load(path: &Path, capacity: usize, version: String) -> Result<Hub> {
     let mut node_index: HashMap<String, u16> = HashMap::new();
     let mut line = Vec::new();
     let mut skipped = 0usize;
+    let mut encoder = Encoder::default();
     for number in 1.. {
         line.clear();
         let n = reader.read_until(b'\n', &mut line).wrap_err_with(|| {
@@ -44,12 +46,12 @@ pub fn load(path: &Path, capacity: usize, version: String) -> Result<Hub> {
         }
         let parsed = serde_json::from_slice::<GetFlowsResponse>(&line)
             .map_err(|e| e.to_string())
-            .and_then(|resp| {
-                Event::new(resp, NO_NODE)
-                    .ok_or_else(|| "no flow, lost_events or node_status".to_string())
+            .and_then(|resp| match &resp.response_types {
+                Some(_) => Ok(resp),
+                None => Err("no flow, lost_events or node_status".to_string()),
             });
-        let mut ev = match parsed {
-            Ok(ev) => ev,
+        let resp = match parsed {
+            Ok(resp) => resp,
             Err(e) => {
                 skipped += 1;
                 eprintln!(
@@ -59,27 +61,29 @@ pub fn load(path: &Path, capacity: usize, version: String) -> Result<Hub> {
                 continue;
             }
         };
-        if ev.kind == Kind::NodeStatus {
-            continue;
-        }
-        let name = &ev.resp.node_name;
-        if !name.is_empty() {
-            ev.node = match node_index.get(name) {
-                Some(&i) => i,
-                None if node_index.len() < MAX_NODES => {
-                    let i = hub.add_node(NodeInfo::new(name.clone(), String::new(), None));
-                    node_index.insert(name.clone(), i);
-                    i
-                }
-                None => NO_NODE,
-            };
-        }
-        batch.push(Arc::new(ev));
+        let name = match &resp.response_types {
+            Some(ResponseTypes::NodeStatus(_)) => continue,
+            Some(ResponseTypes::Flow(f)) if resp.node_name.is_empty() => &f.node_name,
+            _ => &resp.node_name,
+        };
+        let node = match node_index.get(name) {
+            _ if name.is_empty() => NO_NODE,
+            Some(&i) => i,
+            None if node_index.len() < MAX_NODES => {
+                let i = hub.add_node(NodeInfo::new(name.clone(), String::new(), None));
+                node_index.insert(name.clone(), i);
+                i
+            }
+            None => NO_NODE,
+        };
+        batch.extend(encoder.response(resp, node));
         if batch.len() == BATCH {
-            drop(hub.publish(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))));
+            hub.add_namespaces(encoder.take_new_namespaces());
+            hub.publish(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
         }
     }
-    drop(hub.publish(batch));
+    hub.add_namespaces(encoder.take_new_namespaces());
+    hub.publish(batch);
     if skipped > 0 {
         eprintln!(
             "hubtop serve: {}: skipped {skipped} bad line(s)",

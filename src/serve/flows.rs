@@ -14,6 +14,10 @@
 //!   carries on from the oldest event still held. Its own queue is bounded, so a slow client
 //!   costs the server nothing but lost events.
 //!
+//! Events are sent as the bytes they were encoded to when they entered the ring. A stream with
+//! filters decodes each flow it reads once: the rewind notes which flows passed, and the forward
+//! pass over the same events reuses that.
+//!
 //! Like Hubble Relay, each stream starts with a `node_status` response listing the connected
 //! nodes; node status events published later reach followers only (they are news, not history).
 //! Unlike Relay, which forwards `number` to every node and may return up to `number × nodes`
@@ -21,6 +25,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+use prost::Message;
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -41,7 +47,8 @@ pub const QUEUE: usize = 512;
 /// The node name on responses the server makes itself (lost events, node status), like relay's.
 pub const SERVER_NODE_NAME: &str = "hubtop-serve";
 
-pub type Sender = mpsc::Sender<Result<GetFlowsResponse, Status>>;
+/// Encoded `GetFlowsResponse`s on their way to the client (see `grpc.rs`).
+pub type Sender = mpsc::Sender<Result<Bytes, Status>>;
 
 /// What a request asks for, validated.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +114,7 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
     let mut head = hub.subscribe();
     head.borrow_and_update();
     let live_from = hub.end();
-    let mut cursor = start(hub, &plan, matches, live_from).await;
+    let (mut cursor, tested) = start(hub, &plan, matches, live_from).await;
     let stop = if plan.follow { u64::MAX } else { live_from };
     let mut sent = 0u64;
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -135,13 +142,14 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
                     if plan.until.is_some_and(|u| ev.nanos > u) {
                         return;
                     }
-                    plan.since.is_none_or(|s| ev.nanos >= s) && matches(&ev.resp)
+                    plan.since.is_none_or(|s| ev.nanos >= s)
+                        && tested.get(seq).unwrap_or_else(|| matches.matches(&ev))
                 }
             };
             if !deliver {
                 continue;
             }
-            if send(tx, ev.resp.clone()).await.is_err() {
+            if send(tx, ev.bytes).await.is_err() {
                 return;
             }
             if ev.kind == Kind::Flow {
@@ -155,33 +163,82 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
     }
 }
 
-/// Where reading starts (see the module docs).
-async fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
+/// Which flows the rewind found to pass the filters, so that reading forward over them does
+/// not decode them again: bit `end - 1 - seq` stands for the flow at `seq`, for `seq` in
+/// `low..end`.
+#[derive(Debug, Default)]
+struct Tested {
+    end: u64,
+    low: u64,
+    bits: Vec<u64>,
+}
+
+impl Tested {
+    fn new(end: u64) -> Tested {
+        Tested {
+            end,
+            low: end,
+            bits: Vec::new(),
+        }
+    }
+
+    /// Records the verdict on `seq`, which is below every one recorded before.
+    fn record(&mut self, seq: u64, pass: bool) {
+        let k = (self.end - 1 - seq) as usize;
+        if k / 64 >= self.bits.len() {
+            self.bits.resize(k / 64 + 1, 0);
+        }
+        self.bits[k / 64] |= u64::from(pass) << (k % 64);
+        self.low = seq;
+    }
+
+    fn get(&self, seq: u64) -> Option<bool> {
+        (self.low..self.end).contains(&seq).then(|| {
+            let k = (self.end - 1 - seq) as usize;
+            self.bits
+                .get(k / 64)
+                .is_some_and(|w| w >> (k % 64) & 1 == 1)
+        })
+    }
+}
+
+/// Where reading starts (see the module docs), and what the rewind learnt about the flows
+/// it passed.
+async fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> (u64, Tested) {
+    let mut tested = Tested::new(end);
     if plan.first && plan.since.is_none() {
-        return hub.oldest();
+        return (hub.oldest(), tested);
     }
     if plan.follow && plan.number == 0 && plan.since.is_none() {
-        return end;
+        return (end, tested);
     }
+    let keep = !matches.passes_all();
     let mut count = 0u64;
     let mut pos = end;
-    let mut chunk: Vec<Arc<Event>> = Vec::with_capacity(CHUNK);
+    let mut chunk: Vec<Event> = Vec::with_capacity(CHUNK);
     loop {
         chunk.clear();
         let lo = hub.read_back(pos, CHUNK, &mut chunk);
         if chunk.is_empty() {
-            return pos;
+            return (pos, tested);
         }
         for (i, ev) in chunk.iter().enumerate().rev() {
             let seq = lo + i as u64;
-            if ev.kind != Kind::Flow || !matches(&ev.resp) {
+            if ev.kind != Kind::Flow {
+                continue;
+            }
+            let pass = matches.matches(ev);
+            if keep {
+                tested.record(seq, pass);
+            }
+            if !pass {
                 continue;
             }
             count += 1;
             match plan.since {
-                Some(since) if ev.nanos < since => return seq + 1,
+                Some(since) if ev.nanos < since => return (seq + 1, tested),
                 Some(_) => {}
-                None if count == plan.number => return seq,
+                None if count == plan.number => return (seq, tested),
                 None => {}
             }
         }
@@ -191,13 +248,13 @@ async fn start(hub: &Hub, plan: &Plan, matches: &Matcher, end: u64) -> u64 {
     }
 }
 
-async fn send(tx: &Sender, resp: GetFlowsResponse) -> Result<(), ()> {
+async fn send(tx: &Sender, resp: Bytes) -> Result<(), ()> {
     tx.send(Ok(resp)).await.map_err(|_| ())
 }
 
-fn ring_lost(missed: u64) -> GetFlowsResponse {
+fn ring_lost(missed: u64) -> Bytes {
     let now = Timestamp::now();
-    GetFlowsResponse {
+    let resp = GetFlowsResponse {
         node_name: SERVER_NODE_NAME.to_string(),
         time: Some(now),
         response_types: Some(ResponseTypes::LostEvents(LostEvent {
@@ -207,11 +264,12 @@ fn ring_lost(missed: u64) -> GetFlowsResponse {
             first: None,
             last: None,
         })),
-    }
+    };
+    resp.encode_to_vec().into()
 }
 
-pub fn node_status(state: NodeState, node_names: Vec<String>) -> GetFlowsResponse {
-    GetFlowsResponse {
+fn node_status(state: NodeState, node_names: Vec<String>) -> Bytes {
+    let resp = GetFlowsResponse {
         node_name: SERVER_NODE_NAME.to_string(),
         time: Some(Timestamp::now()),
         response_types: Some(ResponseTypes::NodeStatus(NodeStatusEvent {
@@ -219,5 +277,23 @@ pub fn node_status(state: NodeState, node_names: Vec<String>) -> GetFlowsRespons
             node_names,
             message: String::new(),
         })),
+    };
+    resp.encode_to_vec().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rewind_remembers_each_verdict_for_the_forward_pass() {
+        let mut tested = Tested::new(1000);
+        assert_eq!(tested.get(999), None);
+        for seq in (800..1000).rev() {
+            tested.record(seq, seq % 3 == 0);
+        }
+        assert!((800..1000).all(|seq| tested.get(seq) == Some(seq % 3 == 0)));
+        assert_eq!(tested.get(799), None);
+        assert_eq!(tested.get(1000), None);
     }
 }

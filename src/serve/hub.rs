@@ -1,105 +1,30 @@
 //! The server's shared state: the bounded ring of events every `GetFlows` reads (Cilium's
 //! `container.Ring`), plus what `ServerStatus`, `GetNodes` and `GetNamespaces` report.
 //!
-//! One producer (the demo generator or the file loader) calls [`Hub::publish`] with batches;
-//! readers copy short runs of `Arc`s out under the lock and do the slow work (filtering,
-//! cloning, sending) outside it. Events are addressed by a sequence number that never repeats,
+//! One producer (the demo generator or the file loader) calls [`Hub::publish`] with batches of
+//! encoded events (`event.rs`); readers copy short runs of them out under the lock (a reference
+//! count each) and do the slow work (filtering, sending) outside it. Events are addressed by a sequence number that never repeats,
 //! so a reader that fell behind can tell exactly how many events it missed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use tokio::sync::watch;
 
+pub use super::event::{Event, Kind, NO_NODE};
 use crate::api::Timestamp;
-use crate::api::flow::Flow;
-use crate::api::observer::get_flows_response::ResponseTypes;
 use crate::api::observer::{
-    GetFlowsResponse, GetNamespacesResponse, GetNodesResponse, Namespace, Node,
-    ServerStatusResponse, Tls,
+    GetNamespacesResponse, GetNodesResponse, Namespace, Node, ServerStatusResponse, Tls,
 };
 use crate::api::relay::NodeState;
-
-/// `Event::node` for events that belong to no known node.
-pub const NO_NODE: u16 = u16::MAX;
 
 /// `ServerStatus.flows_rate` counts the flows of the last minute, like Cilium.
 const RATE_WINDOW_NS: i128 = 60_000_000_000;
 
 /// Relay reports at most this many unavailable nodes by name.
 const UNAVAILABLE_NODES_REPORTED: usize = 10;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Flow,
-    Lost,
-    NodeStatus,
-}
-
-/// One entry of the ring: the response as it will be sent, plus what readers test often.
-#[derive(Debug)]
-pub struct Event {
-    pub resp: GetFlowsResponse,
-    /// `resp.time` in nanoseconds (0 when missing), for `since`/`until`.
-    pub nanos: i128,
-    pub kind: Kind,
-    /// Index of the node the event came from, in the order nodes were added, or [`NO_NODE`].
-    pub node: u16,
-}
-
-impl Event {
-    /// Wraps a response; flows get the response's `time` and `node_name` from the flow, as
-    /// Hubble sends them.
-    pub fn new(mut resp: GetFlowsResponse, node: u16) -> Option<Event> {
-        let kind = match &resp.response_types {
-            Some(ResponseTypes::Flow(flow)) => {
-                if resp.time.is_none() {
-                    resp.time = flow.time;
-                }
-                if resp.node_name.is_empty() {
-                    resp.node_name.clone_from(&flow.node_name);
-                }
-                Kind::Flow
-            }
-            Some(ResponseTypes::LostEvents(_)) => Kind::Lost,
-            Some(ResponseTypes::NodeStatus(_)) => Kind::NodeStatus,
-            None => return None,
-        };
-        let nanos = resp.time.map_or(0, Timestamp::as_nanos);
-        Some(Event {
-            resp,
-            nanos,
-            kind,
-            node,
-        })
-    }
-
-    /// Sets the time of the response and of the flow in it.
-    pub fn set_time(&mut self, time: Timestamp) {
-        self.resp.time = Some(time);
-        self.nanos = time.as_nanos();
-        if let Some(ResponseTypes::Flow(f)) = &mut self.resp.response_types {
-            f.time = Some(time);
-        }
-    }
-
-    pub fn flow(flow: Flow, node: u16) -> Event {
-        let resp = GetFlowsResponse {
-            node_name: flow.node_name.clone(),
-            time: flow.time,
-            response_types: Some(ResponseTypes::Flow(flow)),
-        };
-        let nanos = resp.time.map_or(0, Timestamp::as_nanos);
-        Event {
-            resp,
-            nanos,
-            kind: Kind::Flow,
-            node,
-        }
-    }
-}
 
 #[derive(Debug)]
 pub struct NodeInfo {
@@ -136,7 +61,7 @@ pub struct Hub {
 
 #[derive(Debug)]
 struct State {
-    events: VecDeque<Arc<Event>>,
+    events: VecDeque<Event>,
     first_seq: u64,
     seen_flows: u64,
     node_held: Vec<u64>,
@@ -174,23 +99,17 @@ impl Hub {
     }
 
     /// Appends events in order, evicting the oldest beyond capacity, and wakes followers.
-    /// Returns the evicted events, so that the producer can reuse their allocations (or free
-    /// them outside the lock).
-    pub fn publish(&self, batch: Vec<Arc<Event>>) -> Vec<Arc<Event>> {
-        if batch.is_empty() {
-            return Vec::new();
+    pub fn publish(&self, batch: impl IntoIterator<Item = Event>) {
+        let mut batch = batch.into_iter().peekable();
+        if batch.peek().is_none() {
+            return;
         }
-        let mut evicted = Vec::new();
         let head = {
             let mut st = self.lock();
             let mut flows = 0;
             for ev in batch {
-                if ev.kind == Kind::Flow {
-                    flows += 1;
-                    if let Some(ResponseTypes::Flow(f)) = &ev.resp.response_types {
-                        st.note_namespaces(f);
-                    }
-                }
+                let flow = ev.kind == Kind::Flow;
+                flows += u64::from(flow);
                 let node = usize::from(ev.node);
                 if ev.node != NO_NODE {
                     if node >= st.node_held.len() {
@@ -198,7 +117,7 @@ impl Hub {
                         st.node_seen.resize(node + 1, 0);
                     }
                     st.node_held[node] += 1;
-                    st.node_seen[node] += u64::from(ev.kind == Kind::Flow);
+                    st.node_seen[node] += u64::from(flow);
                 }
                 if st.events.len() == self.capacity {
                     if let Some(old) = st.events.pop_front() {
@@ -206,7 +125,6 @@ impl Hub {
                         if let Some(held) = st.node_held.get_mut(usize::from(old.node)) {
                             *held -= 1;
                         }
-                        evicted.push(old);
                     }
                 }
                 st.events.push_back(ev);
@@ -215,13 +133,23 @@ impl Hub {
             st.first_seq + st.events.len() as u64
         };
         self.head.send_replace(head);
-        evicted
+    }
+
+    /// Adds namespaces (with their cluster) to what `GetNamespaces` reports.
+    pub fn add_namespaces(&self, namespaces: Vec<(String, String)>) {
+        if namespaces.is_empty() {
+            return;
+        }
+        let mut st = self.lock();
+        for (ns, cluster) in namespaces {
+            st.namespaces.entry(ns).or_insert(cluster);
+        }
     }
 
     /// Copies up to `max` events with `from <= seq < to` into `out`; returns the sequence
     /// number of the first one, which is greater than `from` when events were evicted before
     /// being read.
-    pub fn read(&self, from: u64, to: u64, max: usize, out: &mut Vec<Arc<Event>>) -> u64 {
+    pub fn read(&self, from: u64, to: u64, max: usize, out: &mut Vec<Event>) -> u64 {
         let st = self.lock();
         let start = from.max(st.first_seq);
         let held = st.events.len();
@@ -234,7 +162,7 @@ impl Hub {
 
     /// Copies up to `max` events with `seq < end` (the newest ones) into `out`, oldest first;
     /// returns the sequence number of the first.
-    pub fn read_back(&self, end: u64, max: usize, out: &mut Vec<Arc<Event>>) -> u64 {
+    pub fn read_back(&self, end: u64, max: usize, out: &mut Vec<Event>) -> u64 {
         let st = self.lock();
         let next = st.first_seq + st.events.len() as u64;
         let end = end.clamp(st.first_seq, next);
@@ -404,44 +332,30 @@ impl State {
         let recent = self.events.len() - self.events.partition_point(|e| e.nanos < since);
         recent as f64 / ((now - since) as f64 / 1e9)
     }
-
-    fn note_namespaces(&mut self, f: &Flow) {
-        for ep in [&f.source, &f.destination].into_iter().flatten() {
-            if !ep.namespace.is_empty() && !self.namespaces.contains_key(&ep.namespace) {
-                let cluster = if ep.cluster_name.is_empty() {
-                    "default"
-                } else {
-                    &ep.cluster_name
-                };
-                self.namespaces
-                    .insert(ep.namespace.clone(), cluster.to_string());
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::flow::Flow;
+    use crate::serve::event::Encoder;
 
     fn flow(n: i64) -> Event {
-        Event::flow(
-            Flow {
-                time: Some(Timestamp {
-                    seconds: n,
-                    nanos: 0,
-                }),
-                uuid: n.to_string(),
-                ..Default::default()
-            },
-            NO_NODE,
-        )
+        let flow = Flow {
+            time: Some(Timestamp {
+                seconds: n,
+                nanos: 0,
+            }),
+            uuid: n.to_string(),
+            ..Default::default()
+        };
+        Encoder::default().flow(&flow, NO_NODE)
     }
 
     #[test]
     fn evicted_events_show_up_as_a_gap_in_sequence_numbers() {
         let hub = Hub::new(3, vec![], String::new());
-        hub.publish((0..5).map(|n| Arc::new(flow(n))).collect());
+        hub.publish((0..5).map(flow));
         assert_eq!(hub.end(), 5);
         let mut out = Vec::new();
         assert_eq!(hub.read(0, u64::MAX, 10, &mut out), 2);
@@ -461,7 +375,7 @@ mod tests {
     #[test]
     fn reading_past_the_end_returns_nothing() {
         let hub = Hub::new(3, vec![], String::new());
-        hub.publish(vec![Arc::new(flow(1))]);
+        hub.publish([flow(1)]);
         let mut out = Vec::new();
         assert_eq!(hub.read(u64::MAX, u64::MAX, usize::MAX, &mut out), u64::MAX);
         assert_eq!(hub.read(0, 0, 10, &mut out), 0);

@@ -3,6 +3,7 @@
 
 use rand::Rng;
 
+use super::event::Splice;
 use super::packets::{ACK, Conn, Gen};
 use crate::api::flow::{
     CiliumEventType, Dns, Flow, FlowType, Http, HttpHeader, L7FlowType, Layer7, TraceContext,
@@ -23,8 +24,8 @@ impl<'a> Gen<'a> {
         ingress: bool,
         l7: Layer7,
         summary: String,
-    ) -> Flow {
-        let mut f = self.base(c, reply, node, ACK);
+    ) -> (Flow, Splice<'a>) {
+        let (mut f, splice) = self.base(c, reply, node, ACK);
         if let Some(layer4::Protocol::Tcp(tcp)) = f.l4.as_mut().and_then(|l| l.protocol.as_mut()) {
             tcp.flags = None;
         }
@@ -40,7 +41,7 @@ impl<'a> Gen<'a> {
         } as i32;
         f.l7 = Some(l7);
         f.summary = summary;
-        f
+        (f, splice)
     }
 
     /// A DNS request and its answer through the DNS proxy on the client's node.
@@ -59,7 +60,7 @@ impl<'a> Gen<'a> {
                 ..Default::default()
             })),
         };
-        let f = self.l7(
+        let (f, splice) = self.l7(
             c,
             false,
             node,
@@ -67,7 +68,7 @@ impl<'a> Gen<'a> {
             request,
             format!("DNS Query {query} {qtype}"),
         );
-        self.push(f, node);
+        self.push(f, node, splice);
         let (ips, ttl, rcode): (Vec<String>, u32, u32) = match answer {
             DnsAnswer::Ips(ips, ttl) => (ips.iter().map(|s| s.to_string()).collect(), ttl, 0),
             DnsAnswer::Empty => (Vec::new(), u32::MAX, 0),
@@ -101,8 +102,8 @@ impl<'a> Gen<'a> {
                 ..Default::default()
             })),
         };
-        let f = self.l7(c, true, node, false, response, summary);
-        self.push(f, node);
+        let (f, splice) = self.l7(c, true, node, false, response, summary);
+        self.push(f, node, splice);
     }
 
     /// An HTTP request and its response through the proxy on the server's node.
@@ -137,7 +138,7 @@ impl<'a> Gen<'a> {
             latency_ns: 0,
             record: Some(layer7::Record::Http(http)),
         };
-        let mut f = self.l7(
+        let (mut f, splice) = self.l7(
             c,
             false,
             node,
@@ -146,7 +147,7 @@ impl<'a> Gen<'a> {
             format!("HTTP/1.1 {} {url}", req.method),
         );
         f.trace_context.clone_from(&trace_context);
-        self.push(f, node);
+        self.push(f, node, splice);
 
         headers.truncate(0);
         headers.push(header("content-type", req.content_type));
@@ -169,9 +170,9 @@ impl<'a> Gen<'a> {
                 headers,
             })),
         };
-        let mut f = self.l7(c, true, node, true, l7, summary);
+        let (mut f, splice) = self.l7(c, true, node, true, l7, summary);
         f.trace_context = trace_context;
-        self.push(f, node);
+        self.push(f, node, splice);
     }
 }
 

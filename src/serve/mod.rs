@@ -8,14 +8,17 @@
 //! `ServerStatus`, `GetNodes` and `GetNamespaces`. [`spawn_local`] runs one in-process on
 //! loopback, for `hubtop demo` and the tests.
 //!
-//! Layout: `hub.rs` holds the ring and the counters, `observer.rs` is the gRPC service,
-//! `flows.rs` streams `GetFlows`, `file.rs` loads captures, `topology.rs` + `packets.rs` +
+//! Layout: `hub.rs` holds the ring and the counters, `event.rs` its entries (responses kept
+//! encoded), `observer.rs` is the gRPC service and `grpc.rs` routes `GetFlows` to a codec that
+//! sends the stored bytes, `flows.rs` streams `GetFlows`, `file.rs` loads captures, `topology.rs` + `packets.rs` +
 //! `l7.rs` + `scenarios.rs` + `demo.rs` make the demo traffic.
 
 mod demo;
+mod event;
 mod file;
 mod filtering;
 mod flows;
+mod grpc;
 mod hub;
 mod l7;
 mod observer;
@@ -35,9 +38,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
-use crate::api::observer::observer_server::ObserverServer;
+use grpc::ObserverApi;
 use hub::Hub;
-use observer::ObserverService;
 
 /// Hubble's default ring size (2^16 - 1).
 pub const DEFAULT_BUFFER: usize = 65535;
@@ -141,9 +143,7 @@ async fn run(
 ) -> Result<()> {
     let hub = prepared.hub.clone();
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<ObserverServer<ObserverService>>()
-        .await;
+    reporter.set_serving::<ObserverApi>().await;
     let closing = {
         let hub = hub.clone();
         async move {
@@ -153,7 +153,7 @@ async fn run(
     };
     let result = Server::builder()
         .add_service(health)
-        .add_service(ObserverServer::new(ObserverService::new(hub)))
+        .add_service(ObserverApi::new(hub))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), closing)
         .await;
     drop(prepared);

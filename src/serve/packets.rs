@@ -2,13 +2,12 @@
 //! verdict, drop, L7 DNS and HTTP), filled the way Cilium fills them. Scenarios in `demo.rs`
 //! string these together into connections.
 
-use std::sync::Arc;
-
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use super::hub::Event;
+use super::event::{EncodedEndpoint, Encoder, Event, Splice};
 use super::topology::{Pod, Topology};
+use crate::api::Timestamp;
 use crate::api::flow::{
     CiliumEventType, DropReason, Ethernet, FileInfo, Flow, FlowType, IcmPv4, Ip, IpVersion, Layer4,
     NetworkInterface, Policy, Service, Tcp, TcpFlags, TraceObservationPoint, TraceReason,
@@ -53,12 +52,12 @@ impl<'a> Peer<'a> {
         }
     }
 
-    fn endpoint(&self, t: &Topology) -> crate::api::flow::Endpoint {
+    fn endpoint(&self, t: &'a Topology) -> &'a EncodedEndpoint {
         match *self {
-            Peer::Pod(p) => p.endpoint.clone(),
-            Peer::World { .. } => t.world.clone(),
-            Peer::Host(n) => t.nodes[n].host.clone(),
-            Peer::Stale(_) => Default::default(),
+            Peer::Pod(p) => &p.encoded,
+            Peer::World { .. } => &t.encoded_world,
+            Peer::Host(n) => &t.nodes[n].encoded_host,
+            Peer::Stale(_) => &t.nobody,
         }
     }
 }
@@ -182,15 +181,31 @@ impl Point {
     }
 }
 
-/// Builds flows into `out`, tagged with the index of the node that observed them. Flows of a
-/// node that is down are not made at all (relay would not receive them).
+/// Builds flows into `out`, timed by `clock`, encoded, tagged with the index of the node that
+/// observed them. Flows of a node that is down are not made at all (relay would not receive
+/// them).
 pub struct Gen<'a> {
     pub t: &'a Topology,
     pub rng: &'a mut SmallRng,
-    pub out: &'a mut Vec<Arc<Event>>,
-    /// Evicted events whose allocations can be reused.
-    pub spare: &'a mut Vec<Arc<Event>>,
+    pub out: &'a mut Vec<Event>,
+    pub encoder: &'a mut Encoder,
+    pub clock: Clock,
     pub up: &'a [bool],
+}
+
+/// Times flows as they are made: `step` apart, never later than `end`.
+pub struct Clock {
+    pub next: i128,
+    pub step: i128,
+    pub end: i128,
+}
+
+impl Clock {
+    fn tick(&mut self) -> Timestamp {
+        let now = self.next.min(self.end);
+        self.next += self.step;
+        Timestamp::from_nanos(now)
+    }
 }
 
 impl<'a> Gen<'a> {
@@ -204,27 +219,26 @@ impl<'a> Gen<'a> {
         hex_uuid(v)
     }
 
-    pub(super) fn push(&mut self, flow: Flow, node: usize) {
-        let ev = Event::flow(flow, node as u16);
-        // A flow is 1.4 kB: reuse the allocation of an event the ring evicted when no reader
-        // holds it any more (a fresh one of that size costs glibc a consolidation each time),
-        // and move only the pointer from then on.
-        while let Some(mut slot) = self.spare.pop() {
-            if let Some(old) = Arc::get_mut(&mut slot) {
-                *old = ev;
-                self.out.push(slot);
-                return;
-            }
-        }
-        self.out.push(Arc::new(ev));
+    /// Times the flow and encodes it with the endpoints and node labels of `splice`.
+    pub(super) fn push(&mut self, mut flow: Flow, node: usize, splice: Splice<'a>) {
+        flow.time = Some(self.clock.tick());
+        let ev = self.encoder.spliced_flow(&flow, node as u16, splice);
+        self.out.push(ev);
     }
 
     pub(super) fn is_up(&self, node: usize) -> bool {
         self.up.get(node).copied().unwrap_or(false)
     }
 
-    /// The fields every event of `conn` shares, for a packet going `reply`-wards, seen on `node`.
-    pub(super) fn base(&mut self, c: &Conn<'a>, reply: bool, node: usize, flags: Flags) -> Flow {
+    /// The fields every event of `conn` shares, for a packet going `reply`-wards, seen on `node`:
+    /// the endpoints and node labels apart, for [`Gen::push`].
+    pub(super) fn base(
+        &mut self,
+        c: &Conn<'a>,
+        reply: bool,
+        node: usize,
+        flags: Flags,
+    ) -> (Flow, Splice<'a>) {
         let t = self.t;
         let (src, dst) = if reply {
             (c.server, c.client)
@@ -272,8 +286,13 @@ impl<'a> Gen<'a> {
             }
             .to_string(),
         };
+        let splice = Splice {
+            source: src.endpoint(t),
+            destination: dst.endpoint(t),
+            node_labels: &t.nodes[node].encoded_labels,
+        };
         #[allow(deprecated)]
-        Flow {
+        let flow = Flow {
             uuid: self.uuid(),
             verdict: Verdict::Forwarded as i32,
             ip: Some(Ip {
@@ -285,11 +304,8 @@ impl<'a> Gen<'a> {
             l4: Some(Layer4 {
                 protocol: Some(protocol),
             }),
-            source: Some(src.endpoint(t)),
-            destination: Some(dst.endpoint(t)),
             r#type: FlowType::L3L4 as i32,
             node_name: t.nodes[node].name.to_string(),
-            node_labels: t.nodes[node].labels.clone(),
             source_names: names(src),
             destination_names: names(dst),
             reply,
@@ -298,7 +314,8 @@ impl<'a> Gen<'a> {
             destination_service: c.service.filter(|_| !reply).cloned(),
             summary,
             ..Default::default()
-        }
+        };
+        (flow, splice)
     }
 
     /// A trace event (`event_type` 4) for one packet.
@@ -315,7 +332,7 @@ impl<'a> Gen<'a> {
         let Some(node) = local.node().filter(|&n| self.is_up(n)) else {
             return;
         };
-        let mut f = self.base(c, reply, node, flags);
+        let (mut f, splice) = self.base(c, reply, node, flags);
         let (sub_type, obs) = point.codes();
         f.event_type = Some(CiliumEventType {
             r#type: MSG_TRACE,
@@ -359,7 +376,7 @@ impl<'a> Gen<'a> {
                 ip.source_xlated = self.t.nodes[node].ip.to_string();
             }
         }
-        self.push(f, node);
+        self.push(f, node, splice);
     }
 
     /// A policy verdict (`event_type` 5) for the first packet of `c`, on the enforcing side.
@@ -374,7 +391,7 @@ impl<'a> Gen<'a> {
         let Some(node) = local.node().filter(|&n| self.is_up(n)) else {
             return;
         };
-        let mut f = self.base(c, false, node, SYN);
+        let (mut f, splice) = self.base(c, false, node, SYN);
         f.event_type = Some(CiliumEventType {
             r#type: MSG_POLICY_VERDICT,
             sub_type: 0,
@@ -403,7 +420,7 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        self.push(f, node);
+        self.push(f, node, splice);
     }
 
     /// A drop notification (`event_type` 1) for one packet of `c`, seen on the sender's side
@@ -425,7 +442,7 @@ impl<'a> Gen<'a> {
         let Some(node) = local.node().filter(|&n| self.is_up(n)) else {
             return;
         };
-        let mut f = self.base(c, reply, node, flags);
+        let (mut f, splice) = self.base(c, reply, node, flags);
         set_dropped(&mut f, reason);
         f.event_type = Some(CiliumEventType {
             r#type: MSG_DROP,
@@ -442,7 +459,7 @@ impl<'a> Gen<'a> {
                 TrafficDirection::Egress
             } as i32;
         }
-        self.push(f, node);
+        self.push(f, node, splice);
     }
 
     /// A frame that is not IP at all, dropped as it leaves `pod`.
@@ -461,11 +478,8 @@ impl<'a> Gen<'a> {
                 source: pod.mac.clone(),
                 destination: "ff:ff:ff:ff:ff:ff".to_string(),
             }),
-            source: Some(pod.endpoint.clone()),
-            destination: Some(Default::default()),
             r#type: FlowType::L3L4 as i32,
             node_name: self.t.nodes[pod.node].name.to_string(),
-            node_labels: self.t.nodes[pod.node].labels.clone(),
             event_type: Some(CiliumEventType {
                 r#type: MSG_DROP,
                 sub_type: reason as i32,
@@ -474,7 +488,12 @@ impl<'a> Gen<'a> {
             summary: "Ethernet".to_string(),
             ..Default::default()
         };
-        self.push(f, pod.node);
+        let splice = Splice {
+            source: &pod.encoded,
+            destination: &self.t.nobody,
+            node_labels: &self.t.nodes[pod.node].encoded_labels,
+        };
+        self.push(f, pod.node, splice);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The demo cluster: a kind cluster with three nodes running a small shop, an ingest pipeline,
 //! Prometheus and CoreDNS, plus the outside world it talks to. Built once from the seed; the
-//! generator only clones the endpoints, labels and names prepared here.
+//! generator only clones the names prepared here, and splices the endpoints and node labels
+//! encoded here into its flows.
 //!
 //! ```text
 //!  loadgen ─► frontend ─► catalog            prometheus ─► /metrics of every shop pod
@@ -12,9 +13,11 @@
 //!  every pod ───► coredns (kube-dns, 53/UDP, DNS proxy)
 //! ```
 
+use bytes::Bytes;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::event::{EncodedEndpoint, encode_node_labels};
 use crate::api::flow::{Endpoint, NetworkInterface, Policy, Service, Workload as FlowWorkload};
 
 pub const CLUSTER: &str = "default";
@@ -22,9 +25,10 @@ pub const CLUSTER: &str = "default";
 pub struct Node {
     pub name: &'static str,
     pub ip: &'static str,
-    pub labels: Vec<String>,
     /// `reserved:host` as seen on this node (kubelet probes come from here).
-    pub host: Endpoint,
+    pub encoded_host: EncodedEndpoint,
+    /// The node's labels, as a flow's `node_labels` field.
+    pub encoded_labels: Bytes,
 }
 
 pub struct Workload {
@@ -47,7 +51,7 @@ pub struct Pod {
     pub node: usize,
     pub ip: String,
     pub mac: String,
-    pub endpoint: Endpoint,
+    pub encoded: EncodedEndpoint,
     pub iface: NetworkInterface,
 }
 
@@ -71,7 +75,9 @@ pub struct Topology {
     pub nodes: Vec<Node>,
     pub workloads: Vec<Workload>,
     pub pods: Vec<Pod>,
-    pub world: Endpoint,
+    pub encoded_world: EncodedEndpoint,
+    /// An endpoint with nothing known about it (a stale IP's).
+    pub nobody: EncodedEndpoint,
     pub stripe: External,
     pub gcs: External,
     pub metadata: External,
@@ -295,8 +301,8 @@ impl Topology {
                 Node {
                     name,
                     ip,
-                    labels,
-                    host: reserved(1, "reserved:host"),
+                    encoded_labels: encode_node_labels(&labels),
+                    encoded_host: EncodedEndpoint::new(&reserved(1, "reserved:host")),
                 }
             })
             .collect();
@@ -358,23 +364,24 @@ impl Topology {
                 };
                 let iface_name = format!("lxc{:012x}", rng.random::<u64>() & 0xffff_ffff_ffff);
                 pod_ids.push(pods.len());
+                let endpoint = Endpoint {
+                    id: endpoint_id,
+                    identity,
+                    cluster_name: CLUSTER.to_string(),
+                    namespace: ns.to_string(),
+                    labels: labels.clone(),
+                    pod_name,
+                    workloads: vec![FlowWorkload {
+                        name: name.to_string(),
+                        kind: kind.to_string(),
+                    }],
+                };
                 pods.push(Pod {
                     workload: w,
                     node,
                     ip,
                     mac: mac(rng),
-                    endpoint: Endpoint {
-                        id: endpoint_id,
-                        identity,
-                        cluster_name: CLUSTER.to_string(),
-                        namespace: ns.to_string(),
-                        labels: labels.clone(),
-                        pod_name,
-                        workloads: vec![FlowWorkload {
-                            name: name.to_string(),
-                            kind: kind.to_string(),
-                        }],
-                    },
+                    encoded: EncodedEndpoint::new(&endpoint),
                     iface: NetworkInterface {
                         index: rng.random_range(8..64),
                         name: iface_name,
@@ -476,7 +483,8 @@ impl Topology {
             nodes,
             workloads,
             pods,
-            world: reserved(2, "reserved:world"),
+            encoded_world: EncodedEndpoint::new(&reserved(2, "reserved:world")),
+            nobody: EncodedEndpoint::new(&Endpoint::default()),
             stripe: External {
                 fqdn: "api.stripe.com",
                 ips: vec!["54.187.174.169", "54.187.205.235", "54.187.216.72"],

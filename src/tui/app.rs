@@ -2,6 +2,7 @@
 
 use std::{
     cell::{Cell, RefCell},
+    rc::Rc,
     sync::Arc,
 };
 
@@ -96,7 +97,7 @@ pub fn counter_items(c: &Counters) -> Vec<CounterItem> {
 pub struct ActiveFilter {
     pub flags: FilterFlags,
     /// Decides over the compact ring (the same answers as `FlowMatcher`).
-    pub matcher: Arc<RingMatcher>,
+    pub matcher: Rc<RingMatcher>,
     /// As the user would type it.
     pub text: String,
 }
@@ -190,7 +191,7 @@ impl App {
     pub fn with_filter(mut self, flags: FilterFlags) -> Self {
         if let Ok(matcher) = RingMatcher::compile(&flags.allowlist, &flags.denylist) {
             if !matcher.is_empty() {
-                let matcher = Arc::new(matcher);
+                let matcher = Rc::new(matcher);
                 self.base_args = filter_flags::to_args(&flags);
                 let text = words::join(&self.base_args);
                 self.history.push(text.clone());
@@ -497,7 +498,7 @@ impl App {
         }
         self.filter = (!matcher.is_empty()).then(|| ActiveFilter {
             flags,
-            matcher: Arc::new(matcher),
+            matcher: Rc::new(matcher),
             text,
         });
         self.index.borrow_mut().reset();

@@ -428,11 +428,10 @@ fn nonzero(v: i32, name: fn(i32) -> std::borrow::Cow<'static, str>) -> String {
     }
 }
 
-fn endpoint_lines(
-    out: &mut Vec<Line<'static>>,
-    ep: &Endpoint,
-    kv: &dyn Fn(&mut Vec<Line<'static>>, &str, String, ratatui::style::Style),
-) {
+/// Adds a `key  value` line (nothing when the value is empty).
+type AddLine<'f> = &'f dyn Fn(&mut Vec<Line<'static>>, &str, String, ratatui::style::Style);
+
+fn endpoint_lines(out: &mut Vec<Line<'static>>, ep: &Endpoint, kv: AddLine<'_>) {
     let plain = ratatui::style::Style::default();
     kv(out, "namespace", ep.namespace.clone(), plain);
     kv(out, "pod", ep.pod_name.clone(), plain);
