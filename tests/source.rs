@@ -155,14 +155,12 @@ async fn backfill_brings_the_last_n_flows_then_follows() {
         Some(20),
     );
     wait_for("20 flows", 10, || shared.store().ring.len() == 20).await;
-    let store = shared.store();
-    let uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
+    let uuids: Vec<_> = shared.store().ring.iter().map(|e| e.flow().uuid).collect();
     let want: Vec<_> = common::sample_flows(50)[30..]
         .iter()
         .map(|f| f.uuid.clone())
         .collect();
     assert_eq!(uuids, want, "the newest 20, oldest first");
-    drop(store);
     let reqs = requests(&log);
     assert_eq!(reqs[0]["number"], 20);
     assert_eq!(reqs[0]["follow"], true);
@@ -196,16 +194,14 @@ async fn a_restarted_server_is_reconnected_and_resumed_since_the_last_flow_witho
     let server = serve_on(addr, FlowSource::File(file)).await;
     wait_for("live again", 30, || is_live(&shared)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let store = shared.store();
-    assert_eq!(
-        store.ring.len(),
-        200,
-        "the resumed stream added no duplicates"
-    );
-    let mut uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
+    let (len, mut uuids) = {
+        let store = shared.store();
+        let uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
+        (store.ring.len(), uuids)
+    };
+    assert_eq!(len, 200, "the resumed stream added no duplicates");
     uuids.dedup();
     assert_eq!(uuids.len(), 200);
-    drop(store);
 
     let reqs = requests(&log);
     assert!(reqs.len() >= 2, "{reqs:?}");

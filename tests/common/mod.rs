@@ -33,4 +33,5 @@ pub fn flow_files(shared: &std::path::Path) -> Vec<PathBuf> {
     files
 }
 
+#[allow(unused_imports)]
 pub use hubtop::store::sample_flows;
