@@ -33,6 +33,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the Hubble Observer API from the demo generator or a capture file.
     Serve(ServeArgs),
+    /// Print flows headless, exactly like `hubble observe` (same flags, formats and exit codes).
+    Observe {
+        /// `hubble observe` flags; see `hubtop observe --help`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -16,6 +16,15 @@ fn main() -> Result<()> {
         .display_env_section(false)
         .install()?;
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("starting the async runtime")?;
+    if argv.first().is_some_and(|a| a == "observe") {
+        // Headless, like `hubble observe`: its own flags, output and exit codes.
+        let code = runtime.block_on(hubtop::observe::run(argv[1..].to_vec()));
+        std::process::exit(code);
+    }
     // Filter flags are hubble's, parsed as hubble parses them; clap reads what is left.
     let (filters, rest) = match filter_flags::parse(&argv) {
         Ok(v) => v,
@@ -29,15 +38,14 @@ fn main() -> Result<()> {
         std::process::exit(1);
     }
     let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .wrap_err("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
             None => tui(cli.conn, cli.tui, filters).await,
             Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
+            // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
+            // spellings that reach clap anyway.
+            Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
         }
     })
 }

@@ -1,0 +1,88 @@
+//! `-o jsonpb` (and `-o json`): one compact JSON value per line, escaped as Go's `json.Encoder`
+//! escapes (control characters, and `<`, `>`, `&`, U+2028, U+2029 as `\u….`). DEL and the C1
+//! controls (U+0080–U+009F), which Go leaves raw, are escaped too: the same JSON value, and no
+//! raw control character ever reaches a terminal.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::{Formatter, Serializer};
+
+/// Bytes that start something Go escapes and serde_json does not: `<`, `>`, `&`, DEL, and the
+/// lead bytes of C1 controls (C2) and of U+2028/U+2029 (E2).
+static MAY_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t[0xe2] = true;
+    t
+};
+
+/// serde_json's compact form (the trait's defaults) plus Go's HTML-safe escapes.
+struct GoFormatter;
+
+impl Formatter for GoFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
+        if !bytes.iter().any(|&b| MAY_ESCAPE[b as usize]) {
+            return w.write_all(bytes);
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let esc = match c {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                '\u{7f}'..='\u{9f}' => {
+                    w.write_all(&bytes[start..i])?;
+                    write!(w, "\\u{:04x}", c as u32)?;
+                    start = i + c.len_utf8();
+                    continue;
+                }
+                _ => continue,
+            };
+            w.write_all(&bytes[start..i])?;
+            w.write_all(esc.as_bytes())?;
+            start = i + c.len_utf8();
+        }
+        w.write_all(&bytes[start..])
+    }
+}
+
+/// Appends `value` and a newline to `out`. A value serde cannot write (an out-of-range
+/// timestamp) is an error for the caller to report; nothing partial is left in `out`.
+pub fn write_line<T: Serialize>(out: &mut Vec<u8>, value: &T) -> io::Result<()> {
+    let start = out.len();
+    let mut ser = Serializer::with_formatter(&mut *out, GoFormatter);
+    if let Err(e) = value.serialize(&mut ser) {
+        out.truncate(start);
+        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_characters_and_separators_are_escaped_like_go() {
+        let mut out = Vec::new();
+        let v = serde_json::json!({"u": "<a href=\"x\">&\u{2028}\x1b\n</a>\u{7f}\u{9b}é"});
+        write_line(&mut out, &v).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"u\":\"\\u003ca href=\\\"x\\\"\\u003e\\u0026\\u2028\\u001b\\n\\u003c/a\\u003e\\u007f\\u009bé\"}\n"
+        );
+    }
+}

@@ -1,0 +1,405 @@
+//! Decoding a jsonpb capture on several threads, in order. A reader thread cuts the input into
+//! chunks of whole lines (sent as soon as a read returns, so a pipe streams); workers decode the
+//! lines, apply the time window and filters, and render what passes (responses are freed on the
+//! thread that made them); [`Outcomes`] hands back each chunk's results in input order, so
+//! warnings and records come out exactly as a sequential read would give them. Buffers go round
+//! a small pool instead of being freed and allocated again.
+//!
+//! Threads are detached: a caller that stops early (`--first N`) just drops [`Outcomes`], and a
+//! reader blocked on a quiet stdin does not hold it up.
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::{
+    Arc, Mutex,
+    mpsc::{self, Receiver, SyncSender, TryRecvError},
+};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::{Timestamp, observer::GetFlowsResponse};
+use crate::filter::FlowMatcher;
+
+use super::printer::{Kind, Options, Renderer};
+
+/// Bytes asked of one `read` (and so the usual size of a chunk).
+const BLOCK: usize = 1 << 20;
+
+/// Which responses pass, decided by the workers.
+pub struct Window {
+    pub matcher: FlowMatcher,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl Window {
+    /// The time window (on the response's time; a missing time is the epoch), then the filters.
+    fn passes(&self, resp: &GetFlowsResponse) -> bool {
+        let t = resp.time.unwrap_or_default().as_nanos();
+        if self.since.is_some_and(|s| s.as_nanos() > t)
+            || self.until.is_some_and(|u| u.as_nanos() < t)
+        {
+            return false;
+        }
+        self.matcher.matches_response(resp)
+    }
+}
+
+/// What one input line came to, when it matters to the caller.
+pub enum Outcome {
+    /// The line did not parse: `error`, and the line itself.
+    Bad { error: String, line: String },
+    /// The line had fields the API types lack; it was read without them.
+    UnknownFields { error: String },
+    /// A response inside the window and through the filters, rendered: its kind, and its
+    /// text in the chunk's `out` and `err`.
+    Record {
+        kind: Kind,
+        out: Range<usize>,
+        err: Range<usize>,
+    },
+}
+
+/// One chunk's outcomes and the text of its records.
+#[derive(Default)]
+pub struct Chunk {
+    pub outcomes: Vec<Outcome>,
+    pub out: Vec<u8>,
+    pub err: Vec<u8>,
+}
+
+enum Slot {
+    Chunk(Receiver<Chunk>),
+    ReadError(io::Error),
+}
+
+type Job = (Vec<u8>, SyncSender<Chunk>);
+
+/// Byte buffers to reuse (large frees make glibc's allocator consolidate, on every chunk).
+#[derive(Clone, Default)]
+struct Pool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Pool {
+    fn get(&self, capacity: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_default();
+        buf.clear();
+        buf.reserve(capacity);
+        buf
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        if let Ok(mut p) = self.0.lock() {
+            if p.len() < 32 {
+                p.push(buf);
+            }
+        }
+    }
+}
+
+/// The outcomes of a capture, chunk by chunk, in input order.
+pub struct Outcomes {
+    slots: Receiver<Slot>,
+    pool: Pool,
+}
+
+impl Outcomes {
+    /// Starts reading `input` with `workers` threads that decode, select and render in `opts`.
+    pub fn start(
+        input: Box<dyn Read + Send>,
+        window: Window,
+        opts: &Options,
+        workers: usize,
+    ) -> Outcomes {
+        let window = Arc::new(window);
+        let pool = Pool::default();
+        let (slot_tx, slots) = mpsc::sync_channel::<Slot>(2 * workers + 2);
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..workers.max(1) {
+            let (jobs, window, pool) = (job_rx.clone(), window.clone(), pool.clone());
+            let renderer = Renderer::new(opts.clone());
+            std::thread::spawn(move || work(&jobs, &window, renderer, &pool));
+        }
+        let reader_pool = pool.clone();
+        std::thread::spawn(move || read_chunks(input, &slot_tx, &job_tx, &reader_pool));
+        Outcomes { slots, pool }
+    }
+
+    /// Hands a processed chunk's buffers back for reuse.
+    pub fn recycle(&self, chunk: Chunk) {
+        self.pool.put(chunk.out);
+        self.pool.put(chunk.err);
+    }
+
+    /// The next chunk's outcomes; `idle` runs first when they are not ready yet (the caller
+    /// flushes its output then). `None` at the end of the input.
+    pub fn next<E>(
+        &mut self,
+        idle: &mut dyn FnMut() -> Result<(), E>,
+    ) -> Option<Result<Result<Chunk, io::Error>, E>> {
+        let slot = match self.slots.try_recv() {
+            Ok(s) => s,
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {
+                if let Err(e) = idle() {
+                    return Some(Err(e));
+                }
+                self.slots.recv().ok()?
+            }
+        };
+        let chunk = match slot {
+            Slot::ReadError(e) => return Some(Ok(Err(e))),
+            Slot::Chunk(rx) => rx,
+        };
+        let outcomes = match chunk.try_recv() {
+            Ok(o) => o,
+            Err(TryRecvError::Empty) => {
+                if let Err(e) = idle() {
+                    return Some(Err(e));
+                }
+                match chunk.recv() {
+                    Ok(o) => o,
+                    Err(_) => return Some(Ok(Err(worker_lost()))),
+                }
+            }
+            Err(TryRecvError::Disconnected) => return Some(Ok(Err(worker_lost()))),
+        };
+        Some(Ok(Ok(outcomes)))
+    }
+}
+
+fn worker_lost() -> io::Error {
+    io::Error::other("a decoding thread stopped unexpectedly")
+}
+
+/// The reader thread: whole lines to the workers, each chunk's place kept in `slots`.
+fn read_chunks(
+    mut input: Box<dyn Read + Send>,
+    slots: &SyncSender<Slot>,
+    jobs: &mpsc::Sender<Job>,
+    pool: &Pool,
+) {
+    let mut buf = pool.get(BLOCK);
+    let send = |chunk: Vec<u8>| {
+        let (tx, rx) = mpsc::sync_channel(1);
+        slots.send(Slot::Chunk(rx)).is_ok() && jobs.send((chunk, tx)).is_ok()
+    };
+    loop {
+        let old = buf.len();
+        buf.resize(old + BLOCK, 0);
+        let n = match input.read(&mut buf[old..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                buf.truncate(old);
+                continue;
+            }
+            Err(e) => {
+                buf.truncate(old);
+                if !buf.is_empty() {
+                    send(std::mem::take(&mut buf));
+                }
+                let _ = slots.send(Slot::ReadError(e));
+                return;
+            }
+        };
+        buf.truncate(old + n);
+        if n == 0 {
+            if !buf.is_empty() {
+                send(buf);
+            }
+            return;
+        }
+        // Send every complete line; a partial one waits for the rest.
+        if let Some(i) = buf[old..].iter().rposition(|&b| b == b'\n') {
+            let cut = old + i + 1;
+            let mut next = pool.get(BLOCK.max((buf.len() - cut) * 2));
+            next.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+            if !send(std::mem::replace(&mut buf, next)) {
+                return; // the caller has stopped listening
+            }
+        }
+    }
+}
+
+/// A worker: decodes, selects and renders chunks until the reader is done.
+fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, pool: &Pool) {
+    let mut decoder = Decoder::default();
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((text, reply)) = job else { return };
+        let mut chunk = Chunk {
+            outcomes: Vec::new(),
+            out: pool.get(text.len() / 4),
+            err: pool.get(0),
+        };
+        let body = text.strip_suffix(b"\n").unwrap_or(&text);
+        for line in body.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(resp) = decoder.decode(line, &mut chunk.outcomes) else {
+                continue;
+            };
+            if window.passes(&resp) {
+                let (o, e) = (chunk.out.len(), chunk.err.len());
+                let kind = renderer.render(&resp, &mut chunk.out, &mut chunk.err);
+                chunk.outcomes.push(Outcome::Record {
+                    kind,
+                    out: o..chunk.out.len(),
+                    err: e..chunk.err.len(),
+                });
+            }
+        }
+        pool.put(text);
+        if reply.send(chunk).is_err() {
+            return;
+        }
+    }
+}
+
+/// jsonpb lines to responses. Like hubble, a line with fields this version does not know is
+/// read without them (the caller warns once).
+#[derive(Default)]
+struct Decoder {
+    unknown_seen: bool,
+}
+
+impl Decoder {
+    fn decode(&mut self, line: &[u8], outcomes: &mut Vec<Outcome>) -> Option<GetFlowsResponse> {
+        // One UTF-8 check for the line, not one per string inside it.
+        let parsed = match std::str::from_utf8(line) {
+            Ok(text) => serde_json::from_str::<GetFlowsResponse>(text),
+            Err(_) => serde_json::from_slice::<GetFlowsResponse>(line),
+        };
+        let err = match parsed {
+            Ok(r) => return Some(r),
+            Err(e) => e,
+        };
+        if err.is_data() && err.to_string().starts_with("unknown field") {
+            if let Some(r) = without_unknown_fields(line) {
+                if !self.unknown_seen {
+                    self.unknown_seen = true;
+                    outcomes.push(Outcome::UnknownFields {
+                        error: err.to_string(),
+                    });
+                }
+                return Some(r);
+            }
+        }
+        let text = String::from_utf8_lossy(line);
+        // A multi-megabyte line is not worth a multi-megabyte warning.
+        let shown: String = if text.len() > 4096 {
+            text.chars().take(4096).chain("…".chars()).collect()
+        } else {
+            text.into_owned()
+        };
+        outcomes.push(Outcome::Bad {
+            error: err.to_string(),
+            line: shown,
+        });
+        None
+    }
+}
+
+/// Parses `line` dropping the fields the API types do not have: each round removes the field
+/// serde names from the objects whose other keys are all expected ones.
+fn without_unknown_fields(line: &[u8]) -> Option<GetFlowsResponse> {
+    let mut value: Value = serde_json::from_slice(line).ok()?;
+    for _ in 0..64 {
+        let err = match GetFlowsResponse::deserialize(&value) {
+            Ok(r) => return Some(r),
+            Err(e) => e.to_string(),
+        };
+        // "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`" / "there are no fields"
+        let rest = err.strip_prefix("unknown field `")?;
+        let (name, tail) = rest.split_once('`')?;
+        let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+        if !prune(&mut value, name, &expected) {
+            return None;
+        }
+    }
+    None
+}
+
+fn prune(v: &mut Value, name: &str, expected: &[&str]) -> bool {
+    match v {
+        Value::Object(map) => {
+            let mut removed = false;
+            if map.contains_key(name)
+                && map
+                    .keys()
+                    .all(|k| k == name || expected.contains(&k.as_str()))
+            {
+                map.remove(name);
+                removed = true;
+            }
+            for child in map.values_mut() {
+                removed |= prune(child, name, expected);
+            }
+            removed
+        }
+        Value::Array(items) => {
+            let mut removed = false;
+            for child in items.iter_mut() {
+                removed |= prune(child, name, expected);
+            }
+            removed
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::observe::printer::Format;
+    use crate::observe::timefmt::Layout;
+
+    /// Every outcome as a word: the flow's uuid, `bad:<line>`, `unknown`.
+    fn all(input: &'static [u8], workers: usize) -> Vec<String> {
+        let window = Window {
+            matcher: FlowMatcher::default(),
+            since: None,
+            until: None,
+        };
+        let opts = Options {
+            format: Format::JsonPb,
+            layout: Layout::StampMilli,
+            node_name: false,
+            ip_translation: true,
+            color: false,
+            debug: false,
+        };
+        let mut o = Outcomes::start(Box::new(input), window, &opts, workers);
+        let mut got = Vec::new();
+        while let Some(r) = o.next::<()>(&mut || Ok(())) {
+            let chunk = r.unwrap().unwrap();
+            for outcome in &chunk.outcomes {
+                got.push(match outcome {
+                    Outcome::Record { out, .. } => {
+                        let v: Value = serde_json::from_slice(&chunk.out[out.clone()]).unwrap();
+                        v["flow"]["uuid"].as_str().unwrap_or("-").to_string()
+                    }
+                    Outcome::Bad { line, .. } => format!("bad:{line}"),
+                    Outcome::UnknownFields { .. } => "unknown".into(),
+                });
+            }
+            o.recycle(chunk);
+        }
+        got
+    }
+
+    #[test]
+    fn lines_keep_their_order_across_workers_and_crlf_and_a_missing_last_newline() {
+        let got = all(
+            b"{\"flow\":{\"uuid\":\"a\"}}\r\nnope\n\n{\"flow\":{\"uuid\":\"b\",\"new\":1}}\n{\"flow\":{\"uuid\":\"c\"}}",
+            3,
+        );
+        assert_eq!(got, ["a", "bad:nope", "bad:", "unknown", "b", "c"]);
+    }
+}

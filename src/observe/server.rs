@@ -1,0 +1,208 @@
+//! `--server`: one `GetFlows` call, its responses printed as they arrive (flushed whenever the
+//! stream has nothing more ready), until the stream ends, Ctrl-C, or an error, which is reported
+//! in the words hubble uses for gRPC errors.
+
+use std::io::Write;
+
+use futures::{FutureExt, StreamExt};
+use tonic::{Code, Request, Status, metadata::MetadataValue};
+
+use crate::api::observer::{GetFlowsRequest, observer_client::ObserverClient};
+use crate::cli::ConnectionArgs;
+use crate::source::{ServerAddr, connect, portforward::PortForward};
+
+use super::printer::Printer;
+
+/// How a server run ended badly.
+pub enum Failure {
+    /// Writing the output failed.
+    Output(std::io::Error),
+    /// Anything else, worded for the user.
+    Message(String),
+}
+
+/// Streams `req` from the server `conn` names and prints every response.
+pub async fn run<W: Write, E: Write>(
+    conn: &ConnectionArgs,
+    basic_auth: Option<(String, String)>,
+    req: GetFlowsRequest,
+    printer: &mut Printer<W, E>,
+) -> Result<(), Failure> {
+    let mut port_forward = None;
+    let addr = if conn.port_forward {
+        let pf = PortForward::start(conn, std::time::Duration::from_secs(30))
+            .await
+            .map_err(|e| Failure::Message(format!("{e:#}")))?;
+        let addr = ServerAddr::parse(&pf.local, conn.tls);
+        port_forward = Some(pf);
+        addr
+    } else {
+        ServerAddr::parse(&conn.server, conn.tls)
+    }
+    .map_err(|e| Failure::Message(format!("{e:#}")))?;
+    let result = stream(conn, &addr, basic_auth, req, printer).await;
+    if let Some(pf) = port_forward {
+        pf.stop().await;
+    }
+    result
+}
+
+async fn stream<W: Write, E: Write>(
+    conn: &ConnectionArgs,
+    addr: &ServerAddr,
+    basic_auth: Option<(String, String)>,
+    req: GetFlowsRequest,
+    printer: &mut Printer<W, E>,
+) -> Result<(), Failure> {
+    let channel = connect(conn, addr).await.map_err(|e| {
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        Failure::Message(format!(
+            "rpc error: code = Unavailable desc = connection error: desc = {}",
+            super::printer::go_quote(&format!(
+                "transport: Error while dialing: {}",
+                chain.join(": ")
+            ))
+        ))
+    })?;
+    let auth = basic_auth.map(|(user, pass)| {
+        let token = base64(format!("{user}:{pass}").as_bytes());
+        MetadataValue::try_from(format!("Basic {token}"))
+    });
+    let auth = match auth {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return Err(Failure::Message(
+                "invalid basic auth credentials: not valid in a header".into(),
+            ));
+        }
+        None => None,
+    };
+    let mut client = ObserverClient::with_interceptor(channel, move |mut r: Request<()>| {
+        if let Some(v) = &auth {
+            r.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(r)
+    })
+    .max_decoding_message_size(64 << 20);
+
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let call = client.get_flows(req);
+    let mut responses = tokio::select! {
+        r = call => r.map_err(status_failure)?.into_inner(),
+        _ = &mut interrupted => return Ok(()),
+    };
+    loop {
+        let next = match responses.next().now_or_never() {
+            Some(item) => item,
+            None => {
+                printer.out_mut().flush().map_err(Failure::Output)?;
+                tokio::select! {
+                    item = responses.next() => item,
+                    _ = &mut interrupted => return Ok(()),
+                }
+            }
+        };
+        match next {
+            None => return Ok(()),
+            Some(Ok(resp)) => printer.write(&resp).map_err(Failure::Output)?,
+            Some(Err(status)) if status.code() == Code::Cancelled => return Ok(()),
+            Some(Err(status)) => return Err(status_failure(status)),
+        }
+    }
+}
+
+/// grpc-go's wording: the bare message for `Unknown` (hubble unwraps those), else
+/// `rpc error: code = … desc = …`.
+fn status_failure(s: Status) -> Failure {
+    if s.code() == Code::Unknown {
+        return Failure::Message(s.message().to_string());
+    }
+    let code = match s.code() {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    };
+    let mut desc = s.message().to_string();
+    if desc.is_empty() {
+        if let Some(src) = std::error::Error::source(&s) {
+            desc = error_chain(src);
+        }
+    }
+    Failure::Message(format!("rpc error: code = {code} desc = {desc}"))
+}
+
+/// An error and its sources in one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cur = s.source();
+    }
+    text
+}
+
+/// Standard base64 with padding (for the basic auth header).
+fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads_like_the_standard() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+    }
+
+    #[test]
+    fn status_errors_read_like_grpc_go() {
+        let Failure::Message(m) = status_failure(Status::unavailable("down")) else {
+            panic!()
+        };
+        assert_eq!(m, "rpc error: code = Unavailable desc = down");
+        let Failure::Message(m) = status_failure(Status::unknown("custom")) else {
+            panic!()
+        };
+        assert_eq!(m, "custom");
+    }
+}
