@@ -3,6 +3,7 @@
 //! The data path is one straight line: a source task (`source`) streams `GetFlows` into the
 //! `store`; the `tui` draws it; `serve` answers the Hubble API for the demo and for replays.
 
+pub mod aggregate;
 pub mod api;
 pub mod cli;
 pub mod filter;
