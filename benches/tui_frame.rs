@@ -1,0 +1,301 @@
+//! TUI frame: `render::draw` of a 200x60 `TestBackend` with 1k, 100k and 1M realistic flows in
+//! the ring, without and with an active local filter (`--verdict DROPPED`), p50 and p99 over 200
+//! frames each:
+//! - static: nothing arrives between frames;
+//! - live: 6,667 flows arrive between frames (200k flows/s at 30 fps; the ring is full, so as
+//!   many are evicted), pushed outside the timed part, as the source task would.
+//!
+//! Then the time to apply a new local filter to 1M buffered flows, as the user does it: `/`,
+//! the filter typed into the bar (untimed), then Enter timed until the filter has tested every
+//! held flow (the UI tests older flows within a per-frame budget, so this takes several frames
+//! drawn at the UI's 30 fps); also the first frame alone, and the whole ring tested in one go.
+//!
+//! `cargo bench --bench tui_frame`; figures go to `target/bench-results/tui_frame.tsv`.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Report, Variants, ms, thousands};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use hubtop::source::Shared;
+use hubtop::tui::{App, render};
+use ratatui::{Terminal, backend::TestBackend};
+
+const FRAMES: usize = 200;
+const ARRIVALS_PER_FRAME: usize = 6_667;
+const TARGET_P99_1M: Duration = Duration::from_millis(4);
+const TARGET_FILTER_1M: Duration = Duration::from_millis(150);
+
+fn flags(args: &[&str]) -> hubtop::filter_flags::FilterFlags {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let (flags, rest) = hubtop::filter_flags::parse(&args).expect("valid filter flags");
+    assert!(rest.is_empty(), "not filter flags: {rest:?}");
+    flags
+}
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(200, 60)).expect("a test terminal")
+}
+
+fn draw(t: &mut Terminal<TestBackend>, app: &App) -> Duration {
+    let start = Instant::now();
+    t.draw(|f| render::draw(f, app)).expect("draw");
+    start.elapsed()
+}
+
+/// Pushes `count` more distinct flows, continuing the stream at `*next`.
+fn arrive(
+    shared: &Shared,
+    ingester: &mut common::Ingester,
+    variants: &Variants,
+    next: &mut usize,
+    count: usize,
+) {
+    let mut store = shared.store();
+    let now = common::now_secs();
+    let mut buf = Vec::with_capacity(4096);
+    for _ in 0..count {
+        buf.clear();
+        prost::Message::encode(&variants.make(*next), &mut buf).expect("encode");
+        ingester.ingest(&mut store, &buf, now);
+        *next += 1;
+    }
+}
+
+struct Timings {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn frames(t: &mut Terminal<TestBackend>, app: &App, mut between: impl FnMut()) -> Timings {
+    let mut d = Vec::with_capacity(FRAMES);
+    for _ in 0..FRAMES {
+        between();
+        d.push(draw(t, app));
+    }
+    d.sort();
+    Timings {
+        p50: common::percentile(&d, 50.0),
+        p99: common::percentile(&d, 99.0),
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Frame period of the real UI loop (`tui::FRAME`).
+const FRAME_PERIOD: Duration = Duration::from_millis(33);
+
+fn filtering(app: &App) -> bool {
+    let store = app.shared.store();
+    app.filtering_progress(&store).is_some()
+}
+
+/// Draws (paced like the UI loop when `paced`) until the filter has tested every flow held.
+/// Returns the time from `start` and the frames drawn.
+fn until_filtered(
+    t: &mut Terminal<TestBackend>,
+    app: &App,
+    start: Instant,
+    paced: bool,
+) -> (Duration, usize) {
+    let mut frames = 0;
+    loop {
+        t.draw(|f| render::draw(f, app)).expect("draw");
+        frames += 1;
+        if !filtering(app) {
+            return (start.elapsed(), frames);
+        }
+        assert!(frames < 100_000, "the filter never completes");
+        if paced {
+            let next = start + FRAME_PERIOD * frames as u32;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+/// What applying a new filter costs.
+struct NewFilter {
+    /// Enter to the end of the first frame (bounded by the per-frame scan budget).
+    first: Duration,
+    /// Enter until every held flow is tested, frames drawn at the UI's pace (30 fps).
+    complete: Duration,
+    frames: usize,
+    /// The whole ring tested in one go (no per-frame budget): the CPU cost of the index.
+    unbudgeted: Duration,
+}
+
+/// A fresh app on `shared`, one frame drawn; then `text` typed into the filter bar (untimed);
+/// then Enter and frames until the filter has tested the whole ring (timed).
+fn new_filter(shared: &Arc<Shared>, text: &str) -> NewFilter {
+    let run = |budget: Option<Duration>| {
+        let mut app = App::new(shared.clone());
+        if let Some(b) = budget {
+            app.scan_budget = b;
+        }
+        app.now_secs = common::now_secs();
+        let mut t = terminal();
+        draw(&mut t, &app);
+        key(&mut app, KeyCode::Char('/'));
+        for c in text.chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        let start = Instant::now();
+        key(&mut app, KeyCode::Enter);
+        t.draw(|f| render::draw(f, &app)).expect("draw");
+        let first = start.elapsed();
+        assert!(
+            app.filter.is_some() && app.bar.is_none(),
+            "the filter bar did not take `{text}`"
+        );
+        let (complete, frames) = if filtering(&app) {
+            let (d, n) = until_filtered(&mut t, &app, start, true);
+            (d, n + 1)
+        } else {
+            (first, 1)
+        };
+        (first, complete, frames)
+    };
+    let (first, complete, frames) = run(None);
+    let (unbudgeted, _, _) = run(Some(Duration::from_secs(3600)));
+    NewFilter {
+        first,
+        complete,
+        frames,
+        unbudgeted,
+    }
+}
+
+fn main() {
+    let mut report = Report::new("tui_frame");
+    let quick = common::quick();
+    let (templates, origin) = common::templates();
+    eprintln!("input: {origin}");
+    let variants = Variants::new(templates);
+    // `HUBTOP_BENCH_FRAME_SIZES=1000000` runs one size only (for profiling).
+    let sizes: Vec<usize> = match std::env::var("HUBTOP_BENCH_FRAME_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| s.trim().parse().expect("HUBTOP_BENCH_FRAME_SIZES: numbers"))
+            .collect(),
+        Err(_) if quick => vec![1_000, 20_000],
+        Err(_) => vec![1_000, 100_000, 1_000_000],
+    };
+    let largest = *sizes.iter().max().expect("sizes");
+    let dropped = flags(&["--verdict", "DROPPED"]);
+
+    for &n in &sizes {
+        let t0 = Instant::now();
+        let shared: Arc<Shared> = common::filled_shared(&variants, n);
+        eprintln!(
+            "filled {} flows in {:.1}s",
+            thousands(n as f64),
+            t0.elapsed().as_secs_f64()
+        );
+        let mut next = n;
+        let mut ingester = common::Ingester::default();
+        let label = if n >= 1_000_000 {
+            format!("{}M", n / 1_000_000)
+        } else {
+            format!("{}k", n / 1_000)
+        };
+        for filtered in [false, true] {
+            let mut app = App::new(shared.clone());
+            if filtered {
+                app = app.with_filter(dropped.clone());
+            }
+            app.now_secs = common::now_secs();
+            app.no_color = false;
+            let mut t = terminal();
+            let first = draw(&mut t, &app);
+            if filtered && filtering(&app) {
+                // The index of older flows is built over several frames; time frames after.
+                until_filtered(&mut t, &app, Instant::now(), false);
+            }
+            let which = if filtered {
+                "filter --verdict DROPPED"
+            } else {
+                "no filter"
+            };
+            let id = format!(
+                "frame.{label}.{}",
+                if filtered { "filtered" } else { "all" }
+            );
+            report.note(
+                &format!("{id}.first"),
+                &format!("{label} flows, {which}: first frame"),
+                ms(first),
+            );
+            let st = frames(&mut t, &app, || {});
+            let is_target = n == 1_000_000;
+            let row = |report: &mut Report, kind: &str, tm: &Timings| {
+                let measured = format!("p50 {} / p99 {}", ms(tm.p50), ms(tm.p99));
+                let what = format!("{label} flows, {which}, {kind}: p50 / p99");
+                if is_target {
+                    report.row(
+                        &format!("{id}.{kind}"),
+                        &what,
+                        measured,
+                        format!("p99 ≤ {}", ms(TARGET_P99_1M)),
+                        Some(tm.p99 <= TARGET_P99_1M),
+                    );
+                } else {
+                    report.note(&format!("{id}.{kind}"), &what, measured);
+                }
+            };
+            row(&mut report, "static", &st);
+            let live = frames(&mut t, &app, || {
+                arrive(
+                    &shared,
+                    &mut ingester,
+                    &variants,
+                    &mut next,
+                    ARRIVALS_PER_FRAME,
+                )
+            });
+            row(&mut report, "live", &live);
+        }
+
+        if n == largest {
+            // A new local filter over the full ring: set it, then the first draw builds the index.
+            let filters: &[&[&str]] = &[
+                &["--verdict", "DROPPED"],
+                &["--namespace", "prod"],
+                &["--from-label", "k8s:app=api", "--http-status", "500"],
+            ];
+            let mut worst = Duration::ZERO;
+            for args in filters {
+                let text = args.join(" ");
+                let mut runs: Vec<NewFilter> = (0..3).map(|_| new_filter(&shared, &text)).collect();
+                runs.sort_by_key(|r| r.complete);
+                let med = runs.swap_remove(1.min(runs.len() - 1));
+                worst = worst.max(med.complete);
+                let id = format!("filter.{label}.{}", args[0].trim_start_matches('-'));
+                report.note(
+                    &id,
+                    &format!(
+                        "new filter `{text}` over {label} flows: until all tested (30 fps), frames"
+                    ),
+                    format!("{} in {} frames", ms(med.complete), med.frames),
+                );
+                report.note(
+                    &format!("{id}.first"),
+                    "  Enter to the first frame / whole ring tested in one go (CPU)",
+                    format!("{} / {}", ms(med.first), ms(med.unbudgeted)),
+                );
+            }
+            report.row(
+                &format!("filter.{label}.worst"),
+                &format!("new local filter over {label} flows: until all tested, slowest filter"),
+                ms(worst),
+                format!("≤ {}", ms(TARGET_FILTER_1M)),
+                (n == 1_000_000).then_some(worst <= TARGET_FILTER_1M),
+            );
+        }
+        drop(shared);
+    }
+    report.finish();
+}
