@@ -568,3 +568,202 @@ fn ctrl_f_searches_the_rows_highlights_matches_and_n_jumps_between_them() {
     key(&mut app, KeyCode::Esc);
     assert!(app.search.is_none(), "Esc clears the search");
 }
+
+/// The main area left of the counters pane.
+fn left_pane(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(2)
+        .map(|l| l.split("││").next().unwrap_or(l).to_string())
+        .collect()
+}
+
+/// An L7 flow from jsonpb fields (HTTP or DNS, request or response), between two shop pods.
+fn l7_flow(i: usize, l7: serde_json::Value) -> Flow {
+    let mut f: Flow = serde_json::from_value(serde_json::json!({
+        "time": format!("2025-11-23T12:13:{:02}.{:03}Z", 10 + i / 1000, i % 1000),
+        "uuid": format!("00000000-0000-4000-9000-{i:012}"),
+        "verdict": "FORWARDED",
+        "Type": "L7",
+        "IP": {"source": "10.244.0.7", "destination": "10.244.1.9", "ipVersion": "IPv4"},
+        "l4": {"TCP": {"source_port": 40000 + i, "destination_port": 8080}},
+        "source": {"namespace": "shop", "pod_name": "frontend-7d9c6b8f5-x2k4q", "identity": 1000},
+        "destination": {"namespace": "shop", "pod_name": "catalog-6c7f9-abcde", "identity": 1001},
+        "l7": l7,
+    }))
+    .unwrap();
+    f.node_name = "kind-worker".into();
+    f
+}
+
+fn l7_flows() -> Vec<Flow> {
+    let mut flows = Vec::new();
+    for i in 0..40usize {
+        let id = 100 + i % 7;
+        let (code, latency) = if i % 10 == 9 {
+            (503, 250_000_000)
+        } else {
+            (200, 2_000_000 + i as u64 * 100_000)
+        };
+        flows.push(l7_flow(
+            flows.len(),
+            serde_json::json!({"type": "REQUEST",
+                "http": {"method": "GET", "url": format!("http://catalog/api/items/{id}?v=1")}}),
+        ));
+        flows.push(l7_flow(
+            flows.len(),
+            serde_json::json!({"type": "RESPONSE", "latency_ns": latency.to_string(),
+                "http": {"method": "GET", "code": code, "url": format!("http://catalog/api/items/{id}?v=1")}}),
+        ));
+    }
+    for i in 0..6usize {
+        flows.push(l7_flow(
+            flows.len(),
+            serde_json::json!({"type": "RESPONSE", "latency_ns": (1_500_000 + i * 10_000).to_string(),
+                "dns": {"query": "api.stripe.com.", "rcode": if i == 0 { 3 } else { 0 }}}),
+        ));
+    }
+    flows
+}
+
+#[test]
+fn two_shows_groups_with_counts_a_cycles_the_key_s_the_sort_and_esc_goes_back() {
+    let mut app = app_with(common::sample_flows(60));
+    key(&mut app, KeyCode::Char('2'));
+    let text = screen(&app, 160, 45);
+    for want in [
+        "2 Groups",
+        "by source → destination:port (a)",
+        "FORWARDED",
+        "DROPPED",
+        "LAST SEEN",
+        "shop/frontend-7d9c6b8f5-x2k4q → shop/cart-5f8d7c9b6-h7j2m:8080",
+        "a group by",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    snapshot!("groups_view", text);
+    key(&mut app, KeyCode::Char('a'));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("by source workload (a)"), "{text}");
+    key(&mut app, KeyCode::Char('a'));
+    key(&mut app, KeyCode::Char('a'));
+    key(&mut app, KeyCode::Char('a'));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("by node (a)"), "{text}");
+    assert!(
+        text.contains("kind-worker1") && text.contains("kind-worker2"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('s'));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("sort: drops (s)"), "{text}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, hubtop::tui::views::View::Flows);
+    assert!(screen(&app, 160, 45).contains("VERDICT"));
+}
+
+#[test]
+fn enter_on_a_group_filters_to_it_server_side_and_shows_its_flows() {
+    let mut app = app_with(common::sample_flows(60));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.commands = Some(tx);
+    key(&mut app, KeyCode::Char('2'));
+    for _ in 0..5 {
+        // The drop-reason grouping: DROPPED by reason, other verdicts as themselves.
+        key(&mut app, KeyCode::Char('a'));
+    }
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('s'));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("by drop reason (a)"), "{text}");
+    key(&mut app, KeyCode::Enter);
+    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
+    let json = serde_json::to_string(&whitelist).unwrap();
+    assert!(json.contains("drop_reason_desc"), "{json}");
+    assert_eq!(app.view, hubtop::tui::views::View::Flows);
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("filter: --drop-reason-desc "), "{text}");
+    assert!(
+        !text.contains(" FORWARDED "),
+        "only the group's flows:\n{text}"
+    );
+    key(&mut app, KeyCode::Backspace);
+    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
+    assert!(
+        whitelist.is_empty(),
+        "Backspace takes the group filter back"
+    );
+}
+
+#[test]
+fn three_shows_http_routes_and_dns_names_with_error_share_and_percentiles() {
+    let mut app = app_with(l7_flows());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.commands = Some(tx);
+    key(&mut app, KeyCode::Char('3'));
+    let text = screen(&app, 160, 45);
+    for want in [
+        "3 L7",
+        "P50",
+        "P99",
+        "P99.9",
+        "GET /api/items/:id",
+        "api.stripe.com.",
+        "10.0",  // 4 of 40 responses were 503
+        "250ms", // the 503s, to the histogram's two digits
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    snapshot!("l7_view", text);
+    key(&mut app, KeyCode::Char('s'));
+    assert!(screen(&app, 160, 45).contains("sort: errors (s)"));
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Enter);
+    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
+    let json = serde_json::to_string(&whitelist).unwrap();
+    assert!(
+        json.contains("http_path") && json.contains("http_method"),
+        "{json}"
+    );
+    assert_eq!(app.view, hubtop::tui::views::View::Flows);
+}
+
+#[test]
+fn views_stand_still_while_paused_and_count_a_big_ring_over_several_frames() {
+    let mut app = app_with(common::sample_flows(5_000));
+    app.views.budget = std::time::Duration::ZERO;
+    key(&mut app, KeyCode::Char('2'));
+    let first = screen(&app, 160, 45);
+    assert!(first.contains("counting older flows…"), "{first}");
+    let mut frames = 1;
+    while screen(&app, 160, 45).contains("counting older flows") {
+        frames += 1;
+        assert!(frames < 100, "the count completes");
+    }
+    assert!(frames > 2, "a zero budget counts one block per frame");
+    key(&mut app, KeyCode::Char(' '));
+    let paused = screen(&app, 160, 45);
+    {
+        let mut store = app.shared.store();
+        for f in common::sample_flows(500) {
+            store.push_flow(f, NOW);
+        }
+    }
+    let still = screen(&app, 160, 45);
+    assert_eq!(
+        left_pane(&paused),
+        left_pane(&still),
+        "paused: the counts stand still"
+    );
+    key(&mut app, KeyCode::Char(' '));
+    let mut resumed = screen(&app, 160, 45);
+    while resumed.contains("counting older flows") {
+        resumed = screen(&app, 160, 45);
+    }
+    assert_ne!(
+        left_pane(&paused),
+        left_pane(&resumed),
+        "resumed: the new flows are counted"
+    );
+}

@@ -246,6 +246,35 @@ impl Groups {
         n
     }
 
+    /// Like [`Groups::sync`], for a screen: only flows below `limit` (the pause boundary) that
+    /// `accept` (the local filter) takes, and only until `deadline`; the rest waits for the
+    /// next call. Returns whether it caught up.
+    pub fn sync_until(
+        &mut self,
+        ring: &Ring,
+        now_secs: i64,
+        limit: u64,
+        deadline: std::time::Instant,
+        mut accept: impl FnMut(&FlowRef<'_>) -> bool,
+    ) -> bool {
+        if self.cursor.rewound(ring) {
+            self.reset();
+        }
+        let mut cursor = std::mem::take(&mut self.cursor);
+        let done = cursor.feed(ring, limit, deadline, |flow| {
+            if accept(flow) {
+                self.add(flow, now_secs);
+            }
+        });
+        self.cursor = cursor;
+        done
+    }
+
+    /// Share of the flows below `limit` counted so far (0.0 to 1.0).
+    pub fn progress(&self, ring: &Ring, limit: u64) -> f64 {
+        self.cursor.progress(ring, limit)
+    }
+
     /// Counts one flow. `now_secs` caps its time for the rate (a backfill of old flows or a
     /// skewed clock does not count in the future); when replaying a capture, pass the newest
     /// flow's time.

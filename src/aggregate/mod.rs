@@ -28,7 +28,9 @@ pub use filters::cel_str;
 pub use groups::{GroupBy, GroupRow, Groups, RATE_SECS, SortBy};
 pub use stats::{L7Kind, L7Row, L7Sort, L7Stats, SIGNIFICANT_DIGITS};
 
-use crate::store::Ring;
+use std::time::Instant;
+
+use crate::store::{FlowRef, Ring};
 
 /// Groups kept before new keys fold into "(other)".
 pub const DEFAULT_GROUP_CAP: usize = 10_000;
@@ -55,7 +57,44 @@ impl Cursor {
     fn rewound(&self, ring: &Ring) -> bool {
         ring.next_seq() < self.next
     }
+
+    /// Adds the flows below `limit` not seen yet, oldest first, for as long as `deadline`
+    /// allows (the clock is read every [`SYNC_BLOCK`] flows). Returns whether it caught up.
+    fn feed<'r>(
+        &mut self,
+        ring: &'r Ring,
+        limit: u64,
+        deadline: Instant,
+        mut add: impl FnMut(&FlowRef<'r>),
+    ) -> bool {
+        let end = limit.min(ring.next_seq());
+        self.next = self.next.max(ring.first_seq());
+        while self.next < end {
+            let to = (self.next + SYNC_BLOCK).min(end);
+            for flow in ring.range(self.next, to) {
+                add(&flow);
+            }
+            self.next = to;
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        self.next >= end
+    }
+
+    /// Share of the ring below `limit` seen so far, 0.0 to 1.0.
+    fn progress(&self, ring: &Ring, limit: u64) -> f64 {
+        let first = ring.first_seq();
+        let end = limit.min(ring.next_seq());
+        if end <= first {
+            return 1.0;
+        }
+        (self.next.max(first).min(end) - first) as f64 / (end - first) as f64
+    }
 }
+
+/// Flows added between two looks at the clock in a budgeted sync.
+const SYNC_BLOCK: u64 = 1024;
 
 #[cfg(test)]
 mod tests;

@@ -193,6 +193,32 @@ impl L7Stats {
         n
     }
 
+    /// Like [`L7Stats::sync`], for a screen: see [`super::Groups::sync_until`].
+    pub fn sync_until(
+        &mut self,
+        ring: &Ring,
+        limit: u64,
+        deadline: std::time::Instant,
+        mut accept: impl FnMut(&FlowRef<'_>) -> bool,
+    ) -> bool {
+        if self.cursor.rewound(ring) {
+            self.reset();
+        }
+        let mut cursor = std::mem::take(&mut self.cursor);
+        let done = cursor.feed(ring, limit, deadline, |flow| {
+            if accept(flow) {
+                self.add(flow);
+            }
+        });
+        self.cursor = cursor;
+        done
+    }
+
+    /// Share of the flows below `limit` counted so far (0.0 to 1.0).
+    pub fn progress(&self, ring: &Ring, limit: u64) -> f64 {
+        self.cursor.progress(ring, limit)
+    }
+
     /// Counts one flow; flows without an HTTP or DNS record are ignored (cheaply: their bytes
     /// are scanned for an `l7` field, nothing is decoded).
     pub fn add(&mut self, flow: &FlowRef<'_>) {

@@ -12,6 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
 use super::quick::{self, QuickFilter};
 use super::view::{FilterIndex, Rows};
+use super::views::{View, Views};
 use super::words;
 use crate::filter::RingMatcher;
 use crate::filter_flags::{self, FilterFlags};
@@ -55,6 +56,12 @@ pub enum Action {
     /// Jump to the next (newer) / previous (older) row matching the search.
     SearchNext,
     SearchPrev,
+    /// `1`, `2`, `3`: the flows, groups or L7 view.
+    ShowView(View),
+    /// Groups view: the next grouping (`a`).
+    CycleGroup,
+    /// Groups and L7 views: the next sort order (`s`).
+    CycleSort,
 }
 
 /// The `Ctrl-f` prompt: a regular expression over the rows' text.
@@ -151,6 +158,10 @@ pub struct App {
     pub(crate) top: Cell<u64>,
     /// Rows the table showed at the last frame (for PgUp/PgDn).
     pub(crate) page: Cell<usize>,
+    /// The view in the main area (`1`, `2`, `3`).
+    pub view: View,
+    /// The groups and L7 views' engines and selections.
+    pub views: Views,
 }
 
 impl App {
@@ -184,6 +195,8 @@ impl App {
             scan_budget: super::view::SCAN_BUDGET,
             top: Cell::new(0),
             page: Cell::new(20),
+            view: View::Flows,
+            views: Views::default(),
         }
     }
 
@@ -218,6 +231,67 @@ impl App {
                 index.refresh(store, &active.matcher, self.scan_budget);
                 f(&index.rows(limit))
             }
+        }
+    }
+
+    /// The flows below the pause boundary the views may count.
+    fn limit(&self, store: &Store) -> u64 {
+        let next = store.ring.next_seq();
+        self.paused_at.unwrap_or(next).min(next)
+    }
+
+    /// Brings the groups up to date (within the frame's budget) and calls `f` with them and,
+    /// while older flows are still being counted, how far that got (0 to 1).
+    pub fn with_groups<R>(
+        &self,
+        store: &Store,
+        f: impl FnOnce(&crate::aggregate::Groups, Option<f64>) -> R,
+    ) -> R {
+        self.views.check_generation(store.generation);
+        let limit = self.limit(store);
+        let mut groups = self.views.groups.borrow_mut();
+        let done = groups.sync_until(
+            &store.ring,
+            self.now_secs,
+            limit,
+            self.views.deadline(),
+            |flow| self.accepts(flow),
+        );
+        let progress = (!done).then(|| groups.progress(&store.ring, limit));
+        f(&groups, progress)
+    }
+
+    /// Like [`App::with_groups`], for the L7 statistics.
+    pub fn with_l7<R>(
+        &self,
+        store: &Store,
+        f: impl FnOnce(&crate::aggregate::L7Stats, Option<f64>) -> R,
+    ) -> R {
+        self.views.check_generation(store.generation);
+        let limit = self.limit(store);
+        let mut l7 = self.views.l7.borrow_mut();
+        let done = l7.sync_until(&store.ring, limit, self.views.deadline(), |flow| {
+            self.accepts(flow)
+        });
+        let progress = (!done).then(|| l7.progress(&store.ring, limit));
+        f(&l7, progress)
+    }
+
+    /// Whether the local filter (if any) takes this flow.
+    fn accepts(&self, flow: &crate::store::FlowRef<'_>) -> bool {
+        self.filter.as_ref().is_none_or(|a| a.matcher.matches(flow))
+    }
+
+    /// Work is left for the next frames: a new filter or a view still catching up.
+    pub fn busy(&self, store: &Store) -> bool {
+        if self.filtering_progress(store).is_some() {
+            return true;
+        }
+        let limit = self.limit(store);
+        match self.view {
+            View::Flows => false,
+            View::Groups => self.views.groups.borrow().progress(&store.ring, limit) < 1.0,
+            View::L7 => self.views.l7.borrow().progress(&store.ring, limit) < 1.0,
         }
     }
 
@@ -267,6 +341,11 @@ impl App {
             KeyCode::Char('f') => Action::QuickMenu,
             KeyCode::Tab => Action::FocusCounters,
             KeyCode::Backspace => Action::PopCrumb,
+            KeyCode::Char('1') => Action::ShowView(View::Flows),
+            KeyCode::Char('2') => Action::ShowView(View::Groups),
+            KeyCode::Char('3') => Action::ShowView(View::L7),
+            KeyCode::Char('a') => Action::CycleGroup,
+            KeyCode::Char('s') => Action::CycleSort,
             _ => return None,
         })
     }
@@ -502,16 +581,96 @@ impl App {
             text,
         });
         self.index.borrow_mut().reset();
+        self.views.reset();
         self.follow = true;
         self.screen = Screen::Flows;
+    }
+
+    /// Keys of the groups and L7 views; `false` lets the action through to the common ones.
+    fn view_action(&mut self, action: Action) -> bool {
+        let pos = match self.view {
+            View::Flows => return false,
+            View::Groups => &self.views.group_pos,
+            View::L7 => &self.views.l7_pos,
+        };
+        let page = self.page.get().max(1) as i64;
+        match action {
+            Action::Up(n) => pos.move_by(-(n as i64)),
+            Action::Down(n) => pos.move_by(n as i64),
+            Action::PageUp => pos.move_by(-page),
+            Action::PageDown => pos.move_by(page),
+            Action::Oldest => pos.selected.set(0),
+            Action::NewestAndFollow => pos.selected.set(usize::MAX),
+            Action::Back => self.view = View::Flows,
+            Action::OpenDetail => self.filter_on_view_row(),
+            Action::CycleGroup if self.view == View::Groups => self.views.cycle_grouping(),
+            Action::CycleSort => match self.view {
+                View::Groups => self.views.group_sort = self.views.group_sort.next(),
+                _ => self.views.l7_sort = self.views.l7_sort.next(),
+            },
+            // Flow-level keys mean nothing on a row of counts.
+            Action::CycleGroup
+            | Action::ToggleRaw
+            | Action::Copy
+            | Action::QuickMenu
+            | Action::OpenSearch
+            | Action::SearchNext
+            | Action::SearchPrev => {}
+            _ => return false,
+        }
+        true
+    }
+
+    /// Enter on a group or an L7 row: its filter flags are added like a one-key filter, and the
+    /// flows view shows its flows.
+    fn filter_on_view_row(&mut self) {
+        let store = self.shared.store();
+        let row = match self.view {
+            View::Flows => return,
+            View::Groups => {
+                let at = self.views.group_pos.selected.get();
+                let sort = self.views.group_sort;
+                self.with_groups(&store, |g, _| {
+                    g.rows_in(sort, self.now_secs, at..at + 1)
+                        .pop()
+                        .map(|r| (r.key, r.filter))
+                })
+            }
+            View::L7 => {
+                let at = self.views.l7_pos.selected.get();
+                let sort = self.views.l7_sort;
+                self.with_l7(&store, |s, _| {
+                    s.rows(sort).into_iter().nth(at).map(|r| (r.key, r.filter))
+                })
+            }
+        };
+        drop(store);
+        match row {
+            None => {}
+            Some((key, filter)) if filter.is_empty() => {
+                self.notice = Some((format!("{key}: no filter selects this row"), self.now_secs))
+            }
+            Some((_, filter)) => {
+                let before = self.crumbs.len();
+                self.push_crumb(filter);
+                if self.crumbs.len() > before {
+                    self.view = View::Flows;
+                }
+            }
+        }
     }
 
     pub fn apply(&mut self, action: Action) {
         if self.help && !matches!(action, Action::ToggleHelp | Action::Back | Action::Quit) {
             return;
         }
+        if self.screen == Screen::Flows && !self.help && self.view_action(action) {
+            return;
+        }
         match (self.screen, action) {
             (_, Action::Quit) => self.quit = true,
+            (Screen::Flows, Action::ShowView(v)) => self.view = v,
+            (_, Action::ShowView(_) | Action::CycleGroup | Action::CycleSort) => {}
             (_, Action::ToggleHelp) => self.help = !self.help,
             (_, Action::Back) if self.help => self.help = false,
             (_, Action::OpenFilter) => {

@@ -9,6 +9,7 @@ pub mod render;
 pub mod rowtext;
 pub mod terminal;
 pub mod view;
+pub mod views;
 pub mod words;
 
 use std::{
@@ -154,8 +155,9 @@ where
                     None => true,
                     Some((s, c, at)) => s != store_v || c != conn_v || at.elapsed() >= IDLE_REDRAW,
                 };
-                // A filter still testing older flows wants the next frame too.
-                let filtering = app.filtering_progress(&app.shared.store()).is_some();
+                // A filter still testing older flows, or a view still counting them, wants the next
+                // frame too.
+                let filtering = app.busy(&app.shared.store());
                 if dirty || stale || filtering {
                     app.now_secs = chrono::Utc::now().timestamp();
                     terminal.draw(|f| render::draw(f, app))?;

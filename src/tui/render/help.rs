@@ -19,7 +19,22 @@ pub const KEYS: &[(&str, &str)] = &[
     ("g / Home", "oldest flow (stops following)"),
     ("G / End", "newest flow, and follow new ones"),
     ("space", "pause / resume the view (flows keep arriving)"),
-    ("Enter", "details of the selected flow"),
+    (
+        "Enter",
+        "details of the selected flow; in groups and L7: filter to the row",
+    ),
+    (
+        "1 / 2 / 3",
+        "views: flows, groups, L7 (HTTP routes and DNS names)",
+    ),
+    (
+        "a",
+        "groups: group by pair, workload, service, namespaces, node, drop reason, DNS, HTTP",
+    ),
+    (
+        "s",
+        "groups: sort by flows, rate, drops; L7: requests, errors, p99",
+    ),
     (
         "/",
         "filter: hubble observe flags (Tab completes, ↑↓ history)",
@@ -61,7 +76,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "  Colours: FORWARDED green, DROPPED red; NO_COLOR=1 turns them off.",
         theme.dim(),
     ));
-    let rect = centered(area, 112, lines.len() as u16 + 2);
+    let rect = centered(area, 118, lines.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines).block(

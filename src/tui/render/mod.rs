@@ -17,6 +17,7 @@
 mod counters;
 mod detail;
 mod filterbar;
+mod groups;
 mod help;
 mod quick;
 mod status;
@@ -31,6 +32,7 @@ use ratatui::{
 };
 
 use super::app::{App, Screen};
+use super::views::View;
 
 /// Below this the screen would be garbage; say so instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -73,7 +75,11 @@ pub fn draw(f: &mut Frame, app: &App) {
         (main, None)
     };
     match app.screen {
-        Screen::Flows => table::draw(f, app, table_area),
+        Screen::Flows => match app.view {
+            View::Flows => table::draw(f, app, table_area),
+            View::Groups => groups::draw_groups(f, app, table_area),
+            View::L7 => groups::draw_l7(f, app, table_area),
+        },
         Screen::Detail(seq) => detail::draw(f, app, seq, table_area),
     }
     if let Some(c) = counters_area {
@@ -202,6 +208,46 @@ impl Theme {
                 .add_modifier(Modifier::BOLD)
         }
     }
+}
+
+/// The views as tabs, the current one lit: ` 1 Flows  2 Groups  3 L7 `.
+pub(crate) fn view_tabs(app: &App, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for v in View::ALL {
+        let text = format!(" {} {} ", v.key(), v.name());
+        spans.push(if v == app.view {
+            ratatui::text::Span::styled(text, theme.header().add_modifier(Modifier::REVERSED))
+        } else {
+            ratatui::text::Span::styled(text, theme.dim())
+        });
+    }
+    Line::from(spans)
+}
+
+/// The filter in force: what was typed, then each one-key addition as a breadcrumb.
+pub(crate) fn filter_title(app: &App, theme: &Theme) -> Option<Line<'static>> {
+    use crate::format::sanitize;
+    use crate::tui::words;
+    use ratatui::text::Span;
+    app.filter.as_ref()?;
+    let mut spans = vec![Span::styled(" filter: ", theme.dim())];
+    if !app.base_args.is_empty() {
+        spans.push(Span::styled(
+            sanitize(&words::join(&app.base_args)).into_owned(),
+            theme.header(),
+        ));
+    }
+    for (i, crumb) in app.crumbs.iter().enumerate() {
+        if i > 0 || !app.base_args.is_empty() {
+            spans.push(Span::styled(" › ", theme.dim()));
+        }
+        spans.push(Span::styled(
+            sanitize(&words::join(crumb)).into_owned(),
+            theme.header(),
+        ));
+    }
+    spans.push(Span::raw(" "));
+    Some(Line::from(spans))
 }
 
 /// A titled block line.

@@ -15,6 +15,7 @@ use crate::format::{self, sanitize};
 use crate::source::ConnState;
 use crate::store::Counters;
 use crate::tui::app::{App, Screen};
+use crate::tui::views::View;
 
 pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
@@ -123,6 +124,11 @@ pub fn draw_lost_banner(f: &mut Frame, app: &App, area: Rect) {
 
 pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
+    let pause = if app.paused_at.is_some() {
+        "resume"
+    } else {
+        "pause"
+    };
     let hints: &[(&str, &str)] = match app.screen {
         _ if app.help => &[("?/Esc", "close help"), ("q", "quit")],
         _ if app.bar.is_some() => &[
@@ -132,21 +138,38 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ("↑/↓", "history"),
             ("Ctrl-w/u", "delete word/line"),
         ],
+        Screen::Flows if app.view == View::Groups => &[
+            ("j/k", "move"),
+            ("a", "group by"),
+            ("s", "sort"),
+            ("Enter", "filter to group"),
+            ("space", pause),
+            ("1/3", "flows/L7"),
+            ("/", "filter"),
+            ("Esc", "flows"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Screen::Flows if app.view == View::L7 => &[
+            ("j/k", "move"),
+            ("s", "sort"),
+            ("Enter", "filter to route"),
+            ("space", pause),
+            ("1/2", "flows/groups"),
+            ("/", "filter"),
+            ("Esc", "flows"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Screen::Flows => &[
             ("j/k", "move"),
             ("g/G", "oldest/newest"),
-            (
-                "space",
-                if app.paused_at.is_some() {
-                    "resume"
-                } else {
-                    "pause"
-                },
-            ),
+            ("space", pause),
             ("Enter", "details"),
             ("/", "filter"),
             ("f", "filter on flow"),
             ("^f", "search"),
+            ("2/3", "groups/L7"),
             ("?", "help"),
             ("q", "quit"),
         ],

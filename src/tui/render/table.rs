@@ -8,9 +8,9 @@ use ratatui::{
     widgets::{Block, Borders, Cell, Row, Table},
 };
 
-use super::{Theme, thousands, title};
+use super::{Theme, filter_title, thousands, view_tabs};
 use crate::format::sanitize;
-use crate::tui::{app::App, rowtext::RowText, words};
+use crate::tui::{app::App, rowtext::RowText};
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let theme = Theme::of(app);
@@ -97,27 +97,9 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     };
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(title("Flows", &theme));
-    if app.filter.is_some() {
-        // The typed filter, then each one-key addition as a breadcrumb.
-        let mut spans = vec![Span::styled(" filter: ", theme.dim())];
-        if !app.base_args.is_empty() {
-            spans.push(Span::styled(
-                sanitize(&words::join(&app.base_args)).into_owned(),
-                theme.header(),
-            ));
-        }
-        for (i, crumb) in app.crumbs.iter().enumerate() {
-            if i > 0 || !app.base_args.is_empty() {
-                spans.push(Span::styled(" › ", theme.dim()));
-            }
-            spans.push(Span::styled(
-                sanitize(&words::join(crumb)).into_owned(),
-                theme.header(),
-            ));
-        }
-        spans.push(Span::raw(" "));
-        block = block.title(Line::from(spans));
+        .title(view_tabs(app, &theme));
+    if let Some(filter) = filter_title(app, &theme) {
+        block = block.title(filter);
     }
     let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
     if let Some(done) = app.filtering_progress(&store) {
