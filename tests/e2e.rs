@@ -58,7 +58,7 @@ impl Tmux {
     }
 
     fn send_literal(&self, text: &str) {
-        self.cmd(&["send-keys", "-t", "0", "-l", text])
+        self.cmd(&["send-keys", "-t", "0", "-l", "--", text])
             .status()
             .unwrap();
     }
@@ -257,4 +257,116 @@ fn bad_flags_get_a_clear_error_and_a_nonzero_exit() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// The GetFlows requests a `--log-file` holds, newest last.
+fn logged_requests(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "get_flows_request")
+        .map(|v| v["request"].clone())
+        .collect()
+}
+
+fn wait_for_request(
+    log: &std::path::Path,
+    what: &str,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(r) = logged_requests(log).last().filter(|r| cond(r)) {
+            return r.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request {what} in the log: {:?}",
+            logged_requests(log).last()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn incident_drill_down_filter_details_one_key_filters_views_and_search() {
+    let dir = std::env::temp_dir().join(format!("hubtop-drill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log.jsonl");
+    let cmd = format!("{BIN} demo --rate 400 --log-file {}", log.display());
+    let Some(t) = Tmux::start("drill", &cmd, 180, 50) else {
+        return;
+    };
+    t.wait_for("live flows", 30, |s| {
+        s.contains("● live") && s.contains("DROPPED")
+    });
+
+    // Filter to drops: only drops on screen, and the server asked for them.
+    t.send_keys(&["/"]);
+    t.send_literal("--verdict DROPPED");
+    t.send_keys(&["Enter"]);
+    wait_for_request(&log, "for drops", |r| {
+        r["whitelist"].to_string().contains("DROPPED")
+    });
+    let s = t.wait_for("only drops", 10, |s| {
+        s.contains("filter: --verdict DROPPED") && s.contains("DROPPED")
+    });
+    let table: Vec<&str> = s.lines().skip(4).take(20).collect();
+    assert!(
+        table.iter().all(|l| !l.contains(" FORWARDED ")),
+        "a forwarded flow under a drops filter:\n{s}"
+    );
+
+    // Details: the drop reason and the endpoints' k8s: labels.
+    t.send_keys(&["Enter"]);
+    t.wait_for("details of a drop", 5, |s| {
+        s.contains("Flow details") && s.contains("k8s:") && s.contains("drop reason")
+    });
+    t.send_keys(&["Escape"]);
+
+    // One-key filters: the menu, then f s sends source_pod; Backspace takes it back.
+    t.send_keys(&["f"]);
+    t.wait_for("the f menu", 5, |s| {
+        s.contains("source pod") && s.contains("destination pod")
+    });
+    t.send_keys(&["s"]);
+    wait_for_request(&log, "with source_pod", |r| {
+        r["whitelist"].to_string().contains("source_pod")
+    });
+    t.send_keys(&["BSpace"]);
+    wait_for_request(&log, "without source_pod", |r| {
+        let w = r["whitelist"].to_string();
+        w.contains("DROPPED") && !w.contains("source_pod")
+    });
+
+    // Views: pairs with counts, another grouping, L7 percentiles.
+    t.send_keys(&["Escape", "/"]);
+    t.send_keys(&["C-u", "Enter"]);
+    wait_for_request(&log, "unfiltered", |r| {
+        r["whitelist"].as_array().is_some_and(|w| w.is_empty())
+    });
+    t.send_keys(&["2"]);
+    t.wait_for("groups by pair", 10, |s| {
+        s.contains("SOURCE → DESTINATION:PORT") && s.contains(" → ") && s.contains("FORWARDED")
+    });
+    t.send_keys(&["a"]);
+    t.wait_for("groups by workload", 5, |s| s.contains("SOURCE WORKLOAD"));
+    t.send_keys(&["3"]);
+    t.wait_for("L7 routes with percentiles", 10, |s| {
+        s.contains("P50") && s.contains("P99") && (s.contains("HTTP  GET") || s.contains("DNS "))
+    });
+
+    // Search: back to the flows, Ctrl-f, a regex.
+    t.send_keys(&["1", "C-f"]);
+    t.send_literal("POLICY_DENIED");
+    t.send_keys(&["Enter"]);
+    t.wait_for("search in force", 5, |s| {
+        s.contains("search /POLICY_DENIED/")
+    });
+
+    t.send_keys(&["q"]);
+    t.wait_for("exit", 10, |s| s.contains("EXITED=0"));
+    check_terminal_restored(&t);
+    let _ = std::fs::remove_dir_all(&dir);
 }
