@@ -204,3 +204,53 @@ impl TimeWindow {
         self.since.is_none_or(|s| s <= t) && self.until.is_none_or(|u| u >= t)
     }
 }
+
+/// The TUI's ring matcher answers exactly as the matcher above, flow by flow, for the filters of
+/// every oracle case, over the corpus held in a compact ring.
+#[test]
+fn the_ring_matcher_agrees_with_the_flow_matcher_on_every_oracle_case() {
+    let Some(shared) = common::shared_dir("matcher_oracle ring") else {
+        return;
+    };
+    let corpus = read_corpus(&shared.join("flows/corpus.jsonl"));
+    let flows: Vec<_> = corpus
+        .iter()
+        .filter_map(|r| match &r.response_types {
+            Some(ResponseTypes::Flow(f)) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ring = hubtop::store::Ring::new(flows.len());
+    for f in &flows {
+        ring.push(f);
+    }
+    // The matcher sees each flow as the ring gives it back (context and rest merged).
+    let held: Vec<_> = ring.iter().map(|f| f.flow()).collect();
+    let cases = std::fs::read_to_string(shared.join("oracle/cases.jsonl")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+        let case: Value = serde_json::from_str(line).unwrap();
+        let (Ok(allow), Ok(deny)) = (filters(&case["allowlist"]), filters(&case["denylist"]))
+        else {
+            continue;
+        };
+        let (Ok(whole), Ok(fast)) = (
+            FlowMatcher::compile(&allow, &deny),
+            hubtop::filter::RingMatcher::compile(&allow, &deny),
+        ) else {
+            continue;
+        };
+        checked += 1;
+        let differ = ring
+            .iter()
+            .zip(&held)
+            .filter(|(r, f)| fast.matches(r) != whole.matches_flow(f))
+            .count();
+        if differ > 0 {
+            failures.push(format!("{}: {differ} flows differ", case["args"]));
+        }
+    }
+    assert!(checked > 0, "no oracle case was checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

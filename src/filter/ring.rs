@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use prost::Message;
 
 use super::{FilterError, FlowMatcher};
-use crate::api::flow::{Flow, FlowFilter, Layer4, Tcp, TcpFlags, Udp, layer4::Protocol};
+use crate::api::flow::{Flow, FlowFilter, Layer4, Tcp, TcpFlags, Udp, Verdict, layer4::Protocol};
 use crate::store::FlowRef;
 
 /// What the flow-level half of a filter needs to be decided.
@@ -42,11 +42,46 @@ impl Half {
     }
 }
 
+/// A flow half about the verdict and the drop reason only, decided from the row as
+/// [`FlowMatcher`] decides it (`verdict.go`, `drop_reason_desc.go`), without building a flow.
+#[derive(Debug)]
+struct Direct {
+    verdicts: Vec<i32>,
+    reasons: Vec<i32>,
+}
+
+impl Direct {
+    fn of(f: &FlowFilter) -> Option<Direct> {
+        let rest = FlowFilter {
+            verdict: vec![],
+            drop_reason_desc: vec![],
+            ..f.clone()
+        };
+        (rest == FlowFilter::default()).then(|| Direct {
+            verdicts: f.verdict.clone(),
+            reasons: f.drop_reason_desc.clone(),
+        })
+    }
+
+    fn matches(&self, f: &FlowRef) -> bool {
+        let verdict = f.verdict();
+        (self.verdicts.is_empty() || self.verdicts.contains(&verdict))
+            && (self.reasons.is_empty()
+                || (verdict == Verdict::Dropped as i32
+                    && self.reasons.contains(&f.drop_reason_desc())))
+    }
+}
+
 #[derive(Debug)]
 struct Split {
     context: Half,
     flow: Half,
     needs: Needs,
+    /// The flow half decided from the row's verdict and drop reason alone.
+    direct: Option<Direct>,
+    /// The flow half asks about HTTP or DNS: a flow without an L7 record fails it, and that is
+    /// told from its bytes without decoding them.
+    needs_l7: bool,
     /// Context answers by context stamp: `(stamp, matched)` per context id.
     cache: RefCell<Vec<(u64, bool)>>,
 }
@@ -118,6 +153,12 @@ impl Split {
         let Some(m) = &self.flow.matcher else {
             return true;
         };
+        if let Some(d) = &self.direct {
+            return d.matches(f);
+        }
+        if self.needs_l7 && !has_l7(f.rest_bytes()) {
+            return false;
+        }
         let flow = match self.needs {
             Needs::Nothing => return true,
             Needs::Facts => scratch.facts.get_or_insert_with(|| facts_flow(f)),
@@ -138,6 +179,8 @@ fn split_filter(f: FlowFilter) -> Result<Split, FilterError> {
             context: Half { matcher: None },
             flow: Half::new(f)?,
             needs: Needs::Whole,
+            direct: None,
+            needs_l7: false,
             cache: RefCell::default(),
         });
     }
@@ -195,12 +238,34 @@ fn split_filter(f: FlowFilter) -> Result<Split, FilterError> {
     flow.ip_version.clear();
     flow.encrypted.clear();
     let needs = needs_of(&flow);
+    let direct = Direct::of(&flow);
+    let needs_l7 = !flow.http_status_code.is_empty()
+        || !flow.http_method.is_empty()
+        || !flow.http_path.is_empty()
+        || !flow.http_url.is_empty()
+        || !flow.http_header.is_empty()
+        || !flow.dns_query.is_empty();
     Ok(Split {
         context: Half::new(context)?,
         flow: Half::new(flow)?,
         needs,
+        direct,
+        needs_l7,
         cache: RefCell::default(),
     })
+}
+
+/// Whether a flow's remaining bytes hold an `l7` field (Flow field 15), read without decoding.
+/// Bytes that do not parse say yes: the full decode then decides, as before.
+fn has_l7(rest: &[u8]) -> bool {
+    for field in crate::store::wire::fields(rest) {
+        match field {
+            Ok(f) if f.number == 15 => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 fn needs_of(f: &FlowFilter) -> Needs {
