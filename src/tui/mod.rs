@@ -30,6 +30,8 @@ use crate::source::{self, Shared, SourceConfig};
 
 /// Frames per second at most; the flow rate never drives the frame rate.
 const FRAME: Duration = Duration::from_millis(33);
+/// Keys draw at once, but not more often than this.
+const KEY_FRAME: Duration = Duration::from_millis(8);
 /// Redraw at least this often even when idle (countdowns, decaying rates).
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
 
@@ -143,6 +145,16 @@ where
                     dirty |= app.handle_key(key);
                     if let Some(text) = app.clipboard.take() {
                         clipboard(&text);
+                    }
+                    // A key is answered at once, not at the next tick (up to a frame later);
+                    // a burst of keys (a paste, key repeat) still draws at most every KEY_FRAME.
+                    if dirty && drawn.is_none_or(|(_, _, at)| at.elapsed() >= KEY_FRAME) {
+                        let store_v = app.shared.store().version;
+                        let conn_v = app.shared.conn().version;
+                        app.now_secs = chrono::Utc::now().timestamp();
+                        terminal.draw(|f| render::draw(f, app))?;
+                        drawn = Some((store_v, conn_v, Instant::now()));
+                        dirty = false;
                     }
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
