@@ -207,7 +207,12 @@ fn jsonpb_schema(fds: &protox::prost_reflect::prost_types::FileDescriptorSet) ->
         (".observer.GetFlowsResponse", "GET_FLOWS_RESPONSE"),
         (".flow.Flow", "FLOW"),
     ] {
-        writeln!(code, "pub const {konst}: usize = {};", msg_index[want]).unwrap();
+        writeln!(
+            code,
+            "#[allow(dead_code)]\npub const {konst}: usize = {};",
+            msg_index[want]
+        )
+        .unwrap();
     }
     code
 }

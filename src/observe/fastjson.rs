@@ -10,12 +10,8 @@
 //! (declared fields, then oneofs) — which is what [`jsonpb`] writes, moving whole values. What
 //! Hubble writes (Go's protojson) is in that form, save the order of a response's fields.
 //!
-//! The text formats need a few of a flow's fields: [`flow`] checks the line the same way, then
-//! reads just those (borrowing the strings) into a `Flow` that has nothing else set.
-
-use std::borrow::Cow;
-
-use serde::Deserialize;
+//! The text formats need a few of a flow's fields: [`flow`] checks the line the same way, noting
+//! where those are, then reads just them into a `Flow` that has nothing else set.
 
 use crate::api::{
     Timestamp,
@@ -24,7 +20,6 @@ use crate::api::{
         IpTraceId, Kafka, L7FlowType, Layer4, Layer7, Sctp, Service, SocketTranslationPoint, Tcp,
         TrafficDirection, Udp, Verdict, layer4::Protocol, layer7::Record,
     },
-    json::EnumIn,
 };
 
 /// How a field's value is written in JSON.
@@ -96,6 +91,8 @@ struct Scan<'a> {
     s: &'a [u8],
     i: usize,
     depth: u32,
+    /// Where the values the text formats need are in the line (see [`Watch`]).
+    caps: [(u32, u32); SLOTS],
 }
 
 impl<'a> Scan<'a> {
@@ -323,7 +320,7 @@ struct Seg {
 impl Scan<'_> {
     /// A message: checked, and written to `out` in pbjson's field order. Returns which fields
     /// were present.
-    fn message(&mut self, m: usize, out: &mut Vec<u8>) -> R<u64> {
+    fn message(&mut self, m: usize, w: Watch, out: &mut Vec<u8>) -> R<u64> {
         let msg = &MESSAGES[m];
         if !msg.supported || self.depth >= MAX_DEPTH {
             return Err(Unsure);
@@ -371,10 +368,16 @@ impl Scan<'_> {
                 out.push(b'"');
                 out.extend_from_slice(key);
                 out.extend_from_slice(b"\":");
+                let (cw, slot) = w.child(key);
+                self.ws();
+                let from = self.i;
                 if f.repeated {
                     self.array(f.kind, out)?;
                 } else {
-                    self.value(f.kind, f.oneof >= 0, out)?;
+                    self.value(f.kind, f.oneof >= 0, cw, out)?;
+                }
+                if let Some(slot) = slot {
+                    self.caps[slot] = (from as u32, self.i as u32);
                 }
                 segs[n] = Seg {
                     rank: idx as u8,
@@ -417,7 +420,7 @@ impl Scan<'_> {
             return Err(Unsure);
         }
         loop {
-            self.value(kind, true, out)?;
+            self.value(kind, true, Watch::Off, out)?;
             match self.peek() {
                 Some(b',') => {
                     self.i += 1;
@@ -435,7 +438,7 @@ impl Scan<'_> {
 
     /// One value; `always` when pbjson writes it even if it is the default (list elements,
     /// oneof members), else a default value is not canonical.
-    fn value(&mut self, kind: Kind, always: bool, out: &mut Vec<u8>) -> R<()> {
+    fn value(&mut self, kind: Kind, always: bool, w: Watch, out: &mut Vec<u8>) -> R<()> {
         match kind {
             Kind::Str => {
                 let s = self.written_str()?;
@@ -495,7 +498,7 @@ impl Scan<'_> {
                 out.push(b'"');
             }
             Kind::Message(m) => {
-                self.message(m, out)?;
+                self.message(m, w, out)?;
             }
             Kind::Timestamp => {
                 let s = self.plain_str()?;
@@ -522,20 +525,21 @@ fn response_field(name: &str) -> usize {
 }
 
 /// Checks a response line and writes it in pbjson's form to `out`; only a flow is taken.
-fn scan(line: &[u8], out: &mut Vec<u8>) -> R<()> {
+fn scan(line: &[u8], out: &mut Vec<u8>) -> R<[(u32, u32); SLOTS]> {
     std::str::from_utf8(line).map_err(|_| Unsure)?;
     let mut scan = Scan {
         s: line,
         i: 0,
         depth: 0,
+        caps: [(0, 0); SLOTS],
     };
-    let seen = scan.message(GET_FLOWS_RESPONSE, out)?;
+    let seen = scan.message(GET_FLOWS_RESPONSE, Watch::Response, out)?;
     scan.ws();
     let flow = response_field("flow");
     if scan.i != line.len() || flow >= 64 || seen & (1 << flow) == 0 {
         return Err(Unsure);
     }
-    Ok(())
+    Ok(scan.caps)
 }
 
 /// The `-o jsonpb` line (with its newline) of a flow line, appended to `out`; nothing is
@@ -543,7 +547,7 @@ fn scan(line: &[u8], out: &mut Vec<u8>) -> R<()> {
 pub fn jsonpb(line: &[u8], out: &mut Vec<u8>) -> R<()> {
     let start = out.len();
     match scan(line, out) {
-        Ok(()) => {
+        Ok(_) => {
             out.push(b'\n');
             Ok(())
         }
@@ -558,231 +562,343 @@ pub fn jsonpb(line: &[u8], out: &mut Vec<u8>) -> R<()> {
 /// else set; `scratch` is working space.
 pub fn flow(line: &[u8], scratch: &mut Vec<u8>) -> R<Flow> {
     scratch.clear();
-    scan(line, scratch)?;
-    let r: LiteResponse<'_> = serde_json::from_slice(line).map_err(|_| Unsure)?;
-    Ok(r.flow.into_flow())
+    let caps = scan(line, scratch)?;
+    Values { line, caps }.flow()
 }
 
-#[derive(Deserialize)]
-struct LiteResponse<'a> {
-    #[serde(borrow)]
-    flow: LiteFlow<'a>,
+/// The values [`flow`] reads, by where they are in a flow line.
+const TIME: usize = 0;
+const VERDICT: usize = 1;
+const AUTH_TYPE: usize = 2;
+const ETHERNET: usize = 3; // and its source, destination
+const IP: usize = 6; // and its source, destination
+const L4: usize = 9;
+const TCP: usize = 10; // and its source_port, destination_port
+const UDP: usize = 13;
+const SCTP: usize = 16;
+const SOURCE: usize = 19; // and its identity, namespace, pod_name
+const DESTINATION: usize = 23;
+const NODE_NAME: usize = 27;
+const SOURCE_NAMES: usize = 28;
+const DESTINATION_NAMES: usize = 29;
+const L7: usize = 30;
+const L7_TYPE: usize = 31;
+const DNS: usize = 32;
+const DNS_SOURCE: usize = 33;
+const HTTP: usize = 34;
+const KAFKA: usize = 35;
+const EVENT_TYPE: usize = 36; // and its type, sub_type
+const SOURCE_SERVICE: usize = 39; // and its name, namespace
+const DESTINATION_SERVICE: usize = 42;
+const TRAFFIC_DIRECTION: usize = 45;
+const POLICY_MATCH_TYPE: usize = 46;
+const IP_TRACE_ID: usize = 47; // and its trace_id
+const IS_REPLY: usize = 49;
+const DEBUG_CAPTURE_POINT: usize = 50;
+const SOCK_XLATE_POINT: usize = 51;
+const SUMMARY: usize = 52;
+const SLOTS: usize = 53;
+
+/// Where the scan is, for what [`flow`] reads: a message whose fields it wants, or not.
+#[derive(Clone, Copy)]
+enum Watch {
+    Off,
+    Response,
+    Flow,
+    /// A message with fields at consecutive slots from this one on (the names in `child`).
+    Pair(usize),
+    Ports(usize),
+    Endpoint(usize),
+    Service(usize),
+    Event(usize),
+    Trace(usize),
+    L4,
+    L7,
+    Dns,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteFlow<'a> {
-    time: Option<Timestamp>,
-    verdict: Option<EnumIn<Verdict>>,
-    auth_type: Option<EnumIn<AuthType>>,
-    #[serde(borrow)]
-    ethernet: Option<LitePair<'a>>,
-    #[serde(rename = "IP", borrow)]
-    ip: Option<LitePair<'a>>,
-    l4: Option<LiteL4>,
-    #[serde(borrow)]
-    source: Option<LiteEndpoint<'a>>,
-    #[serde(borrow)]
-    destination: Option<LiteEndpoint<'a>>,
-    #[serde(borrow)]
-    node_name: Cow<'a, str>,
-    #[serde(borrow)]
-    source_names: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    destination_names: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
-    l7: Option<LiteL7<'a>>,
-    event_type: Option<LiteEventType>,
-    #[serde(borrow)]
-    source_service: Option<LiteService<'a>>,
-    #[serde(borrow)]
-    destination_service: Option<LiteService<'a>>,
-    traffic_direction: Option<EnumIn<TrafficDirection>>,
-    policy_match_type: u32,
-    ip_trace_id: Option<LiteTraceId<'a>>,
-    is_reply: Option<bool>,
-    debug_capture_point: Option<EnumIn<DebugCapturePoint>>,
-    sock_xlate_point: Option<EnumIn<SocketTranslationPoint>>,
-    #[serde(rename = "Summary", borrow)]
-    summary: Cow<'a, str>,
+impl Watch {
+    /// The watch inside field `name`, and the slot of its value, if wanted.
+    fn child(self, name: &[u8]) -> (Watch, Option<usize>) {
+        use Watch as W;
+        let leaf = |slot| (W::Off, Some(slot));
+        match (self, name) {
+            (W::Off, _) => (W::Off, None),
+            (W::Response, b"flow") => (W::Flow, None),
+            (W::Flow, b"time") => leaf(TIME),
+            (W::Flow, b"verdict") => leaf(VERDICT),
+            (W::Flow, b"auth_type") => leaf(AUTH_TYPE),
+            (W::Flow, b"ethernet") => (W::Pair(ETHERNET), Some(ETHERNET)),
+            (W::Flow, b"IP") => (W::Pair(IP), Some(IP)),
+            (W::Flow, b"l4") => (W::L4, Some(L4)),
+            (W::Flow, b"source") => (W::Endpoint(SOURCE), Some(SOURCE)),
+            (W::Flow, b"destination") => (W::Endpoint(DESTINATION), Some(DESTINATION)),
+            (W::Flow, b"node_name") => leaf(NODE_NAME),
+            (W::Flow, b"source_names") => leaf(SOURCE_NAMES),
+            (W::Flow, b"destination_names") => leaf(DESTINATION_NAMES),
+            (W::Flow, b"l7") => (W::L7, Some(L7)),
+            (W::Flow, b"event_type") => (W::Event(EVENT_TYPE), Some(EVENT_TYPE)),
+            (W::Flow, b"source_service") => (W::Service(SOURCE_SERVICE), Some(SOURCE_SERVICE)),
+            (W::Flow, b"destination_service") => {
+                (W::Service(DESTINATION_SERVICE), Some(DESTINATION_SERVICE))
+            }
+            (W::Flow, b"traffic_direction") => leaf(TRAFFIC_DIRECTION),
+            (W::Flow, b"policy_match_type") => leaf(POLICY_MATCH_TYPE),
+            (W::Flow, b"ip_trace_id") => (W::Trace(IP_TRACE_ID), Some(IP_TRACE_ID)),
+            (W::Flow, b"is_reply") => leaf(IS_REPLY),
+            (W::Flow, b"debug_capture_point") => leaf(DEBUG_CAPTURE_POINT),
+            (W::Flow, b"sock_xlate_point") => leaf(SOCK_XLATE_POINT),
+            (W::Flow, b"Summary") => leaf(SUMMARY),
+            (W::Pair(b), b"source") => leaf(b + 1),
+            (W::Pair(b), b"destination") => leaf(b + 2),
+            (W::L4, b"TCP") => (W::Ports(TCP), Some(TCP)),
+            (W::L4, b"UDP") => (W::Ports(UDP), Some(UDP)),
+            (W::L4, b"SCTP") => (W::Ports(SCTP), Some(SCTP)),
+            (W::Ports(b), b"source_port") => leaf(b + 1),
+            (W::Ports(b), b"destination_port") => leaf(b + 2),
+            (W::Endpoint(b), b"identity") => leaf(b + 1),
+            (W::Endpoint(b), b"namespace") => leaf(b + 2),
+            (W::Endpoint(b), b"pod_name") => leaf(b + 3),
+            (W::Service(b), b"name") => leaf(b + 1),
+            (W::Service(b), b"namespace") => leaf(b + 2),
+            (W::Event(b), b"type") => leaf(b + 1),
+            (W::Event(b), b"sub_type") => leaf(b + 2),
+            (W::Trace(b), b"trace_id") => leaf(b + 1),
+            (W::L7, b"type") => leaf(L7_TYPE),
+            (W::L7, b"dns") => (W::Dns, Some(DNS)),
+            (W::L7, b"http") => leaf(HTTP),
+            (W::L7, b"kafka") => leaf(KAFKA),
+            (W::Dns, b"observation_source") => leaf(DNS_SOURCE),
+            _ => (W::Off, None),
+        }
+    }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LitePair<'a> {
-    #[serde(borrow)]
-    source: Cow<'a, str>,
-    #[serde(borrow)]
-    destination: Cow<'a, str>,
+/// A checked line and where its wanted values are.
+struct Values<'a> {
+    line: &'a [u8],
+    caps: [(u32, u32); SLOTS],
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteEndpoint<'a> {
-    identity: u32,
-    #[serde(borrow)]
-    namespace: Cow<'a, str>,
-    #[serde(borrow)]
-    pod_name: Cow<'a, str>,
-}
+impl Values<'_> {
+    fn raw(&self, slot: usize) -> Option<&[u8]> {
+        let (a, b) = self.caps[slot];
+        (b > a).then(|| &self.line[a as usize..b as usize])
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteService<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow)]
-    namespace: Cow<'a, str>,
-}
+    fn has(&self, slot: usize) -> bool {
+        self.raw(slot).is_some()
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LitePorts {
-    source_port: u32,
-    destination_port: u32,
-}
+    fn string(&self, slot: usize) -> R<String> {
+        let Some(raw) = self.raw(slot) else {
+            return Ok(String::new());
+        };
+        let inner = &raw[1..raw.len() - 1];
+        if inner.contains(&b'\\') {
+            serde_json::from_slice(raw).map_err(|_| Unsure)
+        } else {
+            String::from_utf8(inner.to_vec()).map_err(|_| Unsure)
+        }
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteL4 {
-    #[serde(rename = "TCP")]
-    tcp: Option<LitePorts>,
-    #[serde(rename = "UDP")]
-    udp: Option<LitePorts>,
-    #[serde(rename = "SCTP")]
-    sctp: Option<LitePorts>,
-}
+    /// An integer (checked by the scan: shortest form, in range), or 0.
+    fn int(&self, slot: usize) -> R<i64> {
+        let Some(raw) = self.raw(slot) else {
+            return Ok(0);
+        };
+        let raw = raw.strip_prefix(b"\"").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\"").unwrap_or(raw);
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Unsure)
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteL7<'a> {
-    r#type: Option<EnumIn<L7FlowType>>,
-    #[serde(borrow)]
-    dns: Option<LiteDns<'a>>,
-    http: Option<serde::de::IgnoredAny>,
-    kafka: Option<serde::de::IgnoredAny>,
-}
+    fn enum_value(&self, slot: usize, from_name: fn(&str) -> Option<i32>) -> R<i32> {
+        let Some(raw) = self.raw(slot) else {
+            return Ok(0);
+        };
+        std::str::from_utf8(&raw[1..raw.len() - 1])
+            .ok()
+            .and_then(from_name)
+            .ok_or(Unsure)
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteDns<'a> {
-    #[serde(borrow)]
-    observation_source: Cow<'a, str>,
-}
+    fn names(&self, slot: usize) -> R<Vec<String>> {
+        match self.raw(slot) {
+            Some(raw) => serde_json::from_slice(raw).map_err(|_| Unsure),
+            None => Ok(Vec::new()),
+        }
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteEventType {
-    r#type: i32,
-    sub_type: i32,
-}
+    fn ports(&self, b: usize) -> R<(u32, u32)> {
+        let p = |slot| {
+            self.int(slot)
+                .and_then(|v| u32::try_from(v).map_err(|_| Unsure))
+        };
+        Ok((p(b + 1)?, p(b + 2)?))
+    }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LiteTraceId<'a> {
-    /// A decimal string (checked by the scan).
-    #[serde(borrow)]
-    trace_id: Cow<'a, str>,
-}
-
-fn enum_value<E>(e: Option<EnumIn<E>>) -> i32 {
-    e.map_or(0, |e| e.0)
-}
-
-impl LiteFlow<'_> {
-    #[allow(deprecated)]
-    fn into_flow(self) -> Flow {
-        let pair = |p: LitePair<'_>| (p.source.into_owned(), p.destination.into_owned());
-        let endpoint = |e: LiteEndpoint<'_>| Endpoint {
-            identity: e.identity,
-            namespace: e.namespace.into_owned(),
-            pod_name: e.pod_name.into_owned(),
+    fn endpoint(&self, b: usize) -> R<Option<Endpoint>> {
+        if !self.has(b) {
+            return Ok(None);
+        }
+        Ok(Some(Endpoint {
+            identity: u32::try_from(self.int(b + 1)?).map_err(|_| Unsure)?,
+            namespace: self.string(b + 2)?,
+            pod_name: self.string(b + 3)?,
             ..Default::default()
+        }))
+    }
+
+    fn service(&self, b: usize) -> R<Option<Service>> {
+        if !self.has(b) {
+            return Ok(None);
+        }
+        Ok(Some(Service {
+            name: self.string(b + 1)?,
+            namespace: self.string(b + 2)?,
+        }))
+    }
+
+    #[allow(deprecated)]
+    fn flow(&self) -> R<Flow> {
+        let time = match self.raw(TIME) {
+            Some(raw) => Some(
+                std::str::from_utf8(&raw[1..raw.len() - 1])
+                    .ok()
+                    .and_then(Timestamp::parse)
+                    .ok_or(Unsure)?,
+            ),
+            None => None,
         };
-        let service = |s: LiteService<'_>| Service {
-            name: s.name.into_owned(),
-            namespace: s.namespace.into_owned(),
+        let name = |f: fn(&str) -> Option<i32>| f;
+        let protocol = if self.has(TCP) {
+            let (source_port, destination_port) = self.ports(TCP)?;
+            Some(Protocol::Tcp(Tcp {
+                source_port,
+                destination_port,
+                flags: None,
+            }))
+        } else if self.has(UDP) {
+            let (source_port, destination_port) = self.ports(UDP)?;
+            Some(Protocol::Udp(Udp {
+                source_port,
+                destination_port,
+            }))
+        } else if self.has(SCTP) {
+            let (source_port, destination_port) = self.ports(SCTP)?;
+            Some(Protocol::Sctp(Sctp {
+                source_port,
+                destination_port,
+            }))
+        } else {
+            None
         };
-        let names = |v: Vec<Cow<'_, str>>| v.into_iter().map(Cow::into_owned).collect();
-        let protocol = self.l4.map(|l4| Layer4 {
-            protocol: if let Some(p) = l4.tcp {
-                Some(Protocol::Tcp(Tcp {
-                    source_port: p.source_port,
-                    destination_port: p.destination_port,
-                    flags: None,
-                }))
-            } else if let Some(p) = l4.udp {
-                Some(Protocol::Udp(Udp {
-                    source_port: p.source_port,
-                    destination_port: p.destination_port,
-                }))
-            } else {
-                l4.sctp.map(|p| {
-                    Protocol::Sctp(Sctp {
-                        source_port: p.source_port,
-                        destination_port: p.destination_port,
-                    })
-                })
-            },
-        });
-        let l7 = self.l7.map(|l7| Layer7 {
-            r#type: enum_value(l7.r#type),
-            record: if let Some(d) = l7.dns {
+        let l7 = if self.has(L7) {
+            let record = if self.has(DNS) {
                 Some(Record::Dns(Dns {
-                    observation_source: d.observation_source.into_owned(),
+                    observation_source: self.string(DNS_SOURCE)?,
                     ..Default::default()
                 }))
-            } else if l7.http.is_some() {
+            } else if self.has(HTTP) {
                 Some(Record::Http(Http::default()))
-            } else if l7.kafka.is_some() {
+            } else if self.has(KAFKA) {
                 Some(Record::Kafka(Kafka::default()))
             } else {
                 None
+            };
+            Some(Layer7 {
+                r#type: self.enum_value(
+                    L7_TYPE,
+                    name(|s| L7FlowType::from_str_name(s).map(Into::into)),
+                )?,
+                record,
+                ..Default::default()
+            })
+        } else {
+            None
+        };
+        let is_reply = match self.raw(IS_REPLY) {
+            Some(raw) => Some(pbjson_types::BoolValue {
+                value: raw == b"true",
+            }),
+            None => None,
+        };
+        Ok(Flow {
+            time,
+            verdict: self
+                .enum_value(VERDICT, name(|s| Verdict::from_str_name(s).map(Into::into)))?,
+            auth_type: self.enum_value(
+                AUTH_TYPE,
+                name(|s| AuthType::from_str_name(s).map(Into::into)),
+            )?,
+            ethernet: if self.has(ETHERNET) {
+                Some(Ethernet {
+                    source: self.string(ETHERNET + 1)?,
+                    destination: self.string(ETHERNET + 2)?,
+                })
+            } else {
+                None
             },
-            ..Default::default()
-        });
-        #[allow(deprecated)]
-        Flow {
-            time: self.time,
-            verdict: enum_value(self.verdict),
-            auth_type: enum_value(self.auth_type),
-            ethernet: self
-                .ethernet
-                .map(pair)
-                .map(|(source, destination)| Ethernet {
-                    source,
-                    destination,
-                }),
-            ip: self.ip.map(pair).map(|(source, destination)| Ip {
-                source,
-                destination,
-                ..Default::default()
-            }),
-            l4: protocol,
-            source: self.source.map(endpoint),
-            destination: self.destination.map(endpoint),
-            node_name: self.node_name.into_owned(),
-            source_names: names(self.source_names),
-            destination_names: names(self.destination_names),
+            ip: if self.has(IP) {
+                Some(Ip {
+                    source: self.string(IP + 1)?,
+                    destination: self.string(IP + 2)?,
+                    ..Default::default()
+                })
+            } else {
+                None
+            },
+            l4: self.has(L4).then_some(Layer4 { protocol }),
+            source: self.endpoint(SOURCE)?,
+            destination: self.endpoint(DESTINATION)?,
+            node_name: self.string(NODE_NAME)?,
+            source_names: self.names(SOURCE_NAMES)?,
+            destination_names: self.names(DESTINATION_NAMES)?,
             l7,
-            event_type: self.event_type.map(|e| CiliumEventType {
-                r#type: e.r#type,
-                sub_type: e.sub_type,
-            }),
-            source_service: self.source_service.map(service),
-            destination_service: self.destination_service.map(service),
-            traffic_direction: enum_value(self.traffic_direction),
-            policy_match_type: self.policy_match_type,
-            ip_trace_id: self.ip_trace_id.map(|t| IpTraceId {
-                trace_id: t.trace_id.parse().unwrap_or(0),
-                ..Default::default()
-            }),
-            is_reply: self.is_reply.map(|value| pbjson_types::BoolValue { value }),
-            debug_capture_point: enum_value(self.debug_capture_point),
-            sock_xlate_point: enum_value(self.sock_xlate_point),
-            summary: self.summary.into_owned(),
+            event_type: if self.has(EVENT_TYPE) {
+                Some(CiliumEventType {
+                    r#type: i32::try_from(self.int(EVENT_TYPE + 1)?).map_err(|_| Unsure)?,
+                    sub_type: i32::try_from(self.int(EVENT_TYPE + 2)?).map_err(|_| Unsure)?,
+                })
+            } else {
+                None
+            },
+            source_service: self.service(SOURCE_SERVICE)?,
+            destination_service: self.service(DESTINATION_SERVICE)?,
+            traffic_direction: self.enum_value(
+                TRAFFIC_DIRECTION,
+                name(|s| TrafficDirection::from_str_name(s).map(Into::into)),
+            )?,
+            policy_match_type: u32::try_from(self.int(POLICY_MATCH_TYPE)?).map_err(|_| Unsure)?,
+            ip_trace_id: if self.has(IP_TRACE_ID) {
+                Some(IpTraceId {
+                    trace_id: match self.raw(IP_TRACE_ID + 1) {
+                        Some(raw) => std::str::from_utf8(&raw[1..raw.len() - 1])
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .ok_or(Unsure)?,
+                        None => 0,
+                    },
+                    ..Default::default()
+                })
+            } else {
+                None
+            },
+            is_reply,
+            debug_capture_point: self.enum_value(
+                DEBUG_CAPTURE_POINT,
+                name(|s| DebugCapturePoint::from_str_name(s).map(Into::into)),
+            )?,
+            sock_xlate_point: self.enum_value(
+                SOCK_XLATE_POINT,
+                name(|s| SocketTranslationPoint::from_str_name(s).map(Into::into)),
+            )?,
+            summary: self.string(SUMMARY)?,
             ..Default::default()
-        }
+        })
     }
 }
 

@@ -291,10 +291,11 @@ fn fast_line(
 ) -> Option<Kind> {
     match renderer.format() {
         Format::JsonPb => fastjson::jsonpb(line, out).ok().map(|()| Kind::Record),
-        Format::Compact | Format::Dict | Format::Table | Format::JsonLegacy => {
-            let _ = scratch;
-            None
+        Format::Compact | Format::Dict | Format::Table => {
+            let flow = fastjson::flow(line, scratch).ok()?;
+            Some(renderer.render_flow(&flow, out))
         }
+        Format::JsonLegacy => None,
     }
 }
 
