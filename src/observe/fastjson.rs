@@ -87,6 +87,23 @@ static PLAIN: [bool; 256] = {
     t
 };
 
+/// How many of the leading bytes are printable ASCII that needs no escaping, in blocks of 16
+/// (a loop the compiler turns into vector compares); the rest is left to [`PLAIN`].
+fn plain_ascii_run(s: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(block) = s.get(i..i + 16) {
+        let mut bad = false;
+        for &b in block {
+            bad |= !(0x20..0x7f).contains(&b) || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&');
+        }
+        if bad {
+            break;
+        }
+        i += 16;
+    }
+    i
+}
+
 struct Scan<'a> {
     s: &'a [u8],
     i: usize,
@@ -150,6 +167,7 @@ impl<'a> Scan<'a> {
         let s = self.s;
         let mut i = start;
         loop {
+            i += plain_ascii_run(&s[i..]);
             i += s[i..]
                 .iter()
                 .position(|&b| !PLAIN[b as usize])

@@ -248,7 +248,11 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
             err: pool.get(0),
         };
         let body = text.strip_suffix(b"\n").unwrap_or(&text);
-        for line in body.split(|&b| b == b'\n') {
+        let mut from = 0;
+        let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+        for end in ends {
+            let line = &body[from..end];
+            from = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if fast {
                 let o = chunk.out.len();
