@@ -838,12 +838,9 @@ impl Values<'_> {
         } else {
             None
         };
-        let is_reply = match self.raw(IS_REPLY) {
-            Some(raw) => Some(pbjson_types::BoolValue {
-                value: raw == b"true",
-            }),
-            None => None,
-        };
+        let is_reply = self.raw(IS_REPLY).map(|raw| pbjson_types::BoolValue {
+            value: raw == b"true",
+        });
         Ok(Flow {
             time,
             verdict: self

@@ -203,7 +203,7 @@ fn mutations(line: &str) -> Vec<String> {
         }
     }
     // Truncations, which must all be refused.
-    for cut in [1, 2, 10, line.len() / 2, line.len() - 1] {
+    for cut in [1, 2, 10, line.len() / 2, line.len().saturating_sub(1)] {
         if let Some(prefix) = line.get(..cut) {
             out.push(prefix.to_string());
         }
