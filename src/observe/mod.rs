@@ -15,6 +15,7 @@
 //! closed output pipe exits with status 141 (hubble dies of SIGPIPE, which shells report so).
 
 mod args;
+mod fastjson;
 mod input;
 pub mod printer;
 mod reader;

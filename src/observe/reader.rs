@@ -21,7 +21,8 @@ use serde_json::Value;
 use crate::api::{Timestamp, observer::GetFlowsResponse};
 use crate::filter::FlowMatcher;
 
-use super::printer::{Kind, Options, Renderer};
+use super::fastjson;
+use super::printer::{Format, Kind, Options, Renderer};
 
 /// Bytes asked of one `read` (and so the usual size of a chunk).
 const BLOCK: usize = 1 << 20;
@@ -35,6 +36,11 @@ pub struct Window {
 
 impl Window {
     /// The time window (on the response's time; a missing time is the epoch), then the filters.
+    /// Whether every response passes (no window, no filters).
+    fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none() && self.matcher.is_empty()
+    }
+
     fn passes(&self, resp: &GetFlowsResponse) -> bool {
         let t = resp.time.unwrap_or_default().as_nanos();
         if self.since.is_some_and(|s| s.as_nanos() > t)
@@ -227,6 +233,9 @@ fn read_chunks(
 /// A worker: decodes, selects and renders chunks until the reader is done.
 fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, pool: &Pool) {
     let mut decoder = Decoder::default();
+    // Lines in the form pbjson writes skip the full decode when every response passes.
+    let fast = window.is_open();
+    let mut scratch = Vec::new();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -239,8 +248,24 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
             err: pool.get(0),
         };
         let body = text.strip_suffix(b"\n").unwrap_or(&text);
-        for line in body.split(|&b| b == b'\n') {
+        let mut from = 0;
+        let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+        for end in ends {
+            let line = &body[from..end];
+            from = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if fast {
+                let o = chunk.out.len();
+                if let Some(kind) = fast_line(line, &mut renderer, &mut chunk.out, &mut scratch) {
+                    let e = chunk.err.len();
+                    chunk.outcomes.push(Outcome::Record {
+                        kind,
+                        out: o..chunk.out.len(),
+                        err: e..e,
+                    });
+                    continue;
+                }
+            }
             let Some(resp) = decoder.decode(line, &mut chunk.outcomes) else {
                 continue;
             };
@@ -258,6 +283,23 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
         if reply.send(chunk).is_err() {
             return;
         }
+    }
+}
+
+/// A flow line rendered without decoding it all, when [`fastjson`] is sure of it.
+fn fast_line(
+    line: &[u8],
+    renderer: &mut Renderer,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Option<Kind> {
+    match renderer.format() {
+        Format::JsonPb => fastjson::jsonpb(line, out).ok().map(|()| Kind::Record),
+        Format::Compact | Format::Dict | Format::Table => {
+            let flow = fastjson::flow(line, scratch).ok()?;
+            Some(renderer.render_flow(&flow, out))
+        }
+        Format::JsonLegacy => None,
     }
 }
 

@@ -79,6 +79,18 @@ impl Renderer {
         kind
     }
 
+    pub fn format(&self) -> Format {
+        self.opts.format
+    }
+
+    /// Appends the text of a flow response in a text format (compact, dict, table).
+    pub fn render_flow(&mut self, f: &Flow, out: &mut Vec<u8>) -> Kind {
+        self.buf.clear();
+        self.flow(f);
+        out.extend_from_slice(self.buf.as_bytes());
+        Kind::Record
+    }
+
     fn ts(&mut self, ts: Option<&Timestamp>) {
         write_timestamp(&mut self.buf, self.opts.layout, ts);
     }

@@ -1,0 +1,278 @@
+//! The fast path against the full path: wherever it is sure, it must print the same bytes.
+
+use super::*;
+use crate::api::observer::GetFlowsResponse;
+use crate::observe::printer::{Format, Options, Renderer};
+use crate::observe::timefmt::Layout;
+
+fn renderer(format: Format) -> Renderer {
+    Renderer::new(Options {
+        format,
+        layout: Layout::StampMilli,
+        node_name: true,
+        ip_translation: true,
+        color: true,
+        debug: false,
+    })
+}
+
+const TEXT: [Format; 3] = [Format::Compact, Format::Dict, Format::Table];
+
+/// The full path's text of `line` in `format`, if the line parses cleanly.
+fn full(line: &[u8], format: Format) -> Option<Vec<u8>> {
+    let resp: GetFlowsResponse = serde_json::from_slice(line).ok()?;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    renderer(format).render(&resp, &mut out, &mut err);
+    Some(out)
+}
+
+/// Checks one line in every format; returns whether the fast path took it.
+fn check(line: &[u8]) -> bool {
+    let mut out = b"prefix".to_vec();
+    let taken = jsonpb(line, &mut out).is_ok();
+    let expected = full(line, Format::JsonPb);
+    if taken {
+        let shown = String::from_utf8_lossy(line);
+        let expected = expected.unwrap_or_else(|| panic!("taken but the full path fails: {shown}"));
+        assert_eq!(
+            String::from_utf8_lossy(&out[6..]),
+            String::from_utf8_lossy(&expected),
+            "jsonpb differs for {shown}"
+        );
+    } else {
+        assert_eq!(out, b"prefix", "nothing is left behind when unsure");
+    }
+    let mut scratch = Vec::new();
+    let flow = flow(line, &mut scratch);
+    assert_eq!(flow.is_ok(), taken, "{}", String::from_utf8_lossy(line));
+    if let Ok(f) = flow {
+        for format in TEXT {
+            let mut got = Vec::new();
+            renderer(format).render_flow(&f, &mut got);
+            let want = full(line, format).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{format:?} differs for {}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+    taken
+}
+
+fn shared_lines() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flows");
+    let mut files = vec![root.join("corpus.jsonl")];
+    if let Ok(dir) = std::fs::read_dir(root.join("real")) {
+        files.extend(dir.flatten().map(|e| e.path()));
+    }
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn every_shared_line_prints_the_same_and_flows_are_taken() {
+    let lines = shared_lines();
+    if lines.is_empty() {
+        eprintln!("no ../shared/flows: skipped");
+        return;
+    }
+    let (mut flows, mut taken) = (0, 0);
+    for line in &lines {
+        flows += usize::from(line.starts_with("{\"flow\""));
+        taken += usize::from(check(line.as_bytes()));
+    }
+    // Hubble's own lines are all in pbjson's form.
+    assert_eq!(taken, flows, "of {} lines", lines.len());
+}
+
+/// Variants of a line: every byte-level edit that could trip the fast path.
+fn mutations(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let swaps: &[(&str, &str)] = &[
+        ("\"verdict\":\"FORWARDED\"", "\"verdict\":1"),
+        (
+            "\"verdict\":\"FORWARDED\"",
+            "\"verdict\":\"VERDICT_UNKNOWN\"",
+        ),
+        ("\"verdict\":\"FORWARDED\"", "\"verdict\":\"forwarded\""),
+        (
+            "\"verdict\":\"DROPPED\"",
+            "\"verdict\":\"DROPPED\",\"verdict\":\"DROPPED\"",
+        ),
+        ("\"identity\":", "\"identity\":0"),
+        ("\"identity\":", "\"identity\":-"),
+        ("\"identity\":", "\"identity\":0.5,\"x\":"),
+        ("\"identity\":", "\"identity\":\"1\",\"y\":"),
+        ("\"is_reply\":false", "\"is_reply\":null"),
+        ("\"is_reply\":false", "\"is_reply\":0"),
+        ("\"is_reply\":true", "\"is_reply\":false"),
+        ("\"uuid\":\"", "\"uuid\":\"\\u0041"),
+        ("\"uuid\":\"", "\"uuid\":\"<&>"),
+        ("\"uuid\":\"", "\"uuid\":\"\u{2028}é\u{85}"),
+        ("\"uuid\":\"", "\"uuid\" : \"a\\n"),
+        (
+            "\"uuid\":\"",
+            "\"uuid\":\"\\u001b\\u0026\\\"x\\b\\f\\u0000\\u2028\\u0085",
+        ),
+        ("\"uuid\":\"", "\"uuid\":\"\\/"),
+        ("\"uuid\":\"", "\"uuid\":\"\\u001B"),
+        ("\"uuid\":\"", "\"uuid\":\"\\u000a"),
+        ("\"uuid\":\"", "\"uuid\":\"\\u00e9"),
+        ("\"uuid\":\"", "\"uuid\":\"\\ud83d\\ude00"),
+        ("\"uuid\":\"", "\"uuid\":\"\\u003"),
+        (
+            "\"Summary\":\"",
+            "\"Summary\":\"\\u003cb\\u003e \\\\ \\t\\r\\n\\u007f ",
+        ),
+        ("\"node_name\":\"", "\"nodeName\":\""),
+        ("\"node_name\":\"", "\"node_name\":\"\",\"z\":\""),
+        ("\"Summary\":\"", "\"Summary\":\"\",\"Summary\":\""),
+        ("\"Type\":\"L3_L4\"", "\"Type\":\"L7\""),
+        ("\"Type\":\"L3_L4\"", "\"shiny_new\":1"),
+        ("\"time\":\"", "\"time\":\"2025-02-29T00:00:00Z\",\"t\":\""),
+        ("Z\"", ".000Z\""),
+        ("Z\"", "+00:00\""),
+        (".161Z", ".1610Z"),
+        (".161Z", ".161000Z"),
+        (".161Z", ".161001Z"),
+        ("\"sub_type\":", "\"sub_type\":00"),
+        ("\"type\":4", "\"type\":4e0"),
+        ("\"type\":4", "\"type\":-4"),
+        ("\"type\":4", "\"type\":2147483648"),
+        ("\"source_port\":", "\"source_port\":-1,\"q\":"),
+        ("\"labels\":[", "\"labels\":[],\"l\":["),
+        ("\"labels\":[", "\"labels\":[\"\","),
+        ("\"labels\":[", "\"labels\":[null,"),
+        ("\"TCP\":{", "\"UDP\":{},\"TCP\":{"),
+        ("\"TCP\":{", "\"TCP\":{\"flags\":{}},\"ICMPv4\":{"),
+        ("\"l4\":{", "\"l4\":{},\"x4\":{"),
+        ("\"l4\":{", "\"tunnel\":{},\"l4\":{"),
+        (
+            "\"ip_trace_id\":{",
+            "\"ip_trace_id\":{\"trace_id\":\"0\"},\"x\":{",
+        ),
+        (
+            "\"ip_trace_id\":{",
+            "\"ip_trace_id\":{\"trace_id\":7},\"x\":{",
+        ),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"socket_cookie\":\"18446744073709551615\",",
+        ),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"socket_cookie\":\"18446744073709551616\",",
+        ),
+        ("\"flow\":{", "\"flow\":{\"cgroup_id\":\"012\","),
+        ("\"flow\":{", "\"flow\":{\"extensions\":{},"),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"ip_trace_id\":{\"trace_id\":\"42\"},",
+        ),
+        ("\"flow\":{", "\"flow\":{\"auth_type\":\"SPIRE\","),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"drop_reason_desc\":\"POLICY_DENIED\",",
+        ),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"drop_reason_desc\":\"DROP_REASON_UNKNOWN\",",
+        ),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"l7\":{\"type\":\"REQUEST\",\"dns\":{\"observation_source\":\"proxy\"}},",
+        ),
+        (
+            "\"flow\":{",
+            "\"flow\":{\"l7\":{\"dns\":{},\"type\":\"RESPONSE\",\"latency_ns\":\"5\"},",
+        ),
+        ("\"flow\":{", "\"flow\":{\"l7\":{\"kafka\":{}},"),
+        ("\"flow\":{", "\"lost_events\":{},\"flow\":{"),
+        ("\"flow\":{", " \"flow\" :\t{ "),
+        ("}}", "} }"),
+        ("}", "}x"),
+    ];
+    for (from, to) in swaps {
+        if let Some(i) = line.find(from) {
+            out.push(format!("{}{}{}", &line[..i], to, &line[i + from.len()..]));
+        }
+    }
+    // Truncations, which must all be refused.
+    for cut in [1, 2, 10, line.len() / 2, line.len().saturating_sub(1)] {
+        if let Some(prefix) = line.get(..cut) {
+            out.push(prefix.to_string());
+        }
+    }
+    out.push(format!(" {line}\t"));
+    out
+}
+
+#[test]
+fn edited_lines_are_refused_or_print_the_same() {
+    let mut lines = shared_lines();
+    if lines.is_empty() {
+        lines.push(
+            "{\"flow\":{\"time\":\"2025-03-08T22:13:07.161Z\",\"uuid\":\"u\",\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":\"10.0.0.2\"},\"l4\":{\"TCP\":{\"source_port\":1,\"destination_port\":80}},\"source\":{\"identity\":5,\"labels\":[\"a\"]},\"Type\":\"L3_L4\",\"node_name\":\"n\",\"event_type\":{\"type\":4,\"sub_type\":3},\"is_reply\":false,\"Summary\":\"s\"},\"node_name\":\"n\",\"time\":\"2025-03-08T22:13:07.161Z\"}".into(),
+        );
+    }
+    let (mut tried, mut taken) = (0, 0);
+    for line in lines.iter().step_by(7) {
+        for m in mutations(line) {
+            tried += 1;
+            taken += usize::from(check(m.as_bytes()));
+        }
+    }
+    assert!(taken > 0 && taken < tried, "{taken} of {tried}");
+}
+
+#[test]
+fn timestamps_are_canonical_only_as_display_writes_them() {
+    for s in [
+        "2025-03-08T22:13:07Z",
+        "2025-03-08T22:13:07.161Z",
+        "2025-03-08T22:13:07.161200Z",
+        "2025-03-08T22:13:07.183614064Z",
+        "2024-02-29T23:59:59.999999999Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ] {
+        assert!(canonical_timestamp(s.as_bytes()), "{s}");
+        assert_eq!(Timestamp::parse(s).unwrap().to_string(), s);
+    }
+    for s in [
+        "2025-03-08T22:13:07.000Z",
+        "2025-03-08T22:13:07.100000Z",
+        "2025-03-08T22:13:07.1Z",
+        "2025-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z",
+        "2025-03-08T24:00:00Z",
+        "2025-03-08T23:60:00Z",
+        "2025-03-08T23:00:60Z",
+        "2025-13-08T23:00:00Z",
+        "2025-03-08t23:00:00Z",
+        "2025-03-08T23:00:00+00:00",
+        "0000-01-01T00:00:00Z",
+        "+2025-03-08T23:00:00Z",
+        "2025-03-08T23:00:00.12345678Z",
+    ] {
+        assert!(!canonical_timestamp(s.as_bytes()), "{s}");
+    }
+}
+
+#[test]
+fn the_schema_knows_the_flow() {
+    let flow = &MESSAGES[FLOW];
+    assert!(flow.supported);
+    assert_eq!(flow.fields[0].name, "time");
+    let resp = &MESSAGES[GET_FLOWS_RESPONSE];
+    let names: Vec<&str> = resp.fields.iter().map(|f| f.name).collect();
+    assert_eq!(
+        names,
+        ["node_name", "time", "flow", "node_status", "lost_events"]
+    );
+}
