@@ -313,22 +313,37 @@ pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 /// [`parse_uuid`] on bytes (anything that is not lowercase hex and dashes is `None`).
 #[inline]
 fn parse_uuid_bytes(b: &[u8]) -> Option<[u8; 16]> {
+    /// Where each byte's two hex digits start.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let b: &[u8; 36] = b.try_into().ok()?;
     if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
     let mut out = [0u8; 16];
-    let mut i = 0;
-    for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
-        for pair in b[group].chunks_exact(2) {
-            out[i] = hex(pair[0])? << 4 | hex(pair[1])?;
-            i += 1;
-        }
+    // No branch per digit: a bad one sets high bits, checked once at the end.
+    let mut bad = 0u8;
+    for (o, at) in out.iter_mut().zip(AT) {
+        let (hi, lo) = (HEX_VALUE[b[at] as usize], HEX_VALUE[b[at + 1] as usize]);
+        bad |= hi | lo;
+        *o = hi << 4 | lo;
     }
-    Some(out)
+    (bad < 16).then_some(out)
 }
 
-fn hex(c: u8) -> Option<u8> {
+/// The value of a lowercase hex digit, `0xff` for any other byte.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut c = 0;
+    while c < 256 {
+        if let Some(v) = hex(c as u8) {
+            t[c] = v;
+        }
+        c += 1;
+    }
+    t
+};
+
+const fn hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
@@ -456,7 +471,7 @@ mod tests {
                     continue;
                 }
                 (UUID, 2) => {
-                    if let Some(u) = std::str::from_utf8(payload).ok().and_then(parse_uuid) {
+                    if let Some(u) = std::str::from_utf8(payload).ok().and_then(uuid_one_by_one) {
                         facts.uuid = Some(u);
                         continue;
                     }
@@ -541,5 +556,37 @@ mod tests {
                 .encode_to_vec(),
             );
         }
+    }
+
+    /// The digit-at-a-time uuid parser `parse_uuid` replaced.
+    fn uuid_one_by_one(s: &str) -> Option<[u8; 16]> {
+        let b = s.as_bytes();
+        if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = b.iter().filter(|c| **c != b'-');
+        for o in &mut out {
+            *o = hex(*nibbles.next()?)? << 4 | hex(*nibbles.next()?)?;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn uuids_parse_like_digit_at_a_time_whatever_byte_is_changed() {
+        let good = *b"0123f56a-89ab-cdef-0a1b-2c3d4e5f6789";
+        assert_eq!(
+            parse_uuid(std::str::from_utf8(&good).unwrap()).map(|u| format_uuid(&u)),
+            Some("0123f56a-89ab-cdef-0a1b-2c3d4e5f6789".into())
+        );
+        for i in 0..good.len() {
+            for c in 0..=255u8 {
+                let mut b = good;
+                b[i] = c;
+                let reference = std::str::from_utf8(&b).ok().and_then(uuid_one_by_one);
+                assert_eq!(parse_uuid_bytes(&b), reference, "{i} {c}");
+            }
+        }
+        assert_eq!(parse_uuid_bytes(&good[..35]), None);
     }
 }
