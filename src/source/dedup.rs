@@ -4,10 +4,13 @@
 
 use std::collections::{HashSet, VecDeque};
 
+/// The keys are hashes already: a multiply spreads them over the table, SipHash is not needed.
+type KeySet = HashSet<u64, rustc_hash::FxBuildHasher>;
+
 /// Remembers the keys of the most recent flows (a bounded window).
 #[derive(Debug)]
 pub struct Dedup {
-    seen: HashSet<u64>,
+    seen: KeySet,
     order: VecDeque<u64>,
     window: usize,
 }
@@ -15,7 +18,7 @@ pub struct Dedup {
 impl Dedup {
     pub fn new(window: usize) -> Self {
         Dedup {
-            seen: HashSet::with_capacity(window.min(1 << 16)),
+            seen: KeySet::with_capacity_and_hasher(window.min(1 << 16), Default::default()),
             order: VecDeque::with_capacity(window.min(1 << 16)),
             window: window.max(1),
         }

@@ -85,12 +85,13 @@ pub fn parse(msg: &[u8]) -> Result<Response<'_>, WireError> {
                 let ev = LostEvent::decode(payload).map_err(|_| WireError("lost_events"))?;
                 out = Response::LostEvents(ev);
             }
-            1001 => time = Timestamp::decode(payload).ok(),
+            // Only node status events use it: decoded below, for those.
+            1001 => time = Some(payload),
             _ => {}
         }
     }
     if let Response::NodeStatus(_, t) = &mut out {
-        *t = time;
+        *t = time.and_then(|b| Timestamp::decode(b).ok());
     }
     Ok(out)
 }

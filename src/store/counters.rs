@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+/// Counters by a small integer key (verdict, drop reason, lost-event source). Looked up once or
+/// twice per flow: Fx hashes an `i32` in a multiply, SipHash takes rounds.
+pub type CounterMap = HashMap<i32, Counter, rustc_hash::FxBuildHasher>;
+
 use crate::api::flow::{Flow, LostEvent, Verdict};
 
 pub const RATE_WINDOW_SECS: usize = 10;
@@ -90,11 +94,11 @@ pub struct Counters {
     pub flows_series: Series,
     pub drops_series: Series,
     /// Keyed by the `Verdict` number (unknown values kept as numbers).
-    pub verdicts: HashMap<i32, Counter>,
+    pub verdicts: CounterMap,
     /// Keyed by the `DropReason` number of dropped flows.
-    pub drop_reasons: HashMap<i32, Counter>,
+    pub drop_reasons: CounterMap,
     /// Lost events per `LostEventSource` number: events lost, not messages.
-    pub lost: HashMap<i32, Counter>,
+    pub lost: CounterMap,
 }
 
 impl Counters {
@@ -124,7 +128,7 @@ impl Counters {
     }
 
     /// `(key, counter)` sorted by total, largest first, then by key for a stable order.
-    pub fn sorted(map: &HashMap<i32, Counter>) -> Vec<(i32, &Counter)> {
+    pub fn sorted(map: &CounterMap) -> Vec<(i32, &Counter)> {
         let mut v: Vec<_> = map.iter().map(|(k, c)| (*k, c)).collect();
         v.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
         v

@@ -7,7 +7,9 @@ mod ring;
 mod sample;
 pub mod wire;
 
-pub use counters::{Counter, Counters, RATE_WINDOW_SECS, SERIES_SECS, Series, drop_reason_of};
+pub use counters::{
+    Counter, CounterMap, Counters, RATE_WINDOW_SECS, SERIES_SECS, Series, drop_reason_of,
+};
 pub use ring::{FlowRef, Ring};
 pub use sample::sample_flows;
 pub use wire::WireError;

@@ -93,6 +93,8 @@ impl Ring {
         self.scratch_context.clear();
         self.scratch_rest.clear();
         let facts = wire::split(bytes, &mut self.scratch_context, &mut self.scratch_rest)?;
+        // Started first so that its memory reads overlap with the duplicate check's.
+        let probe = self.contexts.probe(&self.scratch_context);
         let key = identity_key(
             facts.time,
             facts.uuid.as_ref(),
@@ -102,7 +104,7 @@ impl Ring {
         if !accept(key) {
             return Ok(None);
         }
-        let context = self.contexts.intern(&self.scratch_context)?;
+        let context = self.contexts.intern_probed(&self.scratch_context, probe)?;
         if self.rows.len() == self.capacity {
             self.pop_oldest();
         }

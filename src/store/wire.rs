@@ -99,28 +99,7 @@ pub fn fields(buf: &[u8]) -> impl Iterator<Item = Result<Field, WireError>> + '_
         if pos >= buf.len() {
             return None;
         }
-        let start = pos;
-        let field = (|| {
-            let key = read_varint(buf, &mut pos)?;
-            let number = u32::try_from(key >> 3).map_err(|_| WireError("field number"))?;
-            let wire_type = (key & 7) as u8;
-            let mut varint = 0;
-            let payload_start = pos;
-            match wire_type {
-                0 => varint = read_varint(buf, &mut pos)?,
-                1 => pos += 8,
-                2 => {
-                    let len = read_varint(buf, &mut pos)?;
-                    let len = usize::try_from(len).map_err(|_| WireError("length"))?;
-                    let s = pos;
-                    pos = pos.checked_add(len).ok_or(WireError("length"))?;
-                    return finish(buf, number, wire_type, start, s, pos, 0);
-                }
-                5 => pos += 4,
-                _ => return Err(WireError("unsupported wire type")),
-            }
-            finish(buf, number, wire_type, start, payload_start, pos, varint)
-        })();
+        let field = read_field(buf, &mut pos);
         if field.is_err() {
             pos = buf.len(); // stop after an error
         }
@@ -128,58 +107,150 @@ pub fn fields(buf: &[u8]) -> impl Iterator<Item = Result<Field, WireError>> + '_
     })
 }
 
-fn finish(
-    buf: &[u8],
-    number: u32,
-    wire_type: u8,
-    start: usize,
-    s: usize,
-    end: usize,
-    varint: u64,
-) -> Result<Field, WireError> {
-    if end > buf.len() {
+/// A varint, with the one- and two-byte cases (field keys, small values) inlined.
+#[inline(always)]
+fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(b));
+        }
+        if let Some(&b2) = buf.get(*pos + 1) {
+            if b2 < 0x80 {
+                *pos += 2;
+                return Ok(u64::from(b & 0x7f) | u64::from(b2) << 7);
+            }
+        }
+    }
+    read_varint(buf, pos)
+}
+
+/// The field starting at `pos` (which must be `< buf.len()`), moving `pos` past it.
+#[inline(always)]
+fn read_field(buf: &[u8], pos: &mut usize) -> Result<Field, WireError> {
+    let start = *pos;
+    let key = varint(buf, pos)?;
+    let number = u32::try_from(key >> 3).map_err(|_| WireError("field number"))?;
+    let wire_type = (key & 7) as u8;
+    let mut value = 0;
+    let payload_start;
+    match wire_type {
+        0 => {
+            payload_start = *pos;
+            value = varint(buf, pos)?;
+        }
+        1 => {
+            payload_start = *pos;
+            *pos += 8;
+        }
+        2 => {
+            let len = varint(buf, pos)?;
+            let len = usize::try_from(len).map_err(|_| WireError("length"))?;
+            payload_start = *pos;
+            *pos = pos.checked_add(len).ok_or(WireError("length"))?;
+        }
+        5 => {
+            payload_start = *pos;
+            *pos += 4;
+        }
+        _ => return Err(WireError("unsupported wire type")),
+    }
+    if *pos > buf.len() {
         return Err(WireError("field runs past the end"));
     }
     Ok(Field {
         number,
         wire_type,
         start,
-        payload: s..end,
-        varint,
+        payload: payload_start..*pos,
+        varint: value,
     })
 }
 
+/// [`CONTEXT_FIELDS`] below 64, as bits.
+const CONTEXT_LOW: u64 = {
+    let mut bits = 0u64;
+    let mut i = 0;
+    while i < CONTEXT_FIELDS.len() {
+        if CONTEXT_FIELDS[i] < 64 {
+            bits |= 1 << CONTEXT_FIELDS[i];
+        }
+        i += 1;
+    }
+    bits
+};
+
+/// Whether a top-level field number is in [`CONTEXT_FIELDS`].
+#[inline(always)]
+fn is_context(number: u32) -> bool {
+    if number < 64 {
+        CONTEXT_LOW >> number & 1 == 1
+    } else {
+        matches!(number, 21001 | 21002 | 21004..=21006)
+    }
+}
+
+/// Where a run of consecutive fields goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Context,
+    Rest,
+    /// Neither (time, binary uuid): kept in the row.
+    Row,
+}
+
 /// Splits a `Flow`'s bytes: context fields are appended to `context`, the rest (minus time, and
-/// minus a canonical uuid) to `rest`. Both buffers are appended to, not cleared.
+/// minus a canonical uuid) to `rest`. Both buffers are appended to, not cleared. Consecutive
+/// fields that go to the same side are copied as one run.
 pub fn split(flow: &[u8], context: &mut Vec<u8>, rest: &mut Vec<u8>) -> Result<Facts, WireError> {
     let mut facts = Facts::default();
-    for field in fields(flow) {
-        let field = field?;
-        let whole = &flow[field.start..field.payload.end];
+    let mut flush = |side: Side, run: &[u8]| match side {
+        Side::Context => context.extend_from_slice(run),
+        Side::Rest => rest.extend_from_slice(run),
+        Side::Row => {}
+    };
+    let (mut side, mut run_start) = (Side::Row, 0);
+    let mut pos = 0;
+    while pos < flow.len() {
+        let field = read_field(flow, &mut pos)?;
         let payload = &flow[field.payload.clone()];
-        match (field.number, field.wire_type) {
+        let this = match (field.number, field.wire_type) {
             (TIME, 2) => {
                 facts.time = Some(timestamp(payload)?);
-                continue;
+                Side::Row
             }
-            (UUID, 2) => {
-                if let Some(u) = std::str::from_utf8(payload).ok().and_then(parse_uuid) {
+            (UUID, 2) => match parse_uuid_bytes(payload) {
+                Some(u) => {
                     facts.uuid = Some(u);
-                    continue;
+                    Side::Row
                 }
+                None => Side::Rest,
+            },
+            (VERDICT, 0) => {
+                facts.verdict = field.varint as i32;
+                Side::Rest
             }
-            (VERDICT, 0) => facts.verdict = field.varint as i32,
-            (DROP_REASON_DESC, 0) => facts.drop_reason_desc = field.varint as i32,
-            (DROP_REASON, 0) => facts.drop_reason = field.varint as u32,
-            (L4, 2) => facts.l4 = l4(payload)?,
-            (n, _) if CONTEXT_FIELDS.contains(&n) => {
-                context.extend_from_slice(whole);
-                continue;
+            (DROP_REASON_DESC, 0) => {
+                facts.drop_reason_desc = field.varint as i32;
+                Side::Rest
             }
-            _ => {}
+            (DROP_REASON, 0) => {
+                facts.drop_reason = field.varint as u32;
+                Side::Rest
+            }
+            (L4, 2) => {
+                facts.l4 = l4(payload)?;
+                Side::Rest
+            }
+            (n, _) if is_context(n) => Side::Context,
+            _ => Side::Rest,
+        };
+        if this != side {
+            flush(side, &flow[run_start..field.start]);
+            (side, run_start) = (this, field.start);
         }
-        rest.extend_from_slice(whole);
     }
+    flush(side, &flow[run_start..]);
     Ok(facts)
 }
 
@@ -236,23 +307,43 @@ fn l4(buf: &[u8]) -> Result<L4Facts, WireError> {
 /// `bdb8396f-3c80-4d64-ae43-af67116ceaf0` → 16 bytes; anything else (upper case, braces, other
 /// ids) is `None` and stays text.
 pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+    parse_uuid_bytes(s.as_bytes())
+}
+
+/// [`parse_uuid`] on bytes (anything that is not lowercase hex and dashes is `None`).
+#[inline]
+fn parse_uuid_bytes(b: &[u8]) -> Option<[u8; 16]> {
+    /// Where each byte's two hex digits start.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let b: &[u8; 36] = b.try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
     let mut out = [0u8; 16];
-    let mut i = 0;
-    let mut nibbles = b.iter().filter(|c| **c != b'-');
-    while i < 16 {
-        let hi = hex(*nibbles.next()?)?;
-        let lo = hex(*nibbles.next()?)?;
-        out[i] = hi << 4 | lo;
-        i += 1;
+    // No branch per digit: a bad one sets high bits, checked once at the end.
+    let mut bad = 0u8;
+    for (o, at) in out.iter_mut().zip(AT) {
+        let (hi, lo) = (HEX_VALUE[b[at] as usize], HEX_VALUE[b[at + 1] as usize]);
+        bad |= hi | lo;
+        *o = hi << 4 | lo;
     }
-    Some(out)
+    (bad < 16).then_some(out)
 }
 
-fn hex(c: u8) -> Option<u8> {
+/// The value of a lowercase hex digit, `0xff` for any other byte.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut c = 0;
+    while c < 256 {
+        if let Some(v) = hex(c as u8) {
+            t[c] = v;
+        }
+        c += 1;
+    }
+    t
+};
+
+const fn hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
@@ -354,5 +445,148 @@ mod tests {
         for n in 0..=255u8 {
             let _ = split(&[n, n, n, 1, 2, 3], &mut c, &mut r);
         }
+    }
+
+    #[test]
+    fn the_context_bits_are_the_context_fields() {
+        for n in 0..30_000 {
+            assert_eq!(is_context(n), CONTEXT_FIELDS.contains(&n), "{n}");
+        }
+    }
+
+    /// The field-at-a-time split `split` replaced: the same output, fields copied one by one.
+    fn split_one_by_one(
+        flow: &[u8],
+        context: &mut Vec<u8>,
+        rest: &mut Vec<u8>,
+    ) -> Result<Facts, WireError> {
+        let mut facts = Facts::default();
+        for field in fields(flow) {
+            let field = field?;
+            let whole = &flow[field.start..field.payload.end];
+            let payload = &flow[field.payload.clone()];
+            match (field.number, field.wire_type) {
+                (TIME, 2) => {
+                    facts.time = Some(timestamp(payload)?);
+                    continue;
+                }
+                (UUID, 2) => {
+                    if let Some(u) = std::str::from_utf8(payload).ok().and_then(uuid_one_by_one) {
+                        facts.uuid = Some(u);
+                        continue;
+                    }
+                }
+                (VERDICT, 0) => facts.verdict = field.varint as i32,
+                (DROP_REASON_DESC, 0) => facts.drop_reason_desc = field.varint as i32,
+                (DROP_REASON, 0) => facts.drop_reason = field.varint as u32,
+                (L4, 2) => facts.l4 = l4(payload)?,
+                (n, _) if CONTEXT_FIELDS.contains(&n) => {
+                    context.extend_from_slice(whole);
+                    continue;
+                }
+                _ => {}
+            }
+            rest.extend_from_slice(whole);
+        }
+        Ok(facts)
+    }
+
+    fn same_split(bytes: &[u8]) {
+        let (mut c1, mut r1, mut c2, mut r2) = (vec![], vec![], vec![], vec![]);
+        let a = split(bytes, &mut c1, &mut r1);
+        let b = split_one_by_one(bytes, &mut c2, &mut r2);
+        assert_eq!(a, b, "{bytes:?}");
+        if a.is_ok() {
+            assert_eq!((c1, r1), (c2, r2), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn runs_split_like_fields_one_by_one_even_on_damaged_bytes() {
+        let mut flow = sample();
+        flow.destination = flow.source.clone();
+        flow.uuid = "not-canonical".into();
+        #[allow(deprecated)]
+        {
+            flow.drop_reason = 5;
+            flow.summary = "TCP Flags: SYN".into();
+        }
+        let canonical = sample().encode_to_vec();
+        let odd = flow.encode_to_vec();
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for bytes in [&canonical, &odd] {
+            same_split(bytes);
+            // Fields in another order, repeated, and cut short.
+            let mut twice = bytes.clone();
+            twice.extend_from_slice(&canonical);
+            twice.extend_from_slice(bytes);
+            same_split(&twice);
+            for cut in 0..bytes.len() {
+                same_split(&bytes[..cut]);
+            }
+            for _ in 0..20_000 {
+                let mut b = bytes.clone();
+                for _ in 0..1 + next() % 3 {
+                    let i = (next() % b.len() as u64) as usize;
+                    b[i] = next() as u8;
+                }
+                same_split(&b);
+            }
+        }
+        // Odd uuids: upper case, a dash out of place, one short.
+        for u in [
+            "BDB8396F-3C80-4D64-AE43-AF67116CEAF0",
+            "bdb8396f3-c80-4d64-ae43-af67116ceaf0",
+            "bdb8396f-3c80-4d64-ae43-af67116ceaf",
+            "bdb8396f-3c80-4d64-ae43-af67116ceaf-",
+            "bdb8396f-3c80-4d64-ae43-af67116ceag0",
+        ] {
+            assert_eq!(parse_uuid(u), None, "{u}");
+            same_split(
+                &Flow {
+                    uuid: u.into(),
+                    ..sample()
+                }
+                .encode_to_vec(),
+            );
+        }
+    }
+
+    /// The digit-at-a-time uuid parser `parse_uuid` replaced.
+    fn uuid_one_by_one(s: &str) -> Option<[u8; 16]> {
+        let b = s.as_bytes();
+        if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = b.iter().filter(|c| **c != b'-');
+        for o in &mut out {
+            *o = hex(*nibbles.next()?)? << 4 | hex(*nibbles.next()?)?;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn uuids_parse_like_digit_at_a_time_whatever_byte_is_changed() {
+        let good = *b"0123f56a-89ab-cdef-0a1b-2c3d4e5f6789";
+        assert_eq!(
+            parse_uuid(std::str::from_utf8(&good).unwrap()).map(|u| format_uuid(&u)),
+            Some("0123f56a-89ab-cdef-0a1b-2c3d4e5f6789".into())
+        );
+        for i in 0..good.len() {
+            for c in 0..=255u8 {
+                let mut b = good;
+                b[i] = c;
+                let reference = std::str::from_utf8(&b).ok().and_then(uuid_one_by_one);
+                assert_eq!(parse_uuid_bytes(&b), reference, "{i} {c}");
+            }
+        }
+        assert_eq!(parse_uuid_bytes(&good[..35]), None);
     }
 }
