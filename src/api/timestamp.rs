@@ -62,6 +62,10 @@ impl fmt::Display for Timestamp {
         let Some(t) = self.to_datetime() else {
             return write!(f, "{}.{:09}s", self.seconds, self.nanos);
         };
+        let mut buf = [0; RFC3339_MAX];
+        if let Some(text) = self.rfc3339(&t, &mut buf) {
+            return f.write_str(text);
+        }
         write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S"))?;
         let n = self.nanos;
         if n == 0 {
@@ -76,12 +80,64 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The longest [`Timestamp::rfc3339`] text: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+const RFC3339_MAX: usize = 30;
+
+impl Timestamp {
+    /// The [`Display`](fmt::Display) text of `t` (this timestamp) written without chrono's
+    /// formatting machinery, for years 0 to 9999 (`None` for others).
+    fn rfc3339<'b>(&self, t: &DateTime<Utc>, buf: &'b mut [u8; RFC3339_MAX]) -> Option<&'b str> {
+        use chrono::{Datelike, Timelike};
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let mut put = |at: usize, value: u32, digits: usize| {
+            let mut v = value;
+            for i in (at..at + digits).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second(), 2);
+        let n = self.nanos as u32;
+        let digits = if n == 0 {
+            0
+        } else if n % 1_000_000 == 0 {
+            put(20, n / 1_000_000, 3);
+            3
+        } else if n % 1_000 == 0 {
+            put(20, n / 1_000, 6);
+            6
+        } else {
+            put(20, n, 9);
+            9
+        };
+        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+            buf[i] = c;
+        }
+        let mut len = 19;
+        if digits > 0 {
+            buf[19] = b'.';
+            len = 20 + digits;
+        }
+        buf[len] = b'Z';
+        std::str::from_utf8(&buf[..=len]).ok()
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.to_datetime().is_none() {
+        let Some(t) = self.to_datetime() else {
             return Err(serde::ser::Error::custom("timestamp out of range"));
+        };
+        let mut buf = [0; RFC3339_MAX];
+        match self.rfc3339(&t, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(self),
         }
-        s.collect_str(self)
     }
 }
 
@@ -110,6 +166,43 @@ mod tests {
         assert_eq!(t(1741471987, 161_000_000), "2025-03-08T22:13:07.161Z");
         assert_eq!(t(1741471987, 161_200_000), "2025-03-08T22:13:07.161200Z");
         assert_eq!(t(1741471987, 183_614_064), "2025-03-08T22:13:07.183614064Z");
+    }
+
+    #[test]
+    fn the_hand_written_form_is_chrono_s() {
+        let chrono_form = |ts: Timestamp| {
+            let t = ts.to_datetime().unwrap();
+            let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let n = ts.nanos;
+            if n == 0 {
+            } else if n % 1_000_000 == 0 {
+                s += &format!(".{:03}", n / 1_000_000);
+            } else if n % 1_000 == 0 {
+                s += &format!(".{:06}", n / 1_000);
+            } else {
+                s += &format!(".{n:09}");
+            }
+            s + "Z"
+        };
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000i64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let seconds = (x % 400_000_000_000) as i64 - 62_200_000_000 + i;
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (x % 1000) as i32 * 1_000_000,
+                2 => (x % 1_000_000) as i32 * 1_000,
+                _ => (x % 1_000_000_000) as i32,
+            };
+            let ts = Timestamp { seconds, nanos };
+            assert_eq!(ts.to_string(), chrono_form(ts), "{seconds} {nanos}");
+            assert_eq!(
+                serde_json::to_string(&ts).unwrap(),
+                format!("{:?}", chrono_form(ts))
+            );
+        }
     }
 
     #[test]

@@ -54,9 +54,37 @@ pub fn run<W: Write, E: Write>(
     let mut outcomes = Outcomes::start(input, sel.window, opts, workers);
     let mut warned_unknown = false;
     let mut returned = 0u64;
+    // Printing everything in a plain format: consecutive records go out in one write.
+    let runs = printer.plain() && last.is_none() && !first;
     'read: while let Some(next) = outcomes.next(&mut || printer.out_mut().flush()) {
         let chunk = next.map_err(Stop::Output)?.map_err(Stop::Input)?;
+        // The records not printed yet: their text in `chunk.out`, and how many.
+        let mut run = (0..0, 0);
         for outcome in &chunk.outcomes {
+            if runs {
+                if let Outcome::Record {
+                    kind: Kind::Record,
+                    out,
+                    err,
+                } = outcome
+                {
+                    if err.is_empty() && (run.1 == 0 || run.0.end == out.start) {
+                        if run.1 == 0 {
+                            run.0 = out.clone();
+                        } else {
+                            run.0.end = out.end;
+                        }
+                        run.1 += 1;
+                        continue;
+                    }
+                }
+                if run.1 > 0 {
+                    let (text, count) = std::mem::replace(&mut run, (0..0, 0));
+                    printer
+                        .emit_records(&chunk.out[text], count)
+                        .map_err(Stop::Output)?;
+                }
+            }
             if first && returned >= n {
                 break 'read;
             }
@@ -96,6 +124,11 @@ pub fn run<W: Write, E: Write>(
                     printer.emit(kind, out, err).map_err(Stop::Output)?;
                 }
             }
+        }
+        if run.1 > 0 {
+            printer
+                .emit_records(&chunk.out[run.0.clone()], run.1)
+                .map_err(Stop::Output)?;
         }
         outcomes.recycle(chunk);
     }

@@ -8,18 +8,24 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
 
-/// Bytes that start something Go escapes and serde_json does not: `<`, `>`, `&`, DEL, and the
-/// lead bytes of C1 controls (C2) and of U+2028/U+2029 (E2).
-static MAY_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'<' as usize] = true;
-    t[b'>' as usize] = true;
-    t[b'&' as usize] = true;
-    t[0x7f] = true;
-    t[0xc2] = true;
-    t[0xe2] = true;
-    t
-};
+/// Whether `b` may start something Go escapes and serde_json does not: `<`, `>`, `&`, and every
+/// byte from DEL up (among them the lead bytes of C1 controls and of U+2028/U+2029; other
+/// non-ASCII characters are then found to need nothing). Branch-free, so the scan vectorises.
+#[inline]
+fn suspect(b: u8) -> bool {
+    (b >= 0x7f) | (b == b'<') | (b == b'>') | (b == b'&')
+}
+
+/// Whether any byte of `bytes` is [`suspect`], 32 bytes at a time.
+fn any_suspect(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |hit, &b| hit | suspect(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| suspect(b))
+}
 
 /// serde_json's compact form (the trait's defaults) plus Go's HTML-safe escapes.
 struct GoFormatter;
@@ -31,7 +37,7 @@ impl Formatter for GoFormatter {
         fragment: &str,
     ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
-        if !bytes.iter().any(|&b| MAY_ESCAPE[b as usize]) {
+        if !any_suspect(bytes) {
             return w.write_all(bytes);
         }
         let mut start = 0;

@@ -142,6 +142,24 @@ impl<W: Write, E: Write> Printer<W, E> {
         }
     }
 
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Whether a record's text is printed as it is (no dict separators, no table columns), so
+    /// that [`Printer::emit_records`] may be used.
+    pub fn plain(&self) -> bool {
+        self.table.is_none() && self.format != Format::Dict
+    }
+
+    /// Prints `n` records rendered elsewhere, `out` being their texts one after another and
+    /// none of them having stderr text; only for a [`Printer::plain`] format.
+    pub fn emit_records(&mut self, out: &[u8], n: usize) -> io::Result<()> {
+        debug_assert!(self.plain());
+        self.line += n;
+        self.out.write_all(out)
+    }
+
     /// Flushes the table and the output (hubble's `Close`).
     pub fn finish(&mut self) -> io::Result<()> {
         if let Some(tw) = &mut self.table {
