@@ -3,11 +3,11 @@
 //! the paths collapsing to it.
 //!
 //! `--http-path` is a regex matched anywhere in the path that Go's `url.ParseRequestURI` yields
-//! (percent-decoded, query cut off, fragment kept); a URL Go refuses never matches. The URL
-//! parsing below mirrors `filter::http` (private there) so that the route of a flow and the
-//! filter's view of it never disagree.
+//! (percent-decoded, query cut off, fragment kept); a URL Go refuses never matches. The path is
+//! read by the filter's own parser, so the route of a flow and the filter's view of it never
+//! disagree.
 
-use std::borrow::Cow;
+use crate::filter::request_uri_path;
 
 /// Placeholder shown for an all-digit segment.
 pub const NUMERIC: &str = ":id";
@@ -67,119 +67,6 @@ fn is_uuid(s: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
-}
-
-/// The path of a request URI, as Go's `url.ParseRequestURI(u).Path` gives it: an absolute URL
-/// or an absolute path; the query cut off; percent-escapes decoded. `None` where Go fails.
-/// Kept identical to `filter::http::request_uri_path`.
-pub fn request_uri_path(url: &str) -> Option<Cow<'_, str>> {
-    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return None;
-    }
-    if url == "*" {
-        return Some(Cow::Borrowed("*"));
-    }
-    let (scheme, rest) = split_scheme(url)?;
-    let rest = match rest.strip_suffix('?') {
-        Some(r) if !r.contains('?') => r,
-        _ => rest.split_once('?').map_or(rest, |(before, _)| before),
-    };
-    if !rest.starts_with('/') {
-        // `scheme:opaque` has an empty path; a relative path is not a request URI.
-        return scheme.then_some(Cow::Borrowed(""));
-    }
-    let mut path = rest;
-    if let (true, Some(after)) = (scheme, rest.strip_prefix("//")) {
-        let (authority, p) = after.find('/').map_or((after, ""), |i| after.split_at(i));
-        if !valid_authority(authority) {
-            return None;
-        }
-        path = p;
-    }
-    unescape(path, false)
-}
-
-/// Whether `url` starts with a scheme (`http:`), and what follows it. `None` when it starts with
-/// a colon ("missing protocol scheme").
-fn split_scheme(url: &str) -> Option<(bool, &str)> {
-    for (i, c) in url.bytes().enumerate() {
-        match c {
-            b'a'..=b'z' | b'A'..=b'Z' => {}
-            b'0'..=b'9' | b'+' | b'-' | b'.' if i > 0 => {}
-            b':' if i == 0 => return None,
-            b':' => return Some((true, &url[i + 1..])),
-            _ => return Some((false, url)),
-        }
-    }
-    Some((false, url))
-}
-
-/// `[userinfo@]host[:port]` as Go's `parseAuthority` accepts it.
-fn valid_authority(authority: &str) -> bool {
-    let (userinfo, host) = match authority.rfind('@') {
-        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
-        None => (None, authority),
-    };
-    if let Some(user) = userinfo {
-        let ok = user
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&c));
-        if !ok || unescape(user, false).is_none() {
-            return false;
-        }
-    }
-    let port = if host.starts_with('[') {
-        let Some(close) = host.rfind(']') else {
-            return false;
-        };
-        &host[close + 1..]
-    } else {
-        host.rfind(':').map_or("", |i| &host[i..])
-    };
-    let port_ok =
-        port.is_empty() || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()));
-    port_ok && unescape(host, true).is_some()
-}
-
-/// Decodes `%XX` escapes, failing on a malformed one. In a host, only bytes Go allows there may
-/// appear unescaped, and an escape must encode a non-ASCII byte (or be `%25`).
-fn unescape(s: &str, host: bool) -> Option<Cow<'_, str>> {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hi = hex(*b.get(i + 1)?)?;
-                hex(*b.get(i + 2)?)?;
-                if host && hi < 8 && s.get(i..i + 3) != Some("%25") {
-                    return None;
-                }
-                i += 3;
-            }
-            c if host && c < 0x80 && !host_byte_ok(c) => return None,
-            _ => i += 1,
-        }
-    }
-    if !s.contains('%') {
-        return Some(Cow::Borrowed(s));
-    }
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push((hex(b[i + 1])? * 16 + hex(b[i + 2])?) as u8);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
-}
-
-fn host_byte_ok(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]<>\"".contains(&c)
 }
 
 #[cfg(test)]

@@ -293,35 +293,49 @@ impl L7Stats {
 
     /// Every row, sorted, then "(other)" if anything was folded.
     pub fn rows(&self, sort: L7Sort) -> Vec<L7Row> {
-        let mut rows: Vec<L7Row> = self
-            .entries
+        self.rows_in(sort, 0..usize::MAX)
+    }
+
+    /// Rows `range` of [`L7Stats::rows`] ("(other)" last): entries are ordered by their counts,
+    /// and only the rows returned get their text and filter built (a screen shows a few dozen
+    /// of up to [`super::DEFAULT_L7_CAP`]).
+    pub fn rows_in(&self, sort: L7Sort, range: std::ops::Range<usize>) -> Vec<L7Row> {
+        let share = |e: &Entry| {
+            if e.responses > 0 {
+                e.errors as f64 / e.responses as f64
+            } else {
+                0.0
+            }
+        };
+        let p99 = |e: &Entry| e.percentiles().map(|p| p[1]);
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by(|&i, &j| {
+            let (a, b) = (&self.entries[i], &self.entries[j]);
+            let primary = match sort {
+                L7Sort::Requests => b.requests.cmp(&a.requests),
+                L7Sort::Errors => b.errors.cmp(&a.errors).then(share(b).total_cmp(&share(a))),
+                L7Sort::P99 => p99(b).cmp(&p99(a)),
+            };
+            primary
+                .then(b.requests.cmp(&a.requests))
+                .then(b.responses.cmp(&a.responses))
+                .then_with(|| self.parts.list[i].label.cmp(&self.parts.list[j].label))
+        });
+        let end = range.end.min(order.len());
+        let start = range.start.min(end);
+        let mut rows: Vec<L7Row> = order[start..end]
             .iter()
-            .enumerate()
-            .map(|(i, e)| {
+            .map(|&i| {
                 let part = &self.parts.list[i];
                 row(
-                    e,
+                    &self.entries[i],
                     part.label.clone(),
                     part_filter(part, 0, &self.parts.index),
                 )
             })
             .collect();
-        rows.sort_by(|a, b| {
-            let primary = match sort {
-                L7Sort::Requests => b.requests.cmp(&a.requests),
-                L7Sort::Errors => b.errors.cmp(&a.errors).then(
-                    b.error_share
-                        .unwrap_or(0.0)
-                        .total_cmp(&a.error_share.unwrap_or(0.0)),
-                ),
-                L7Sort::P99 => b.p99.cmp(&a.p99),
-            };
-            primary
-                .then(b.requests.cmp(&a.requests))
-                .then(b.responses.cmp(&a.responses))
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        if self.folded > 0 {
+        let other_at = order.len();
+        if self.folded > 0 && range.start <= other_at && other_at < range.end {
             rows.push(row(
                 &self.other,
                 format!("(other: {} flows)", self.folded),
@@ -329,6 +343,11 @@ impl L7Stats {
             ));
         }
         rows
+    }
+
+    /// Rows [`L7Stats::rows`] would return.
+    pub fn row_count(&self) -> usize {
+        self.entries.len() + usize::from(self.folded > 0)
     }
 }
 

@@ -468,6 +468,30 @@ fn l7_rows_count_requests_errors_and_sort_by_p99() {
 }
 
 #[test]
+fn l7_rows_in_a_range_are_that_slice_of_all_rows() {
+    let flows: Vec<Flow> = (0..30u64)
+        .map(|i| {
+            http_response(
+                &format!("/r{}", i % 7),
+                if i % 4 == 0 { 503 } else { 200 },
+                (i + 1) * 1_000_000,
+            )
+        })
+        .collect();
+    let mut s = L7Stats::with_cap(5); // two routes fold into "(other)"
+    s.sync(&ring(&flows));
+    for sort in [L7Sort::Requests, L7Sort::Errors, L7Sort::P99] {
+        let all = s.rows(sort);
+        assert_eq!(all.len(), s.row_count());
+        assert!(all.last().unwrap().kind.is_none(), "(other) comes last");
+        for (start, end) in [(0, 2), (2, 5), (4, 9), (5, 6), (9, 12)] {
+            let want = &all[start.min(all.len())..end.min(all.len())];
+            assert_eq!(s.rows_in(sort, start..end), want, "{sort:?} {start}..{end}");
+        }
+    }
+}
+
+#[test]
 fn dns_latency_prefers_the_responses_own_and_else_pairs_with_the_request() {
     let dns = |kind: &str, ms: i64, latency: u64, client_port: u32| {
         let (src, dst, sport, dport) = if kind == "REQUEST" {

@@ -162,7 +162,8 @@ impl StatusCode {
 
 /// The path of a request URI, as Go's `url.ParseRequestURI(u).Path` gives it: an absolute URL
 /// or an absolute path; the query cut off; percent-escapes decoded. `None` where Go fails.
-fn request_uri_path(url: &str) -> Option<Cow<'_, str>> {
+/// Also the path HTTP routes are built from (`aggregate::route`).
+pub fn request_uri_path(url: &str) -> Option<Cow<'_, str>> {
     if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return None;
     }
@@ -242,7 +243,7 @@ fn unescape(s: &str, host: bool) -> Option<Cow<'_, str>> {
             b'%' => {
                 let hi = hex(*b.get(i + 1)?)?;
                 hex(*b.get(i + 2)?)?;
-                if host && hi < 8 && &s[i..i + 3] != "%25" {
+                if host && hi < 8 && s.get(i..i + 3) != Some("%25") {
                     return None;
                 }
                 i += 3;

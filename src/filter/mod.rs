@@ -31,5 +31,6 @@ mod node;
 mod ring;
 mod selector;
 
+pub use http::request_uri_path;
 pub use matcher::{FilterError, FlowMatcher};
 pub use ring::RingMatcher;

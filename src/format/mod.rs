@@ -1,10 +1,12 @@
 //! Turning flows into text for people: enum names, endpoints, one-line summaries, and the
 //! sanitising every flow string goes through before it reaches a terminal.
 
+mod base64;
 mod names;
 mod sanitize;
 mod summary;
 
+pub use base64::base64;
 pub use names::{
     drop_reason_meaning, drop_reason_name, enum_name, flow_type_name, lost_source_name,
     node_state_name, observation_point_name, traffic_direction_name, verdict_name,

@@ -88,7 +88,7 @@ where
         ))
     })?;
     let auth = basic_auth.map(|(user, pass)| {
-        let token = base64(format!("{user}:{pass}").as_bytes());
+        let token = crate::format::base64(format!("{user}:{pass}").as_bytes());
         MetadataValue::try_from(format!("Basic {token}"))
     });
     let auth = match auth {
@@ -284,59 +284,15 @@ fn status_failure(s: Status) -> Failure {
     let mut desc = s.message().to_string();
     if desc.is_empty() {
         if let Some(src) = std::error::Error::source(&s) {
-            desc = error_chain(src);
+            desc = crate::source::error_chain(src);
         }
     }
     Failure::Message(format!("rpc error: code = {code} desc = {desc}"))
 }
 
-/// An error and its sources in one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cur = s.source();
-    }
-    text
-}
-
-/// Standard base64 with padding (for the basic auth header).
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_pads_like_the_standard() {
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"a"), "YQ==");
-    }
 
     #[test]
     fn status_errors_read_like_grpc_go() {

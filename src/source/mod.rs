@@ -15,7 +15,7 @@ use std::{
 };
 
 pub use client::{SourceConfig, run};
-pub use connect::{ServerAddr, connect};
+pub use connect::{ServerAddr, connect, error_chain};
 pub use dedup::Dedup;
 
 use crate::api::{flow::FlowFilter, observer::ServerStatusResponse};

@@ -640,7 +640,7 @@ impl App {
                 let at = self.views.l7_pos.selected.get();
                 let sort = self.views.l7_sort;
                 self.with_l7(&store, |s, _| {
-                    s.rows(sort).into_iter().nth(at).map(|r| (r.key, r.filter))
+                    s.rows_in(sort, at..at + 1).pop().map(|r| (r.key, r.filter))
                 })
             }
         };

@@ -32,18 +32,13 @@ pub fn draw_groups(f: &mut Frame, app: &App, area: Rect) {
     let selected = pos.selected.get();
     // The key column's width: what the numbers leave (borders, five columns, spacing).
     let key_width = area.width.saturating_sub(2 + 10 + 9 + 10 + 9 + 9 + 5) as usize;
-    let body: Vec<Row> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let row = group_row(r, key_width, app.now_secs, &theme);
-            if top + i == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
-        })
-        .collect();
+    let body = lit(
+        rows.iter()
+            .map(|r| group_row(r, key_width, app.now_secs, &theme)),
+        top,
+        selected,
+        &theme,
+    );
     let header = header_row(
         &[
             &by.label().to_uppercase(),
@@ -117,27 +112,19 @@ pub fn draw_l7(f: &mut Frame, app: &App, area: Rect) {
     let sort = app.views.l7_sort;
     let pos = &app.views.l7_pos;
     let (rows, top, total, progress) = app.with_l7(&store, |s, progress| {
-        let all = s.rows(sort);
-        let total = all.len();
+        let total = s.row_count();
         let top = pos.fit(total, height);
-        let rows: Vec<L7Row> = all.into_iter().skip(top).take(height).collect();
-        (rows, top, total, progress)
+        (s.rows_in(sort, top..top + height), top, total, progress)
     });
     drop(store);
     let selected = pos.selected.get();
     let key_width = area.width.saturating_sub(2 + 5 + 9 + 8 + 6 + 8 + 8 + 8 + 7) as usize;
-    let body: Vec<Row> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let row = l7_row(r, key_width, &theme);
-            if top + i == selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
-        })
-        .collect();
+    let body = lit(
+        rows.iter().map(|r| l7_row(r, key_width, &theme)),
+        top,
+        selected,
+        &theme,
+    );
     let header = header_row(
         &[
             "TYPE",
@@ -267,6 +254,24 @@ fn elide_middle(text: &str, width: usize) -> String {
     out.push('…');
     out.extend(text.chars().skip(n - tail));
     out
+}
+
+/// The visible rows (the first is row `top` of the list), the selected one lit.
+fn lit<'a>(
+    rows: impl Iterator<Item = Row<'a>>,
+    top: usize,
+    selected: usize,
+    theme: &Theme,
+) -> Vec<Row<'a>> {
+    rows.enumerate()
+        .map(|(i, row)| {
+            if top + i == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect()
 }
 
 /// Column titles; those from `numbers_from` on are right-aligned like their figures.
