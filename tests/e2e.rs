@@ -309,8 +309,15 @@ fn incident_drill_down_filter_details_one_key_filters_views_and_search() {
     wait_for_request(&log, "for drops", |r| {
         r["whitelist"].to_string().contains("DROPPED")
     });
-    let s = t.wait_for("only drops", 10, |s| {
-        s.contains("filter: --verdict DROPPED") && s.contains("DROPPED")
+    // A table row (`│HH:MM:SS.mmm DROPPED …`), not just the counters pane's DROPPED line: Enter
+    // and `f` below need a selected flow.
+    let s = t.wait_for("a dropped flow in the table", 15, |s| {
+        s.contains("filter: --verdict DROPPED")
+            && s.lines().any(|l| {
+                l.strip_prefix('│')
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                    && l.contains(" DROPPED ")
+            })
     });
     let table: Vec<&str> = s.lines().skip(4).take(20).collect();
     assert!(
