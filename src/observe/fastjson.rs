@@ -71,51 +71,113 @@ type R<T> = Result<T, Unsure>;
 /// Nesting deeper than this is left to the full path.
 const MAX_DEPTH: u32 = 64;
 
-/// Bytes a string may hold and still be written back as is: printable ASCII but `"`, `\`, and
-/// what Go escapes (`<`, `>`, `&`), and UTF-8 sequences except those starting with C2 (C1
-/// controls live there) or E2 (U+2028, U+2029). DEL is out too.
-static PLAIN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0x20;
-    while b < 256 {
-        t[b] = !matches!(
-            b as u8,
-            b'"' | b'\\' | b'<' | b'>' | b'&' | 0x7f | 0xc2 | 0xe2
-        );
-        b += 1;
-    }
-    t
-};
-
-/// How many of the leading bytes are printable ASCII that needs no escaping, in blocks of 16
-/// (a loop the compiler turns into vector compares); the rest is left to [`PLAIN`].
-fn plain_ascii_run(s: &[u8]) -> usize {
-    let mut i = 0;
-    while let Some(block) = s.get(i..i + 16) {
-        let mut bad = false;
-        for &b in block {
-            bad |= !(0x20..0x7f).contains(&b) || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&');
-        }
-        if bad {
-            break;
-        }
-        i += 16;
-    }
-    i
+/// Whether `c` is anything but printable ASCII that needs no escaping.
+#[inline]
+fn special(c: u8) -> bool {
+    !(0x20..0x7f).contains(&c) || matches!(c, b'"' | b'\\' | b'<' | b'>' | b'&')
 }
 
-struct Scan<'a> {
+/// The index of the first [`special`] byte of `s`, or its length: eight bytes at a time, as
+/// one `u64` (the usual bit tricks: each test sets the top bit of a byte that passes it and of
+/// no byte before the first that does, so the lowest bit set marks the first special byte).
+#[inline]
+fn ascii_run(s: &[u8]) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH;
+    let mut i = 0;
+    while let Some(word) = s.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let del_or_high = (x.wrapping_add(ONES) | x) & HIGH;
+        let mask = below_space
+            | del_or_high
+            | zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\')))
+            | zero_byte(x ^ (ONES * u64::from(b'<')))
+            | zero_byte(x ^ (ONES * u64::from(b'>')))
+            | zero_byte(x ^ (ONES * u64::from(b'&')));
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&c| special(c))
+        .unwrap_or(s.len() - i)
+}
+
+/// The length of the UTF-8 sequence at the start of `s` (which starts with a byte >= 0x80),
+/// when it is valid and written as is: not a C1 control (U+0080–U+009F) nor U+2028/U+2029,
+/// which Go escapes. (The line is checked as UTF-8 here, a character at a time: outside
+/// strings, only ASCII passes the scan.)
+#[inline(never)]
+fn utf8_char(s: &[u8]) -> R<usize> {
+    let len = match s[0] {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return Err(Unsure),
+    };
+    let seq = s.get(..len).ok_or(Unsure)?;
+    let c = std::str::from_utf8(seq)
+        .ok()
+        .and_then(|t| t.chars().next())
+        .ok_or(Unsure)?;
+    if matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+        return Err(Unsure);
+    }
+    Ok(len)
+}
+
+/// Whether `rest` starts with `name` and a closing quote.
+#[inline(always)]
+fn is_key(rest: &[u8], name: &[u8]) -> bool {
+    rest.get(name.len()) == Some(&b'"')
+        && rest.first() == name.first()
+        // Compared byte by byte, not with a call to memcmp for a few bytes.
+        && rest[..name.len()]
+            .iter()
+            .zip(name)
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// A scan of one line. With `W`, it writes the line in pbjson's form as it goes; without, it
+/// only checks, noting where the response's fields are and whether anything below them would
+/// be written otherwise than it stands (whitespace, fields out of order).
+struct Scan<'a, const W: bool> {
     s: &'a [u8],
     i: usize,
     depth: u32,
     /// Where the values the text formats need are in the line (see [`Watch`]).
     caps: [(u32, u32); SLOTS],
+    /// Without `W`: whitespace was skipped, or a message below the response has its fields in
+    /// another order than pbjson's (so the line is not its own output).
+    rewritten: bool,
+    /// Without `W`: the response's fields as they stand in the line (rank, start, end).
+    top: [Seg; 4],
+    top_len: usize,
 }
 
-impl<'a> Scan<'a> {
+impl<'a, const W: bool> Scan<'a, W> {
+    fn new(s: &'a [u8]) -> Self {
+        Scan {
+            s,
+            i: 0,
+            depth: 0,
+            caps: [(0, 0); SLOTS],
+            rewritten: false,
+            top: [Seg::default(); 4],
+            top_len: 0,
+        }
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.s.get(self.i) {
             self.i += 1;
+            self.rewritten = true;
         }
     }
 
@@ -146,16 +208,19 @@ impl<'a> Scan<'a> {
     fn plain_str(&mut self) -> R<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
-        let rest = &self.s[start..];
-        let n = rest
-            .iter()
-            .position(|&b| !PLAIN[b as usize])
-            .ok_or(Unsure)?;
-        if rest[n] != b'"' {
-            return Err(Unsure);
+        let s = self.s;
+        let mut i = start;
+        loop {
+            i += ascii_run(&s[i..]);
+            match s.get(i) {
+                Some(b'"') => {
+                    self.i = i + 1;
+                    return Ok(&s[start..i]);
+                }
+                Some(0x80..) => i += utf8_char(&s[i..])?,
+                _ => return Err(Unsure),
+            }
         }
-        self.i = start + n + 1;
-        Ok(&rest[..n])
     }
 
     /// A string value exactly as serde_json with Go's escapes writes it (escapes included, as
@@ -167,12 +232,8 @@ impl<'a> Scan<'a> {
         let s = self.s;
         let mut i = start;
         loop {
-            i += plain_ascii_run(&s[i..]);
-            i += s[i..]
-                .iter()
-                .position(|&b| !PLAIN[b as usize])
-                .ok_or(Unsure)?;
-            match s[i] {
+            i += ascii_run(&s[i..]);
+            match *s.get(i).ok_or(Unsure)? {
                 b'"' => {
                     self.i = i + 1;
                     return Ok(&s[start..i]);
@@ -199,16 +260,7 @@ impl<'a> Scan<'a> {
                     }
                     _ => return Err(Unsure),
                 },
-                // C2 80–9F are C1 controls (escaped); other C2 sequences are as written.
-                0xc2 => match s.get(i + 1) {
-                    Some(0x80..=0x9f) | None => return Err(Unsure),
-                    Some(_) => i += 2,
-                },
-                // E2 80 A8/A9 are U+2028/U+2029 (escaped).
-                0xe2 => match s.get(i + 1..i + 3) {
-                    Some([0x80, 0xa8 | 0xa9]) | None => return Err(Unsure),
-                    Some(_) => i += 3,
-                },
+                0x80.. => i += utf8_char(&s[i..])?,
                 _ => return Err(Unsure),
             }
         }
@@ -335,35 +387,47 @@ struct Seg {
     end: u32,
 }
 
-impl Scan<'_> {
-    /// A message: checked, and written to `out` in pbjson's field order. Returns which fields
-    /// were present.
+impl<const W: bool> Scan<'_, W> {
+    /// A message: checked, and (with `W`) written to `out` in pbjson's field order. Returns
+    /// which fields were present.
     fn message(&mut self, m: usize, w: Watch, out: &mut Vec<u8>) -> R<u64> {
         let msg = &MESSAGES[m];
         if !msg.supported || self.depth >= MAX_DEPTH {
             return Err(Unsure);
         }
+        let top = self.depth == 0;
         self.depth += 1;
         self.eat(b'{')?;
-        out.push(b'{');
+        if W {
+            out.push(b'{');
+        }
         let body = out.len();
         let mut seen = 0u64;
         let mut oneofs = 0u64;
         let mut segs = [Seg::default(); 64];
         let mut n = 0;
         let mut sorted = true;
+        let mut last = 0u8;
         let mut cursor = 0;
         if self.peek() == Some(b'}') {
             self.i += 1;
         } else {
             loop {
-                let key = self.plain_str()?;
-                self.eat(b':')?;
+                self.ws();
+                let key_at = self.i;
+                self.eat(b'"')?;
+                // A key is one of the message's field names, then its quote (names have
+                // nothing a JSON string would escape). Fields mostly come in order: look from
+                // the last one on.
                 let fields = msg.fields;
+                let rest = &self.s[self.i..];
                 let idx = (cursor..fields.len())
                     .chain(0..cursor)
-                    .find(|&j| fields[j].name.as_bytes() == key)
+                    .find(|&j| is_key(rest, fields[j].name.as_bytes()))
                     .ok_or(Unsure)?;
+                let key = &rest[..fields[idx].name.len()];
+                self.i += key.len() + 1;
+                self.eat(b':')?;
                 cursor = idx + 1;
                 let bit = 1u64 << idx;
                 if seen & bit != 0 {
@@ -379,13 +443,21 @@ impl Scan<'_> {
                     oneofs |= bit;
                 }
                 if n > 0 {
-                    out.push(b',');
-                    sorted &= usize::from(segs[n - 1].rank) < idx;
+                    sorted &= last < idx as u8;
                 }
-                let start = out.len();
-                out.push(b'"');
-                out.extend_from_slice(key);
-                out.extend_from_slice(b"\":");
+                last = idx as u8;
+                let start = if W {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    let start = out.len();
+                    out.push(b'"');
+                    out.extend_from_slice(key);
+                    out.extend_from_slice(b"\":");
+                    start
+                } else {
+                    0
+                };
                 let (cw, slot) = w.child(key);
                 self.ws();
                 let from = self.i;
@@ -397,11 +469,20 @@ impl Scan<'_> {
                 if let Some(slot) = slot {
                     self.caps[slot] = (from as u32, self.i as u32);
                 }
-                segs[n] = Seg {
-                    rank: idx as u8,
-                    start: start as u32,
-                    end: out.len() as u32,
-                };
+                if W {
+                    segs[n] = Seg {
+                        rank: idx as u8,
+                        start: start as u32,
+                        end: out.len() as u32,
+                    };
+                } else if top {
+                    *self.top.get_mut(n).ok_or(Unsure)? = Seg {
+                        rank: idx as u8,
+                        start: key_at as u32,
+                        end: self.i as u32,
+                    };
+                    self.top_len = n + 1;
+                }
                 n += 1;
                 match self.peek() {
                     Some(b',') => self.i += 1,
@@ -413,7 +494,7 @@ impl Scan<'_> {
                 }
             }
         }
-        if !sorted {
+        if W && !sorted {
             let written = out[body..].to_vec();
             out.truncate(body);
             let segs = &mut segs[..n];
@@ -425,7 +506,12 @@ impl Scan<'_> {
                 out.extend_from_slice(&written[s.start as usize - body..s.end as usize - body]);
             }
         }
-        out.push(b'}');
+        if !W && !top && !sorted {
+            self.rewritten = true;
+        }
+        if W {
+            out.push(b'}');
+        }
         self.depth -= 1;
         Ok(seen)
     }
@@ -433,7 +519,9 @@ impl Scan<'_> {
     /// A repeated field: a non-empty array (pbjson leaves out empty ones).
     fn array(&mut self, kind: Kind, out: &mut Vec<u8>) -> R<()> {
         self.eat(b'[')?;
-        out.push(b'[');
+        if W {
+            out.push(b'[');
+        }
         if self.peek() == Some(b']') {
             return Err(Unsure);
         }
@@ -442,11 +530,15 @@ impl Scan<'_> {
             match self.peek() {
                 Some(b',') => {
                     self.i += 1;
-                    out.push(b',');
+                    if W {
+                        out.push(b',');
+                    }
                 }
                 Some(b']') => {
                     self.i += 1;
-                    out.push(b']');
+                    if W {
+                        out.push(b']');
+                    }
                     return Ok(());
                 }
                 _ => return Err(Unsure),
@@ -463,18 +555,16 @@ impl Scan<'_> {
                 if s.is_empty() && !always {
                     return Err(Unsure);
                 }
-                out.push(b'"');
-                out.extend_from_slice(s);
-                out.push(b'"');
+                self.quoted(s, out);
             }
             Kind::Bool | Kind::BoolValue => {
                 self.ws();
                 if self.s[self.i..].starts_with(b"true") {
                     self.literal(b"true")?;
-                    out.extend_from_slice(b"true");
+                    self.raw(b"true", out);
                 } else if matches!(kind, Kind::BoolValue) || always {
                     self.literal(b"false")?;
-                    out.extend_from_slice(b"false");
+                    self.raw(b"false", out);
                 } else {
                     return Err(Unsure);
                 }
@@ -485,7 +575,7 @@ impl Scan<'_> {
                 if !int_fits(kind, neg, v) || (v == 0 && !always && !wrapper) {
                     return Err(Unsure);
                 }
-                out.extend_from_slice(text);
+                self.raw(text, out);
             }
             Kind::I64 | Kind::U64 => {
                 let s = self.plain_str()?;
@@ -498,9 +588,7 @@ impl Scan<'_> {
                 {
                     return Err(Unsure);
                 }
-                out.push(b'"');
-                out.extend_from_slice(s);
-                out.push(b'"');
+                self.quoted(s, out);
             }
             Kind::Enum(e) => {
                 let s = self.plain_str()?;
@@ -511,9 +599,7 @@ impl Scan<'_> {
                 if names[i].1 == 0 && !always {
                     return Err(Unsure);
                 }
-                out.push(b'"');
-                out.extend_from_slice(s);
-                out.push(b'"');
+                self.quoted(s, out);
             }
             Kind::Message(m) => {
                 self.message(m, w, out)?;
@@ -523,13 +609,29 @@ impl Scan<'_> {
                 if !canonical_timestamp(s) {
                     return Err(Unsure);
                 }
-                out.push(b'"');
-                out.extend_from_slice(s);
-                out.push(b'"');
+                self.quoted(s, out);
             }
             Kind::Unsupported => return Err(Unsure),
         }
         Ok(())
+    }
+
+    /// `"s"` to `out`, when writing.
+    #[inline]
+    fn quoted(&self, s: &[u8], out: &mut Vec<u8>) {
+        if W {
+            out.push(b'"');
+            out.extend_from_slice(s);
+            out.push(b'"');
+        }
+    }
+
+    /// `s` to `out`, when writing.
+    #[inline]
+    fn raw(&self, s: &[u8], out: &mut Vec<u8>) {
+        if W {
+            out.extend_from_slice(s);
+        }
     }
 }
 
@@ -542,46 +644,59 @@ fn response_field(name: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// Checks a response line and writes it in pbjson's form to `out`; only a flow is taken.
-fn scan(line: &[u8], out: &mut Vec<u8>) -> R<[(u32, u32); SLOTS]> {
-    std::str::from_utf8(line).map_err(|_| Unsure)?;
-    let mut scan = Scan {
-        s: line,
-        i: 0,
-        depth: 0,
-        caps: [(0, 0); SLOTS],
-    };
+/// Checks a response line; with `W`, writes it in pbjson's form to `out`. Only a flow is
+/// taken.
+fn scan<'a, const W: bool>(line: &'a [u8], out: &mut Vec<u8>) -> R<Scan<'a, W>> {
+    let mut scan = Scan::<W>::new(line);
     let seen = scan.message(GET_FLOWS_RESPONSE, Watch::Response, out)?;
     scan.ws();
     let flow = response_field("flow");
     if scan.i != line.len() || flow >= 64 || seen & (1 << flow) == 0 {
         return Err(Unsure);
     }
-    Ok(scan.caps)
+    Ok(scan)
 }
 
 /// The `-o jsonpb` line (with its newline) of a flow line, appended to `out`; nothing is
 /// appended when unsure.
+///
+/// A line is checked first without writing anything: when nothing below the response needs
+/// rewriting (Hubble's lines), its output is the line's own bytes with the response's fields
+/// put in pbjson's order. Otherwise a second scan writes it field by field.
 pub fn jsonpb(line: &[u8], out: &mut Vec<u8>) -> R<()> {
+    let checked = scan::<false>(line, out)?;
     let start = out.len();
-    match scan(line, out) {
-        Ok(_) => {
-            out.push(b'\n');
-            Ok(())
-        }
-        Err(e) => {
+    if checked.rewritten {
+        if let Err(e) = scan::<true>(line, out) {
             out.truncate(start);
-            Err(e)
+            return Err(e);
         }
+    } else {
+        let mut top = checked.top;
+        let top = &mut top[..checked.top_len];
+        top.sort_unstable_by_key(|s| s.rank);
+        out.push(b'{');
+        for (k, seg) in top.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&line[seg.start as usize..seg.end as usize]);
+        }
+        out.push(b'}');
     }
+    out.push(b'\n');
+    Ok(())
 }
 
 /// The fields of a flow the text formats show (compact, dict, table), in a `Flow` with nothing
-/// else set; `scratch` is working space.
-pub fn flow(line: &[u8], scratch: &mut Vec<u8>) -> R<Flow> {
-    scratch.clear();
-    let caps = scan(line, scratch)?;
-    Values { line, caps }.flow()
+/// else set.
+pub fn flow(line: &[u8]) -> R<Flow> {
+    let checked = scan::<false>(line, &mut Vec::new())?;
+    Values {
+        line,
+        caps: checked.caps,
+    }
+    .flow()
 }
 
 /// The values [`flow`] reads, by where they are in a flow line.

@@ -235,7 +235,6 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
     let mut decoder = Decoder::default();
     // Lines in the form pbjson writes skip the full decode when every response passes.
     let fast = window.is_open();
-    let mut scratch = Vec::new();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -256,7 +255,7 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if fast {
                 let o = chunk.out.len();
-                if let Some(kind) = fast_line(line, &mut renderer, &mut chunk.out, &mut scratch) {
+                if let Some(kind) = fast_line(line, &mut renderer, &mut chunk.out) {
                     let e = chunk.err.len();
                     chunk.outcomes.push(Outcome::Record {
                         kind,
@@ -287,16 +286,11 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
 }
 
 /// A flow line rendered without decoding it all, when [`fastjson`] is sure of it.
-fn fast_line(
-    line: &[u8],
-    renderer: &mut Renderer,
-    out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
-) -> Option<Kind> {
+fn fast_line(line: &[u8], renderer: &mut Renderer, out: &mut Vec<u8>) -> Option<Kind> {
     match renderer.format() {
         Format::JsonPb => fastjson::jsonpb(line, out).ok().map(|()| Kind::Record),
         Format::Compact | Format::Dict | Format::Table => {
-            let flow = fastjson::flow(line, scratch).ok()?;
+            let flow = fastjson::flow(line).ok()?;
             Some(renderer.render_flow(&flow, out))
         }
         Format::JsonLegacy => None,

@@ -42,8 +42,7 @@ fn check(line: &[u8]) -> bool {
     } else {
         assert_eq!(out, b"prefix", "nothing is left behind when unsure");
     }
-    let mut scratch = Vec::new();
-    let flow = flow(line, &mut scratch);
+    let flow = flow(line);
     assert_eq!(flow.is_ok(), taken, "{}", String::from_utf8_lossy(line));
     if let Ok(f) = flow {
         for format in TEXT {
@@ -228,6 +227,63 @@ fn edited_lines_are_refused_or_print_the_same() {
         }
     }
     assert!(taken > 0 && taken < tried, "{taken} of {tried}");
+}
+
+/// A small flow line with `bytes` inside its uuid and its summary.
+fn line_with(bytes: &[u8]) -> Vec<u8> {
+    let mut line = b"{\"flow\":{\"uuid\":\"u".to_vec();
+    line.extend_from_slice(bytes);
+    line.extend_from_slice(b"\",\"verdict\":\"FORWARDED\",\"Summary\":\"s");
+    line.extend_from_slice(bytes);
+    line.extend_from_slice(b"\"},\"node_name\":\"n\"}");
+    line
+}
+
+#[test]
+fn utf8_is_checked_a_character_at_a_time() {
+    // Valid characters, as written: taken and printed the same.
+    for ok in [
+        "é",
+        "中",
+        "😀",
+        "\u{a0}",
+        "\u{7ff}",
+        "\u{ffff}",
+        "\u{10ffff}",
+        "a\u{2027}b",
+    ] {
+        assert!(check(&line_with(ok.as_bytes())), "{ok:?} is taken");
+    }
+    // Not UTF-8, or characters Go escapes (C1 controls, U+2028, U+2029): refused.
+    let refused: &[&[u8]] = &[
+        b"\x80",
+        b"\xbf",
+        b"\xc3",
+        b"\xc3(",
+        b"\xc0\xaf",
+        b"\xc1\xbf",
+        b"\xe0\x80\xaf",
+        b"\xed\xa0\x80",
+        b"\xe2\x82",
+        b"\xf0\x9f\x98",
+        b"\xf4\x90\x80\x80",
+        b"\xf5\x80\x80\x80",
+        b"\xff",
+        b"\xc2\x80",
+        b"\xc2\x9f",
+        b"\xe2\x80\xa8",
+        b"\xe2\x80\xa9",
+        b"\x7f",
+        b"\x1b",
+    ];
+    for bad in refused {
+        assert!(!check(&line_with(bad)), "{bad:x?} is refused");
+    }
+    // Past the string, or cut off inside a character.
+    let mut cut = line_with("😀".as_bytes());
+    let at = cut.iter().position(|&b| b == 0xf0).unwrap();
+    cut.truncate(at + 2);
+    assert!(!check(&cut));
 }
 
 #[test]
