@@ -80,7 +80,8 @@ enum Slot {
     ReadError(io::Error),
 }
 
-type Job = (Vec<u8>, SyncSender<Chunk>);
+/// A chunk to decode: a buffer, how many of its bytes are the chunk, and where its outcomes go.
+type Job = (Vec<u8>, usize, SyncSender<Chunk>);
 
 /// Byte buffers to reuse (large frees make glibc's allocator consolidate, on every chunk).
 #[derive(Clone, Default)]
@@ -92,6 +93,17 @@ impl Pool {
         let mut buf = reused.unwrap_or_default();
         buf.clear();
         buf.reserve(capacity);
+        buf
+    }
+
+    /// A buffer at least `len` bytes long, for reading into: a reused one keeps its old bytes,
+    /// so that it is not zeroed again for every read (only what it grows by is).
+    fn filled(&self, len: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
         buf
     }
 
@@ -187,45 +199,46 @@ fn read_chunks(
     jobs: &mpsc::Sender<Job>,
     pool: &Pool,
 ) {
-    let mut buf = pool.get(BLOCK);
-    let send = |chunk: Vec<u8>| {
+    // `buf[..filled]` is read and not sent yet.
+    let mut buf = pool.filled(BLOCK);
+    let mut filled = 0;
+    let send = |chunk: Vec<u8>, len: usize| {
         let (tx, rx) = mpsc::sync_channel(1);
-        slots.send(Slot::Chunk(rx)).is_ok() && jobs.send((chunk, tx)).is_ok()
+        slots.send(Slot::Chunk(rx)).is_ok() && jobs.send((chunk, len, tx)).is_ok()
     };
     loop {
-        let old = buf.len();
-        buf.resize(old + BLOCK, 0);
-        let n = match input.read(&mut buf[old..]) {
+        if buf.len() < filled + BLOCK {
+            buf.resize(filled + BLOCK, 0);
+        }
+        let n = match input.read(&mut buf[filled..filled + BLOCK]) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                buf.truncate(old);
-                continue;
-            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                buf.truncate(old);
-                if !buf.is_empty() {
-                    send(std::mem::take(&mut buf));
+                if filled > 0 {
+                    send(buf, filled);
                 }
                 let _ = slots.send(Slot::ReadError(e));
                 return;
             }
         };
-        buf.truncate(old + n);
         if n == 0 {
-            if !buf.is_empty() {
-                send(buf);
+            if filled > 0 {
+                send(buf, filled);
             }
             return;
         }
+        let old = filled;
+        filled += n;
         // Send every complete line; a partial one waits for the rest.
-        if let Some(i) = buf[old..].iter().rposition(|&b| b == b'\n') {
+        if let Some(i) = buf[old..filled].iter().rposition(|&b| b == b'\n') {
             let cut = old + i + 1;
-            let mut next = pool.get(BLOCK.max((buf.len() - cut) * 2));
-            next.extend_from_slice(&buf[cut..]);
-            buf.truncate(cut);
-            if !send(std::mem::replace(&mut buf, next)) {
+            let rest = filled - cut;
+            let mut next = pool.filled(BLOCK.max(rest * 2));
+            next[..rest].copy_from_slice(&buf[cut..filled]);
+            if !send(std::mem::replace(&mut buf, next), cut) {
                 return; // the caller has stopped listening
             }
+            filled = rest;
         }
     }
 }
@@ -240,13 +253,14 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((text, reply)) = job else { return };
+        let Ok((text, len, reply)) = job else { return };
         let mut chunk = Chunk {
             outcomes: Vec::new(),
-            out: pool.get(text.len() / 4),
+            out: pool.get(len / 4),
             err: pool.get(0),
         };
-        let body = text.strip_suffix(b"\n").unwrap_or(&text);
+        let body = &text[..len];
+        let body = body.strip_suffix(b"\n").unwrap_or(body);
         let mut from = 0;
         let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
         for end in ends {
@@ -398,6 +412,10 @@ mod tests {
 
     /// Every outcome as a word: the flow's uuid, `bad:<line>`, `unknown`.
     fn all(input: &'static [u8], workers: usize) -> Vec<String> {
+        outcomes_of(Box::new(input), workers)
+    }
+
+    fn outcomes_of(input: Box<dyn Read + Send>, workers: usize) -> Vec<String> {
         let window = Window {
             matcher: FlowMatcher::default(),
             since: None,
@@ -411,7 +429,7 @@ mod tests {
             color: false,
             debug: false,
         };
-        let mut o = Outcomes::start(Box::new(input), window, &opts, workers);
+        let mut o = Outcomes::start(input, window, &opts, workers);
         let mut got = Vec::new();
         while let Some(r) = o.next::<()>(&mut || Ok(())) {
             let chunk = r.unwrap().unwrap();
@@ -437,5 +455,46 @@ mod tests {
             3,
         );
         assert_eq!(got, ["a", "bad:nope", "bad:", "unknown", "b", "c"]);
+    }
+
+    /// Hands out its bytes at most `step` at a time, as a pipe does.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_and_longer_than_a_block_come_out_whole() {
+        let long = "x".repeat(BLOCK * 2 + 17);
+        let mut data = String::new();
+        let mut want = Vec::new();
+        for i in 0..3000 {
+            if i == 1500 {
+                data.push_str(&format!(
+                    "{{\"flow\":{{\"uuid\":\"long\",\"Summary\":\"{long}\"}}}}\n"
+                ));
+                want.push("long".to_string());
+            }
+            data.push_str(&format!("{{\"flow\":{{\"uuid\":\"u{i}\"}}}}\n"));
+            want.push(format!("u{i}"));
+        }
+        for step in [1 << 20, 4093, 1 << 16] {
+            let input = Trickle {
+                data: data.clone().into_bytes(),
+                at: 0,
+                step,
+            };
+            assert_eq!(outcomes_of(Box::new(input), 2), want, "reads of {step}");
+        }
     }
 }
