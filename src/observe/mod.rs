@@ -398,13 +398,13 @@ async fn from_server(plan: Box<Plan>, out: Out, stderr: SharedWriter) -> i32 {
             other.basic_auth_password.clone(),
         )
     });
-    let printer = Arc::new(Mutex::new(Printer::new(
+    let mut printer = Printer::new(
         plan.options.clone(),
         out,
         printer_stderr(&plan.args, &stderr),
-    )));
-    let result = server::run(&plan.args.conn, basic_auth, req, printer.clone()).await;
-    let finished = printer.lock().unwrap_or_else(|p| p.into_inner()).finish();
+    );
+    let result = server::run(&plan.args.conn, basic_auth, req, &mut printer).await;
+    let finished = printer.finish();
     match result {
         Ok(()) => finished.map_or_else(|e| output_failed(&e, &stderr), |()| 0),
         Err(server::Failure::Output(e)) => output_failed(&e, &stderr),
