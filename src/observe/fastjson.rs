@@ -189,13 +189,22 @@ impl<'a, const W: bool> Scan<'a, W> {
         }
     }
 
+    /// The next byte past any whitespace.
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.s.get(self.i).copied()
+        match self.s.get(self.i) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => {
+                self.skip_ws();
+                self.s.get(self.i).copied()
+            }
+        }
     }
 
+    /// `b`, past any whitespace.
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> R<()> {
-        if self.peek() == Some(b) {
+        if self.s.get(self.i) == Some(&b) || self.peek() == Some(b) {
             self.i += 1;
             Ok(())
         } else {
@@ -423,7 +432,10 @@ impl<const W: bool> Scan<'_, W> {
             loop {
                 self.ws();
                 let key_at = self.i;
-                self.eat(b'"')?;
+                if self.s.get(key_at) != Some(&b'"') {
+                    return Err(Unsure);
+                }
+                self.i += 1;
                 // A key is one of the message's field names, then its quote (names have
                 // nothing a JSON string would escape). Fields mostly come in order: look from
                 // the last one on.
@@ -534,7 +546,13 @@ impl<const W: bool> Scan<'_, W> {
             return Err(Unsure);
         }
         loop {
-            self.value(kind, true, Watch::Off, out)?;
+            if let Kind::Str = kind {
+                // Most lists are of strings (labels): no trip through `value`.
+                let v = self.written_str()?;
+                self.quoted(v, out);
+            } else {
+                self.value(kind, true, Watch::Off, out)?;
+            }
             match self.peek() {
                 Some(b',') => {
                     self.i += 1;
