@@ -183,8 +183,10 @@ fn jsonpb_schema(fds: &protox::prost_reflect::prost_types::FileDescriptorSet) ->
             let oneof = f.oneof_index.map_or(-1, |i| i);
             writeln!(
                 code,
-                "        Field {{ name: {:?}, kind: Kind::{kind}, repeated: {repeated}, oneof: {oneof} }},",
-                f.name()
+                "        Field {{ name: {:?}, kind: Kind::{kind}, repeated: {repeated}, oneof: {oneof}, number: {}, ty: {} }},",
+                f.name(),
+                f.number(),
+                f.r#type.unwrap_or(0)
             )
             .unwrap();
         }

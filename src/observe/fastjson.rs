@@ -50,6 +50,10 @@ pub struct Field {
     pub repeated: bool,
     /// The oneof this field belongs to, or -1.
     pub oneof: i32,
+    /// Its number on the wire.
+    pub number: u32,
+    /// Its protobuf type (`FieldDescriptorProto.Type`: 9 string, 5 int32, 11 message, ...).
+    pub ty: i32,
 }
 
 pub struct Msg {
@@ -81,7 +85,7 @@ fn special(c: u8) -> bool {
 /// one `u64` (the usual bit tricks: each test sets the top bit of a byte that passes it and of
 /// no byte before the first that does, so the lowest bit set marks the first special byte).
 #[inline]
-fn ascii_run(s: &[u8]) -> usize {
+pub(super) fn ascii_run(s: &[u8]) -> usize {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 0x80;
     let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH;
@@ -1067,4 +1071,4 @@ impl Values<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

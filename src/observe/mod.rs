@@ -21,6 +21,7 @@ pub mod printer;
 mod reader;
 mod server;
 pub mod timefmt;
+mod transcode;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::sync::{Arc, Mutex};

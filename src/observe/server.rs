@@ -7,14 +7,17 @@
 
 use std::io::Write;
 
+use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
+use prost::Message;
 use tonic::{Code, Request, Status, Streaming, metadata::MetadataValue};
 
-use crate::api::observer::{GetFlowsRequest, GetFlowsResponse, observer_client::ObserverClient};
+use crate::api::observer::{GetFlowsRequest, GetFlowsResponse};
 use crate::cli::ConnectionArgs;
-use crate::source::{ServerAddr, connect, portforward::PortForward};
+use crate::source::{ServerAddr, connect, portforward::PortForward, raw::RawResponses};
 
-use super::printer::Printer;
+use super::printer::{Format, Kind, Printer};
+use super::transcode;
 
 /// How a server run ended badly.
 pub enum Failure {
@@ -88,17 +91,21 @@ where
         }
         None => None,
     };
-    let mut client = ObserverClient::with_interceptor(channel, move |mut r: Request<()>| {
-        if let Some(v) = &auth {
-            r.metadata_mut().insert("authorization", v.clone());
-        }
-        Ok(r)
-    })
-    .max_decoding_message_size(64 << 20);
-
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
+    let mut request = Request::new(req);
+    if let Some(v) = auth {
+        request.metadata_mut().insert("authorization", v);
+    }
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
-    let call = client.get_flows(req);
+    let call = async {
+        // As tonic's generated client words it.
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+        let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+        grpc.server_streaming(request, path, RawResponses).await
+    };
     let mut responses = tokio::select! {
         r = call => r.map_err(status_failure)?.into_inner(),
         _ = &mut interrupted => return Ok(()),
@@ -107,12 +114,15 @@ where
 }
 
 /// Prints responses as they arrive, on this task, flushing whenever the stream has nothing
-/// more ready.
+/// more ready. Responses come as bytes: for `-o jsonpb`, a flow is written straight from them
+/// when [`transcode`] is sure of it; anything else is decoded and printed as usual.
 async fn print_stream<W: Write, E: Write>(
-    responses: &mut Streaming<GetFlowsResponse>,
+    responses: &mut Streaming<Bytes>,
     interrupted: &mut std::pin::Pin<&mut impl std::future::Future>,
     printer: &mut Printer<W, E>,
 ) -> Result<(), Failure> {
+    let direct = printer.format() == Format::JsonPb;
+    let (mut line, mut scratch) = (Vec::new(), Vec::new());
     loop {
         let next = match responses.next().now_or_never() {
             Some(item) => item,
@@ -124,12 +134,23 @@ async fn print_stream<W: Write, E: Write>(
                 }
             }
         };
-        match next {
+        let msg = match next {
             None => return Ok(()),
-            Some(Ok(resp)) => printer.write(&resp).map_err(Failure::Output)?,
+            Some(Ok(msg)) => msg,
             Some(Err(status)) if status.code() == Code::Cancelled => return Ok(()),
             Some(Err(status)) => return Err(status_failure(status)),
+        };
+        line.clear();
+        if direct && transcode::jsonpb(&msg, &mut line, &mut scratch).is_ok() {
+            printer
+                .emit(&Kind::Record, &line, &[])
+                .map_err(Failure::Output)?;
+            continue;
         }
+        // What tonic's prost codec does with a message it cannot decode.
+        let resp = GetFlowsResponse::decode(msg)
+            .map_err(|e| status_failure(Status::internal(e.to_string())))?;
+        printer.write(&resp).map_err(Failure::Output)?;
     }
 }
 

@@ -60,7 +60,8 @@ fn check(line: &[u8]) -> bool {
     taken
 }
 
-fn shared_lines() -> Vec<String> {
+/// Every line of ../shared/flows (the corpus and the real captures); none without it.
+pub(crate) fn shared_lines() -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flows");
     let mut files = vec![root.join("corpus.jsonl")];
     if let Ok(dir) = std::fs::read_dir(root.join("real")) {

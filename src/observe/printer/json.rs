@@ -85,6 +85,13 @@ pub fn write_line<T: Serialize>(out: &mut Vec<u8>, value: &T) -> io::Result<()> 
     Ok(())
 }
 
+/// Appends `s` as a JSON string, escaped as [`write_line`] escapes it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let mut ser = Serializer::with_formatter(&mut *out, GoFormatter);
+    // Writing a string to a Vec cannot fail.
+    let _ = s.serialize(&mut ser);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
