@@ -99,6 +99,7 @@ fn main() {
         ServeOptions {
             source: FlowSource::File(path.clone()),
             buffer: n,
+            basic_auth: None,
         },
     );
     let _ = std::fs::remove_file(&path);
@@ -157,6 +158,7 @@ fn main() {
                     seed: Some(42),
                 }),
                 buffer: 65_535,
+                basic_auth: None,
             },
         );
         let (shared, tx) = start_client(&client_rt, addr, 1, 100_000);

@@ -155,6 +155,13 @@ pub struct ServeArgs {
     /// Flows the server keeps for GetFlows backfills.
     #[arg(long, value_name = "N", default_value_t = 65_535)]
     pub buffer: usize,
+    /// Require HTTP basic auth with this user name (with --basic-auth-password) on every call,
+    /// as an authenticating proxy in front of Hubble would.
+    #[arg(long, value_name = "USER", requires = "basic_auth_password")]
+    pub basic_auth_username: Option<String>,
+    /// The password for --basic-auth-username.
+    #[arg(long, value_name = "PASSWORD", requires = "basic_auth_username")]
+    pub basic_auth_password: Option<String>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -88,6 +88,7 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
             seed: None,
         }),
         buffer: 65_535,
+        basic_auth: None,
     })
     .await
     .wrap_err("starting the demo server")?;
@@ -117,6 +118,7 @@ async fn serve_cmd(args: ServeArgs) -> Result<()> {
         ServeOptions {
             source,
             buffer: args.buffer,
+            basic_auth: args.basic_auth_username.zip(args.basic_auth_password),
         },
         hubtop::tui::quit_signal(),
     )

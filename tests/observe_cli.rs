@@ -17,7 +17,7 @@ struct Output {
 }
 
 fn hubtop(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new("/tmp/obs/target/debug/observe-runner")
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubtop"))
         .arg("observe")
         .args(args)
         .env("TZ", "UTC")
@@ -218,7 +218,7 @@ fn stdin_is_read_with_a_dash_and_selectors_apply() {
 #[test]
 fn a_closed_output_pipe_ends_the_run_quietly() {
     let file = TempFile::new("pipe.json", &flows(3600));
-    let mut child = Command::new("/tmp/obs/target/debug/observe-runner")
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubtop"))
         .args(["observe", "--input-file", file.path(), "-o", "compact"])
         .env("TZ", "UTC")
         .stdout(Stdio::piped())
@@ -309,6 +309,7 @@ async fn replay(
     let (addr, server) = spawn_local(ServeOptions {
         source: FlowSource::File(PathBuf::from(file.path())),
         buffer: 4096,
+        basic_auth: None,
     })
     .await
     .expect("a local server");
@@ -384,6 +385,52 @@ async fn server_mode_prints_what_our_own_server_streams() {
         uuids(&String::from_utf8_lossy(&buf.lock().unwrap())),
         ["f49"]
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_auth_credentials_reach_a_server_that_requires_them() {
+    let file = TempFile::new("auth.json", &flows(5));
+    let (addr, server) = spawn_local(ServeOptions {
+        source: FlowSource::File(PathBuf::from(file.path())),
+        buffer: 64,
+        basic_auth: Some(("ana".into(), "s3cr:et".into())),
+    })
+    .await
+    .expect("a local server");
+    let run = |creds: &[&str], format: &str| {
+        let mut a = vec!["--server".to_string(), addr.to_string(), "--all".into()];
+        a.extend(creds.iter().map(|s| s.to_string()));
+        a.extend(["-o".to_string(), format.to_string()]);
+        hubtop_async(a)
+    };
+    let good = [
+        "--basic-auth-username",
+        "ana",
+        "--basic-auth-password",
+        "s3cr:et",
+    ];
+    for format in ["jsonpb", "compact"] {
+        let out = run(&good, format).await;
+        assert_eq!(out.code, 0, "{format}: {}", out.stderr);
+        assert_eq!(out.stdout.lines().count(), 5, "{format}: {}", out.stdout);
+    }
+    let wrong = [
+        "--basic-auth-username",
+        "ana",
+        "--basic-auth-password",
+        "nope",
+    ];
+    for creds in [&wrong[..], &[]] {
+        let out = run(creds, "jsonpb").await;
+        assert_eq!(out.code, 1, "{creds:?}");
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert_eq!(
+            out.stderr.trim_end(),
+            "rpc error: code = Unauthenticated desc = invalid basic auth credentials",
+            "{creds:?}"
+        );
+    }
     server.stop().await;
 }
 

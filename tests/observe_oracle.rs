@@ -75,7 +75,7 @@ fn observe(runner: Runner, args: &[String]) -> Output {
             }
         }
         Runner::Binary => {
-            let out = Command::new("/tmp/obs/target/debug/observe-runner")
+            let out = Command::new(env!("CARGO_BIN_EXE_hubtop"))
                 .arg("observe")
                 .args(args)
                 .env("TZ", "UTC")

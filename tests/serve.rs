@@ -38,9 +38,13 @@ async fn start(
     source: FlowSource,
     buffer: usize,
 ) -> (SocketAddr, ServerHandle, ObserverClient<Channel>) {
-    let (addr, handle) = serve::spawn_local(ServeOptions { source, buffer })
-        .await
-        .expect("server starts");
+    let (addr, handle) = serve::spawn_local(ServeOptions {
+        source,
+        buffer,
+        basic_auth: None,
+    })
+    .await
+    .expect("server starts");
     let client = ObserverClient::connect(format!("http://{addr}"))
         .await
         .expect("client connects");
@@ -540,6 +544,7 @@ async fn a_missing_file_is_an_error_at_start() {
     let opts = ServeOptions {
         source: FlowSource::File("/nonexistent/flows.jsonl".into()),
         buffer: 10,
+        basic_auth: None,
     };
     let err = serve::spawn_local(opts).await.unwrap_err();
     let err = format!("{err:#}");

@@ -72,6 +72,7 @@ async fn serve_on(addr: SocketAddr, source: FlowSource) -> TestServer {
         let opts = ServeOptions {
             source,
             buffer: 65_535,
+            basic_auth: None,
         };
         let _ = serve::serve(listener, opts, async move {
             let _ = rx.await;

@@ -68,6 +68,7 @@ async fn tls_front(certs: &Path, require_client_cert: bool) -> SocketAddr {
             seed: Some(3),
         }),
         buffer: 65_535,
+        basic_auth: None,
     })
     .await
     .unwrap();

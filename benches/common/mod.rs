@@ -80,6 +80,7 @@ fn demo_flows(n: usize) -> Vec<Flow> {
                 seed: Some(7),
             }),
             buffer: n,
+            basic_auth: None,
         })
         .await
         .expect("the demo server");

@@ -34,6 +34,8 @@ const GET_FLOWS: &str = "/observer.Observer/GetFlows";
 pub struct ObserverApi {
     hub: Arc<Hub>,
     generated: ObserverServer<ObserverService>,
+    /// The `authorization` header every call must carry, if any.
+    authorization: Option<String>,
 }
 
 impl ObserverApi {
@@ -41,7 +43,19 @@ impl ObserverApi {
         ObserverApi {
             generated: ObserverServer::new(ObserverService::new(hub.clone())),
             hub,
+            authorization: None,
         }
+    }
+
+    /// Requires HTTP basic auth with these credentials (user, password) on every call.
+    pub fn with_basic_auth(mut self, credentials: Option<(String, String)>) -> ObserverApi {
+        self.authorization = credentials.map(|(user, pass)| {
+            format!(
+                "Basic {}",
+                crate::format::base64(format!("{user}:{pass}").as_bytes())
+            )
+        });
+        self
     }
 }
 
@@ -59,6 +73,13 @@ impl Service<http::Request<Body>> for ObserverApi {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        if let Some(want) = &self.authorization {
+            let given = req.headers().get(http::header::AUTHORIZATION);
+            if given.is_none_or(|v| v.as_bytes() != want.as_bytes()) {
+                let refused = Status::unauthenticated("invalid basic auth credentials");
+                return Box::pin(ready(Ok(refused.into_http())));
+            }
+        }
         if req.uri().path() != GET_FLOWS {
             return self.generated.call(req);
         }

@@ -77,6 +77,9 @@ pub struct ServeOptions {
     pub source: FlowSource,
     /// Capacity of the server's ring, in events.
     pub buffer: usize,
+    /// Calls must carry these HTTP basic auth credentials (user, password), else they are
+    /// refused with `Unauthenticated`.
+    pub basic_auth: Option<(String, String)>,
 }
 
 impl Default for ServeOptions {
@@ -84,6 +87,7 @@ impl Default for ServeOptions {
         ServeOptions {
             source: FlowSource::Demo(DemoConfig::default()),
             buffer: DEFAULT_BUFFER,
+            basic_auth: None,
         }
     }
 }
@@ -132,13 +136,15 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let auth = opts.basic_auth.clone();
     let prepared = prepare(opts).await?;
-    run(listener, prepared, shutdown).await
+    run(listener, prepared, auth, shutdown).await
 }
 
 async fn run(
     listener: TcpListener,
     prepared: Prepared,
+    basic_auth: Option<(String, String)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let hub = prepared.hub.clone();
@@ -153,7 +159,7 @@ async fn run(
     };
     let result = Server::builder()
         .add_service(health)
-        .add_service(ObserverApi::new(hub))
+        .add_service(ObserverApi::new(hub).with_basic_auth(basic_auth))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), closing)
         .await;
     drop(prepared);
@@ -198,9 +204,10 @@ pub async fn spawn_local(opts: ServeOptions) -> Result<(SocketAddr, ServerHandle
         .await
         .wrap_err("cannot bind a loopback port for the local server")?;
     let addr = listener.local_addr()?;
+    let auth = opts.basic_auth.clone();
     let prepared = prepare(opts).await?;
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(run(listener, prepared, async move {
+    let task = tokio::spawn(run(listener, prepared, auth, async move {
         let _ = rx.await;
     }));
     Ok((
