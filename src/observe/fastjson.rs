@@ -666,7 +666,7 @@ impl<const W: bool> Scan<'_, W> {
 }
 
 /// The index of `name` among `GetFlowsResponse`'s fields.
-fn response_field(name: &str) -> usize {
+pub(super) fn response_field(name: &str) -> usize {
     MESSAGES[GET_FLOWS_RESPONSE]
         .fields
         .iter()

@@ -40,11 +40,10 @@ pub fn jsonpb(msg: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<Entry>) -> R<()> 
     let start = out.len();
     scratch.clear();
     let mut t = Transcoder { entries: scratch };
-    let flow = MESSAGES[GET_FLOWS_RESPONSE]
-        .fields
-        .iter()
-        .position(|f| f.name == "flow")
-        .ok_or(Unsure)?;
+    let flow = fastjson::response_field("flow");
+    if flow >= 64 {
+        return Err(Unsure);
+    }
     match t.message(GET_FLOWS_RESPONSE, msg, out, 0) {
         Ok(seen) if seen & (1 << flow) != 0 => {
             out.push(b'\n');
@@ -90,12 +89,17 @@ fn varint(b: &[u8], i: &mut usize) -> R<u64> {
     Err(Unsure)
 }
 
-/// The field of `m` numbered `number`, and its rank.
-fn field_by_number(fields: &'static [Field], number: u64) -> Option<(usize, &'static Field)> {
-    fields
-        .iter()
-        .enumerate()
-        .find(|(_, f)| u64::from(f.number) == number)
+/// The field numbered `number`, and its rank. Fields mostly come in order: the search starts
+/// after the previous one (`from`).
+fn field_by_number(
+    fields: &'static [Field],
+    number: u64,
+    from: usize,
+) -> Option<(usize, &'static Field)> {
+    (from..fields.len())
+        .chain(0..from.min(fields.len()))
+        .find(|&j| u64::from(fields[j].number) == number)
+        .map(|j| (j, &fields[j]))
 }
 
 impl Transcoder<'_> {
@@ -108,6 +112,7 @@ impl Transcoder<'_> {
         let base = self.entries.len();
         let mut seen = 0u64;
         let mut oneofs = 0u64;
+        let mut cursor = 0;
         let mut i = 0;
         while i < b.len() {
             let key = varint(b, &mut i)?;
@@ -130,9 +135,10 @@ impl Transcoder<'_> {
                 // Groups (3, 4) and anything else: left to prost.
                 _ => return Err(Unsure),
             }
-            let Some((rank, f)) = field_by_number(msg.fields, number) else {
+            let Some((rank, f)) = field_by_number(msg.fields, number, cursor) else {
                 continue; // unknown to this version: prost skips it
             };
+            cursor = rank + 1;
             let payload = if wire == LEN {
                 // The payload starts after the length.
                 let mut p = start;
