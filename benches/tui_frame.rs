@@ -1,4 +1,5 @@
-//! TUI frame: `render::draw` of a 200x60 `TestBackend` with 1k, 100k and 1M realistic flows in
+//! TUI frame: one frame (`Ui::draw`: prepared under the store lock, then drawn from the model)
+//! of a 200x60 `TestBackend` with 1k, 100k and 1M realistic flows in
 //! the ring, without and with an active local filter (`--verdict DROPPED`), p50 and p99 over 200
 //! frames each:
 //! - static: nothing arrives between frames;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::{Report, Variants, ms, thousands};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hubtop::source::Shared;
-use hubtop::tui::{App, render};
+use hubtop::tui::{App, Event, Ui};
 use ratatui::{Terminal, backend::TestBackend};
 
 const FRAMES: usize = 200;
@@ -39,9 +40,9 @@ fn terminal() -> Terminal<TestBackend> {
     Terminal::new(TestBackend::new(200, 60)).expect("a test terminal")
 }
 
-fn draw(t: &mut Terminal<TestBackend>, app: &App) -> Duration {
+fn draw(t: &mut Terminal<TestBackend>, ui: &mut Ui) -> Duration {
     let start = Instant::now();
-    t.draw(|f| render::draw(f, app)).expect("draw");
+    ui.draw(t).expect("draw");
     start.elapsed()
 }
 
@@ -69,11 +70,11 @@ struct Timings {
     p99: Duration,
 }
 
-fn frames(t: &mut Terminal<TestBackend>, app: &App, mut between: impl FnMut()) -> Timings {
+fn frames(t: &mut Terminal<TestBackend>, ui: &mut Ui, mut between: impl FnMut()) -> Timings {
     let mut d = Vec::with_capacity(FRAMES);
     for _ in 0..FRAMES {
         between();
-        d.push(draw(t, app));
+        d.push(draw(t, ui));
     }
     d.sort();
     Timings {
@@ -82,31 +83,26 @@ fn frames(t: &mut Terminal<TestBackend>, app: &App, mut between: impl FnMut()) -
     }
 }
 
-fn key(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+fn key(ui: &mut Ui, code: KeyCode) {
+    ui.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 /// Frame period of the real UI loop (`tui::FRAME`).
 const FRAME_PERIOD: Duration = Duration::from_millis(33);
 
-fn filtering(app: &App) -> bool {
-    let store = app.shared.store();
-    app.filtering_progress(&store).is_some()
-}
-
 /// Draws (paced like the UI loop when `paced`) until the filter has tested every flow held.
 /// Returns the time from `start` and the frames drawn.
 fn until_filtered(
     t: &mut Terminal<TestBackend>,
-    app: &App,
+    ui: &mut Ui,
     start: Instant,
     paced: bool,
 ) -> (Duration, usize) {
     let mut frames = 0;
     loop {
-        t.draw(|f| render::draw(f, app)).expect("draw");
+        let busy = ui.draw(t).expect("draw");
         frames += 1;
-        if !filtering(app) {
+        if !busy {
             return (start.elapsed(), frames);
         }
         assert!(frames < 100_000, "the filter never completes");
@@ -132,27 +128,27 @@ struct NewFilter {
 /// then Enter and frames until the filter has tested the whole ring (timed).
 fn new_filter(shared: &Arc<Shared>, text: &str) -> NewFilter {
     let run = |budget: Option<Duration>| {
-        let mut app = App::new(shared.clone());
+        let mut ui = Ui::new(App::new(), shared.clone());
         if let Some(b) = budget {
-            app.scan_budget = b;
+            ui.app.table.scan_budget = b;
         }
-        app.now_secs = common::now_secs();
+        ui.app.now_secs = common::now_secs();
         let mut t = terminal();
-        draw(&mut t, &app);
-        key(&mut app, KeyCode::Char('/'));
+        draw(&mut t, &mut ui);
+        key(&mut ui, KeyCode::Char('/'));
         for c in text.chars() {
-            key(&mut app, KeyCode::Char(c));
+            key(&mut ui, KeyCode::Char(c));
         }
         let start = Instant::now();
-        key(&mut app, KeyCode::Enter);
-        t.draw(|f| render::draw(f, &app)).expect("draw");
+        key(&mut ui, KeyCode::Enter);
+        let busy = ui.draw(&mut t).expect("draw");
         let first = start.elapsed();
         assert!(
-            app.filter.is_some() && app.bar.is_none(),
+            ui.app.filters.active.is_some() && ui.app.filters.bar.is_none(),
             "the filter bar did not take `{text}`"
         );
-        let (complete, frames) = if filtering(&app) {
-            let (d, n) = until_filtered(&mut t, &app, start, true);
+        let (complete, frames) = if busy {
+            let (d, n) = until_filtered(&mut t, &mut ui, start, true);
             (d, n + 1)
         } else {
             (first, 1)
@@ -203,18 +199,21 @@ fn main() {
             format!("{}k", n / 1_000)
         };
         for filtered in [false, true] {
-            let mut app = App::new(shared.clone());
+            let mut app = App::new();
             if filtered {
                 app = app.with_filter(dropped.clone());
             }
             app.now_secs = common::now_secs();
             app.no_color = false;
-            let mut t = terminal();
-            let first = draw(&mut t, &app);
-            if filtered && filtering(&app) {
-                // The index of older flows is built over several frames; time frames after.
-                until_filtered(&mut t, &app, Instant::now(), false);
+            let mut ui = Ui::new(app, shared.clone());
+            if filtered {
+                // The ring was filled unfiltered: the table must filter it itself.
+                shared.store().filter_id = u64::MAX;
             }
+            let mut t = terminal();
+            let first = draw(&mut t, &mut ui);
+            // The index of older flows is built over several frames; time frames after.
+            until_filtered(&mut t, &mut ui, Instant::now(), false);
             let which = if filtered {
                 "filter --verdict DROPPED"
             } else {
@@ -229,7 +228,7 @@ fn main() {
                 &format!("{label} flows, {which}: first frame"),
                 ms(first),
             );
-            let st = frames(&mut t, &app, || {});
+            let st = frames(&mut t, &mut ui, || {});
             let is_target = n == 1_000_000;
             let row = |report: &mut Report, kind: &str, tm: &Timings| {
                 let measured = format!("p50 {} / p99 {}", ms(tm.p50), ms(tm.p99));
@@ -247,7 +246,7 @@ fn main() {
                 }
             };
             row(&mut report, "static", &st);
-            let live = frames(&mut t, &app, || {
+            let live = frames(&mut t, &mut ui, || {
                 arrive(
                     &shared,
                     &mut ingester,

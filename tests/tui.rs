@@ -1,18 +1,66 @@
-//! The TUI on a `TestBackend`: what the screen shows and what keys do, through the same `App`
-//! and `draw` the real terminal uses.
+//! The TUI on a `TestBackend`: what the screen shows and what keys do, through the same `Ui`
+//! (events, then a prepared frame drawn from its model) the real terminal uses.
 
 mod common;
 
+use std::sync::Arc;
+
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures::StreamExt;
-use hubtop::api::flow::{Flow, LostEvent, LostEventSource};
-use hubtop::source::{ConnState, Shared, SourceCommand};
-use hubtop::tui::{App, render};
+use hubtop::api::flow::{Flow, FlowFilter, LostEvent, LostEventSource};
+use hubtop::source::{ConnState, Shared};
+use hubtop::tui::filters::FilterChange;
+use hubtop::tui::{App, Effect, Ui};
 use ratatui::{Terminal, backend::TestBackend};
 
 const NOW: i64 = 1_763_900_010;
 
-fn app_with(flows: Vec<Flow>) -> App {
+/// The UI with what its effects asked for.
+struct T {
+    ui: Ui,
+    shared: Arc<Shared>,
+    /// Filters sent to the source, oldest first.
+    sent: Vec<FilterChange>,
+    copied: Vec<String>,
+    quit: bool,
+}
+
+impl T {
+    fn press(&mut self, key: KeyEvent) {
+        for effect in self.ui.handle(hubtop::tui::Event::Key(key)) {
+            match effect {
+                Effect::SetFilter(change) => self.sent.push(change),
+                Effect::Copy(text) => self.copied.push(text),
+                Effect::Quit => self.quit = true,
+            }
+        }
+    }
+
+    fn app(&mut self) -> &mut App {
+        &mut self.ui.app
+    }
+
+    fn selection(&mut self) -> Option<u64> {
+        self.ui.selection()
+    }
+
+    fn with_filter(mut self, flags: hubtop::filter_flags::FilterFlags) -> Self {
+        let app = std::mem::take(&mut self.ui.app);
+        self.ui.app = app.with_filter(flags);
+        self
+    }
+
+    /// The allowlist of the last filter sent, as JSON.
+    fn last_allow(&self) -> String {
+        allow_json(&self.sent.last().expect("a filter was sent").flags.allowlist)
+    }
+}
+
+fn allow_json(list: &[FlowFilter]) -> String {
+    serde_json::to_string(list).unwrap()
+}
+
+fn app_with(flows: Vec<Flow>) -> T {
     let shared = Shared::new(100_000, "127.0.0.1:4245".into());
     {
         let mut store = shared.store();
@@ -21,16 +69,22 @@ fn app_with(flows: Vec<Flow>) -> App {
         }
     }
     shared.set_state_for_tests(ConnState::Live);
-    let mut app = App::new(shared);
+    let mut app = App::new();
     app.now_secs = NOW;
     app.no_color = false;
-    app
+    T {
+        ui: Ui::new(app, shared.clone()),
+        shared,
+        sent: Vec::new(),
+        copied: Vec::new(),
+        quit: false,
+    }
 }
 
-fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render::draw(f, app)).unwrap();
-    let buf = t.backend().buffer().clone();
+fn screen(t: &mut T, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.ui.draw(&mut term).unwrap();
+    let buf = term.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buf.area.height {
         for x in 0..buf.area.width {
@@ -41,8 +95,8 @@ fn screen(app: &App, w: u16, h: u16) -> String {
     out
 }
 
-fn key(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+fn key(t: &mut T, code: KeyCode) {
+    t.press(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
 macro_rules! snapshot {
@@ -58,8 +112,8 @@ macro_rules! snapshot {
 
 #[test]
 fn main_screen_shows_flows_counters_and_status() {
-    let app = app_with(common::sample_flows(60));
-    let text = screen(&app, 160, 45);
+    let mut app = app_with(common::sample_flows(60));
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("FORWARDED"));
     assert!(text.contains("POLICY_DENIED TCP Flags: SYN"));
     assert!(
@@ -94,14 +148,14 @@ fn the_view_follows_the_newest_flow_until_the_user_scrolls() {
 fn space_pauses_the_rows_while_flows_keep_arriving() {
     let mut app = app_with(common::sample_flows(50));
     key(&mut app, KeyCode::Char(' '));
-    let before = screen(&app, 160, 45);
+    let before = screen(&mut app, 160, 45);
     {
         let mut store = app.shared.store();
         for f in common::sample_flows(30) {
             store.push_flow(f, NOW);
         }
     }
-    let after = screen(&app, 160, 45);
+    let after = screen(&mut app, 160, 45);
     let rows = |s: &str| {
         s.lines()
             .skip(2)
@@ -131,7 +185,7 @@ fn space_pauses_the_rows_while_flows_keep_arriving() {
 fn enter_shows_every_set_field_with_the_uuid_and_esc_goes_back() {
     let mut app = app_with(common::sample_flows(5));
     key(&mut app, KeyCode::Enter);
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(
         text.contains("00000000-0000-4000-8000-000000000004"),
         "{text}"
@@ -140,14 +194,14 @@ fn enter_shows_every_set_field_with_the_uuid_and_esc_goes_back() {
     assert!(text.contains("k8s:app=frontend"), "{text}");
     snapshot!("detail_view", text);
     key(&mut app, KeyCode::Esc);
-    assert!(screen(&app, 160, 45).contains("TIME"));
+    assert!(screen(&mut app, 160, 45).contains("TIME"));
 }
 
 #[test]
 fn question_mark_toggles_a_help_overlay_listing_every_key() {
     let mut app = app_with(common::sample_flows(20));
     key(&mut app, KeyCode::Char('?'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     for k in [
         "j / ↓",
         "k / ↑",
@@ -165,13 +219,13 @@ fn question_mark_toggles_a_help_overlay_listing_every_key() {
     }
     snapshot!("help_overlay", text);
     key(&mut app, KeyCode::Char('?'));
-    assert!(!screen(&app, 160, 45).contains("Help"));
+    assert!(!screen(&mut app, 160, 45).contains("Help"));
 }
 
 #[test]
 fn a_too_small_terminal_gets_a_message_not_garbage() {
-    let app = app_with(common::sample_flows(20));
-    let text = screen(&app, 40, 8);
+    let mut app = app_with(common::sample_flows(20));
+    let text = screen(&mut app, 40, 8);
     assert!(text.contains("Terminal too small (40x8)"), "{text}");
 }
 
@@ -180,17 +234,17 @@ fn control_characters_from_flows_never_reach_the_screen() {
     let mut flows = common::sample_flows(3);
     flows[2].source.as_mut().unwrap().pod_name = "evil\x1b]0;pwned\x07pod".into();
     let mut app = app_with(flows);
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(!text.contains('\x1b') && !text.contains('\x07'));
     assert!(text.contains("evil^[]0;pwned"), "{text}");
     key(&mut app, KeyCode::Enter);
-    let detail = screen(&app, 160, 45);
+    let detail = screen(&mut app, 160, 45);
     assert!(!detail.contains('\x1b') && detail.contains("evil^["));
 }
 
 #[test]
 fn lost_events_raise_a_banner_and_are_counted_per_source() {
-    let app = app_with(common::sample_flows(10));
+    let mut app = app_with(common::sample_flows(10));
     app.shared.store().push_lost(
         &LostEvent {
             source: LostEventSource::PerfEventRingBuffer as i32,
@@ -199,7 +253,7 @@ fn lost_events_raise_a_banner_and_are_counted_per_source() {
         },
         NOW,
     );
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(
         text.contains("1,234 EVENTS LOST (PERF_EVENT_RING_BUFFER 1,234)"),
         "{text}"
@@ -208,13 +262,13 @@ fn lost_events_raise_a_banner_and_are_counted_per_source() {
 
 #[test]
 fn the_status_bar_says_when_it_is_reconnecting_and_why() {
-    let app = app_with(vec![]);
+    let mut app = app_with(vec![]);
     app.shared.set_state_for_tests(ConnState::Reconnecting {
         retry_at: std::time::Instant::now() + std::time::Duration::from_secs(4),
         attempt: 3,
         error: "Unavailable: connection refused".into(),
     });
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(
         text.contains("reconnecting in 4s (attempt 3): Unavailable: connection refused"),
         "{text}"
@@ -224,8 +278,8 @@ fn the_status_bar_says_when_it_is_reconnecting_and_why() {
 
 #[test]
 fn narrow_terminals_drop_the_counters_pane_and_keep_the_table() {
-    let app = app_with(common::sample_flows(30));
-    let text = screen(&app, 80, 24);
+    let mut app = app_with(common::sample_flows(30));
+    let text = screen(&mut app, 80, 24);
     assert!(text.contains("SOURCE") && !text.contains("Counters"));
     snapshot!("narrow_80x24", text);
 }
@@ -254,7 +308,7 @@ async fn the_real_event_loop_draws_and_quits_on_q() {
         std::time::Duration::from_secs(5),
         hubtop::tui::event_loop(
             &mut terminal,
-            &mut app,
+            &mut app.ui,
             input,
             std::future::pending(),
             &mut |_| {},
@@ -263,8 +317,10 @@ async fn the_real_event_loop_draws_and_quits_on_q() {
     .await
     .expect("q ends the loop")
     .unwrap();
-    assert!(app.quit);
-    assert!(!app.follow, "k was handled before q");
+    assert!(
+        !app.app().table.anchor.follow,
+        "k was handled before q ended the loop"
+    );
     let drawn = format!("{:?}", terminal.backend().buffer());
     assert!(drawn.contains("FORWARDED"));
 }
@@ -280,7 +336,7 @@ async fn ctrl_c_and_a_signal_both_end_the_loop() {
     .chain(futures::stream::pending());
     hubtop::tui::event_loop(
         &mut terminal,
-        &mut app,
+        &mut app.ui,
         Box::pin(ctrl_c),
         std::future::pending(),
         &mut |_| {},
@@ -292,7 +348,7 @@ async fn ctrl_c_and_a_signal_both_end_the_loop() {
         std::time::Duration::from_secs(5),
         hubtop::tui::event_loop(
             &mut terminal,
-            &mut app,
+            &mut app.ui,
             futures::stream::pending(),
             async {},
             &mut |_| {},
@@ -303,7 +359,7 @@ async fn ctrl_c_and_a_signal_both_end_the_loop() {
     .unwrap();
 }
 
-fn type_text(app: &mut App, text: &str) {
+fn type_text(app: &mut T, text: &str) {
     for c in text.chars() {
         key(app, KeyCode::Char(c));
     }
@@ -312,18 +368,16 @@ fn type_text(app: &mut App, text: &str) {
 #[test]
 fn slash_filters_the_ring_at_once_and_restarts_the_stream_with_the_new_lists() {
     let mut app = app_with(common::sample_flows(100));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.commands = Some(tx);
     key(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "--verdict DROPPED");
-    let typing = screen(&app, 160, 45);
+    let typing = screen(&mut app, 160, 45);
     assert!(
         typing.contains(r#"✓ allow: [{"verdict":["DROPPED"]}]"#),
         "{typing}"
     );
     snapshot!("filter_bar_typing", typing);
     key(&mut app, KeyCode::Enter);
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     let table: Vec<String> = text
         .lines()
         .map(|l| l.chars().take(116).collect())
@@ -343,23 +397,17 @@ fn slash_filters_the_ring_at_once_and_restarts_the_stream_with_the_new_lists() {
         "the active filter is on screen"
     );
     assert!(text.contains("20/20"), "{text}");
-    match rx.try_recv().unwrap() {
-        SourceCommand::SetFilter {
-            whitelist,
-            blacklist,
-        } => {
-            assert_eq!(
-                serde_json::to_string(&whitelist).unwrap(),
-                r#"[{"verdict":["DROPPED"]}]"#
-            );
-            assert!(blacklist.is_empty());
-        }
-    }
+    assert_eq!(app.sent.len(), 1);
+    assert_eq!(app.last_allow(), r#"[{"verdict":["DROPPED"]}]"#);
+    assert!(app.sent[0].flags.denylist.is_empty());
     // `/` again holds the current filter; Up recalls history; Esc cancels without a request.
     key(&mut app, KeyCode::Char('/'));
-    assert_eq!(app.bar.as_ref().unwrap().input, "--verdict DROPPED");
+    assert_eq!(
+        app.app().filters.bar.as_ref().unwrap().input,
+        "--verdict DROPPED"
+    );
     key(&mut app, KeyCode::Esc);
-    assert!(app.bar.is_none() && rx.try_recv().is_err());
+    assert!(app.app().filters.bar.is_none() && app.sent.len() == 1);
 }
 
 #[test]
@@ -367,45 +415,51 @@ fn a_bad_filter_shows_the_error_under_the_word_and_is_not_applied() {
     let mut app = app_with(common::sample_flows(10));
     key(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "--verdict NOPE");
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("^^^^"), "{text}");
     assert!(text.contains("✗"), "{text}");
     key(&mut app, KeyCode::Enter);
-    assert!(app.bar.is_some(), "Enter does not apply an invalid filter");
-    assert!(app.filter.is_none());
+    assert!(
+        app.app().filters.bar.is_some(),
+        "Enter does not apply an invalid filter"
+    );
+    assert!(app.app().filters.active.is_none());
 }
 
 #[test]
 fn a_filter_from_the_command_line_is_active_from_the_start() {
-    let (flags, _) = hubtop::filter_flags::parse(&[
-        "--verdict".into(),
-        "DROPPED".into(),
-        "-n".into(),
-        "shop".into(),
-    ])
-    .unwrap();
-    let app = app_with(common::sample_flows(40)).with_filter(flags);
-    let text = screen(&app, 160, 45);
-    assert!(text.contains("filter: "), "{text}");
-    let drops_in_shop = common::sample_flows(40)
-        .iter()
-        .filter(|f| {
-            f.verdict == 2
-                && (f.source.as_ref().unwrap().namespace == "shop"
-                    || f.destination.as_ref().unwrap().namespace == "shop")
-        })
-        .count();
+    let args: Vec<String> = ["--verdict", "DROPPED", "-n", "shop"]
+        .map(String::from)
+        .to_vec();
+    let (flags, _) = hubtop::filter_flags::parse(&args).unwrap();
+    let matcher = hubtop::filter::FlowMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
+    // The source asks the server with this filter from the start: the ring holds its flows.
+    let served: Vec<Flow> = common::sample_flows(40)
+        .into_iter()
+        .filter(|f| matcher.matches_flow(f))
+        .collect();
+    let n = served.len();
+    assert!(n > 2);
+    let mut app = app_with(served).with_filter(flags.clone());
+    let text = screen(&mut app, 160, 45);
     assert!(
-        text.contains(&format!("{drops_in_shop}/{drops_in_shop}")),
+        text.contains("filter: --namespace shop --verdict DROPPED"),
         "{text}"
     );
+    assert!(text.contains(&format!("{n}/{n}")), "{text}");
+    // A ring that still holds another filter's flows (the source has not refiltered it yet)
+    // is filtered locally.
+    let mut app = app_with(common::sample_flows(40)).with_filter(flags);
+    app.shared.store().filter_id = 7;
+    let text = screen(&mut app, 160, 45);
+    assert!(text.contains(&format!("{n}/{n}")), "{text}");
 }
 
 #[test]
 fn the_detail_view_groups_endpoints_l7_and_verdict_and_o_shows_the_raw_json() {
     let mut app = app_with(common::sample_flows(4)); // the newest is an HTTP 503 response
     key(&mut app, KeyCode::Enter);
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     for want in [
         "Source",
         "Destination",
@@ -422,7 +476,7 @@ fn the_detail_view_groups_endpoints_l7_and_verdict_and_o_shows_the_raw_json() {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
     key(&mut app, KeyCode::Char('o'));
-    let raw = screen(&app, 160, 45);
+    let raw = screen(&mut app, 160, 45);
     assert!(raw.contains("Flow JSON"), "{raw}");
     assert!(raw.contains("\"code\": 503,"), "{raw}");
 }
@@ -444,10 +498,14 @@ async fn y_copies_the_flow_as_json_through_the_clipboard_sink() {
     let mut copied = Vec::new();
     hubtop::tui::event_loop(
         &mut terminal,
-        &mut app,
+        &mut app.ui,
         keys,
         std::future::pending(),
-        &mut |t| copied.push(t.to_string()),
+        &mut |effect| {
+            if let Effect::Copy(text) = effect {
+                copied.push(text)
+            }
+        },
     )
     .await
     .unwrap();
@@ -459,10 +517,8 @@ async fn y_copies_the_flow_as_json_through_the_clipboard_sink() {
 #[test]
 fn f_then_a_letter_filters_on_the_selected_flow_and_backspace_takes_it_back() {
     let mut app = app_with(common::sample_flows(50)); // the newest (49) is a drop
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.commands = Some(tx);
     key(&mut app, KeyCode::Char('f'));
-    let menu = screen(&app, 160, 45);
+    let menu = screen(&mut app, 160, 45);
     for want in [
         "source pod",
         "destination pod",
@@ -477,32 +533,33 @@ fn f_then_a_letter_filters_on_the_selected_flow_and_backspace_takes_it_back() {
     }
     snapshot!("quick_filter_menu", menu);
     key(&mut app, KeyCode::Char('s'));
-    let sent = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<SourceCommand>| match rx
-        .try_recv()
-        .unwrap()
-    {
-        SourceCommand::SetFilter { whitelist, .. } => serde_json::to_string(&whitelist).unwrap(),
-    };
-    let first = sent(&mut rx);
+    let first = app.last_allow();
     assert!(first.contains("source_pod"), "{first}");
     key(&mut app, KeyCode::Char('f'));
     key(&mut app, KeyCode::Char('v'));
-    let second = sent(&mut rx);
+    let second = app.last_allow();
     assert!(
         second.contains("source_pod") && second.contains("DROPPED"),
         "{second}"
     );
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("› --verdict DROPPED"), "breadcrumb:\n{text}");
     key(&mut app, KeyCode::Backspace);
-    let popped = sent(&mut rx);
+    assert_eq!(app.sent.len(), 3);
+    let popped = app.last_allow();
     assert_eq!(
         popped, first,
         "Backspace sends the filter without the last crumb"
     );
     key(&mut app, KeyCode::Char('/'));
     assert!(
-        app.bar.as_ref().unwrap().input.starts_with("--from-pod "),
+        app.app()
+            .filters
+            .bar
+            .as_ref()
+            .unwrap()
+            .input
+            .starts_with("--from-pod "),
         "the bar shows the resulting flags"
     );
 }
@@ -510,34 +567,28 @@ fn f_then_a_letter_filters_on_the_selected_flow_and_backspace_takes_it_back() {
 #[test]
 fn tab_focuses_the_counters_and_enter_filters_on_a_drop_reason() {
     let mut app = app_with(common::sample_flows(60));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.commands = Some(tx);
     key(&mut app, KeyCode::Tab);
     // Verdicts first (FORWARDED, DROPPED), then drop reasons.
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Char('j'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("Enter filter"), "{text}");
     assert!(
         text.contains("flows/s") && text.contains("drops/s"),
         "sparklines:\n{text}"
     );
     key(&mut app, KeyCode::Enter);
-    match rx.try_recv().unwrap() {
-        SourceCommand::SetFilter { whitelist, .. } => {
-            let json = serde_json::to_string(&whitelist).unwrap();
-            assert!(json.contains("drop_reason_desc"), "{json}");
-        }
-    }
-    assert_eq!(app.focus, hubtop::tui::app::Focus::Table);
+    let json = app.last_allow();
+    assert!(json.contains("drop_reason_desc"), "{json}");
+    assert!(!app.app().counters.focused);
 }
 
 #[test]
 fn ctrl_f_searches_the_rows_highlights_matches_and_n_jumps_between_them() {
     let mut app = app_with(common::sample_flows(50));
-    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
+    app.press(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
     type_text(&mut app, "POLICY_DENIED");
-    let prompt = screen(&app, 160, 45);
+    let prompt = screen(&mut app, 160, 45);
     assert!(prompt.contains("search: POLICY_DENIED"), "{prompt}");
     key(&mut app, KeyCode::Enter);
     // Drops alternate POLICY_DENIED (i % 10 == 4) and CT_MAP_INSERTION_FAILED (i % 10 == 9).
@@ -552,21 +603,21 @@ fn ctrl_f_searches_the_rows_highlights_matches_and_n_jumps_between_them() {
         Some(44),
         "no newer match: the selection stays"
     );
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("search /POLICY_DENIED/"), "{text}");
     assert!(
-        app.commands.is_none(),
+        app.sent.is_empty(),
         "search never touches the server filter"
     );
     // A bad regex is reported in the prompt, not applied.
-    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
-    app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    app.press(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL));
+    app.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
     type_text(&mut app, "(unclosed");
     key(&mut app, KeyCode::Enter);
-    assert!(screen(&app, 160, 45).contains("✗"), "regex error shown");
+    assert!(screen(&mut app, 160, 45).contains("✗"), "regex error shown");
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Esc);
-    assert!(app.search.is_none(), "Esc clears the search");
+    assert!(app.app().search.regex.is_none(), "Esc clears the search");
 }
 
 /// The main area left of the counters pane.
@@ -629,7 +680,7 @@ fn l7_flows() -> Vec<Flow> {
 fn two_shows_groups_with_counts_a_cycles_the_key_s_the_sort_and_esc_goes_back() {
     let mut app = app_with(common::sample_flows(60));
     key(&mut app, KeyCode::Char('2'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     for want in [
         "2 Groups",
         "by source → destination:port (a)",
@@ -643,12 +694,12 @@ fn two_shows_groups_with_counts_a_cycles_the_key_s_the_sort_and_esc_goes_back() 
     }
     snapshot!("groups_view", text);
     key(&mut app, KeyCode::Char('a'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("by source workload (a)"), "{text}");
     key(&mut app, KeyCode::Char('a'));
     key(&mut app, KeyCode::Char('a'));
     key(&mut app, KeyCode::Char('a'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("by node (a)"), "{text}");
     assert!(
         text.contains("kind-worker1") && text.contains("kind-worker2"),
@@ -656,18 +707,16 @@ fn two_shows_groups_with_counts_a_cycles_the_key_s_the_sort_and_esc_goes_back() 
     );
     key(&mut app, KeyCode::Char('s'));
     key(&mut app, KeyCode::Char('s'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("sort: drops (s)"), "{text}");
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.view, hubtop::tui::views::View::Flows);
-    assert!(screen(&app, 160, 45).contains("VERDICT"));
+    assert_eq!(app.app().view, hubtop::tui::views::View::Flows);
+    assert!(screen(&mut app, 160, 45).contains("VERDICT"));
 }
 
 #[test]
 fn enter_on_a_group_filters_to_it_server_side_and_shows_its_flows() {
     let mut app = app_with(common::sample_flows(60));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.commands = Some(tx);
     key(&mut app, KeyCode::Char('2'));
     for _ in 0..5 {
         // The drop-reason grouping: DROPPED by reason, other verdicts as themselves.
@@ -675,23 +724,21 @@ fn enter_on_a_group_filters_to_it_server_side_and_shows_its_flows() {
     }
     key(&mut app, KeyCode::Char('s'));
     key(&mut app, KeyCode::Char('s'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("by drop reason (a)"), "{text}");
     key(&mut app, KeyCode::Enter);
-    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
-    let json = serde_json::to_string(&whitelist).unwrap();
+    let json = app.last_allow();
     assert!(json.contains("drop_reason_desc"), "{json}");
-    assert_eq!(app.view, hubtop::tui::views::View::Flows);
-    let text = screen(&app, 160, 45);
+    assert_eq!(app.app().view, hubtop::tui::views::View::Flows);
+    let text = screen(&mut app, 160, 45);
     assert!(text.contains("filter: --drop-reason-desc "), "{text}");
     assert!(
         !text.contains(" FORWARDED "),
         "only the group's flows:\n{text}"
     );
     key(&mut app, KeyCode::Backspace);
-    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
     assert!(
-        whitelist.is_empty(),
+        app.sent.last().unwrap().flags.allowlist.is_empty(),
         "Backspace takes the group filter back"
     );
 }
@@ -699,10 +746,8 @@ fn enter_on_a_group_filters_to_it_server_side_and_shows_its_flows() {
 #[test]
 fn three_shows_http_routes_and_dns_names_with_error_share_and_percentiles() {
     let mut app = app_with(l7_flows());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.commands = Some(tx);
     key(&mut app, KeyCode::Char('3'));
-    let text = screen(&app, 160, 45);
+    let text = screen(&mut app, 160, 45);
     for want in [
         "3 L7",
         "P50",
@@ -717,49 +762,48 @@ fn three_shows_http_routes_and_dns_names_with_error_share_and_percentiles() {
     }
     snapshot!("l7_view", text);
     key(&mut app, KeyCode::Char('s'));
-    assert!(screen(&app, 160, 45).contains("sort: errors (s)"));
+    assert!(screen(&mut app, 160, 45).contains("sort: errors (s)"));
     key(&mut app, KeyCode::Char('g'));
     key(&mut app, KeyCode::Enter);
-    let SourceCommand::SetFilter { whitelist, .. } = rx.try_recv().unwrap();
-    let json = serde_json::to_string(&whitelist).unwrap();
+    let json = app.last_allow();
     assert!(
         json.contains("http_path") && json.contains("http_method"),
         "{json}"
     );
-    assert_eq!(app.view, hubtop::tui::views::View::Flows);
+    assert_eq!(app.app().view, hubtop::tui::views::View::Flows);
 }
 
 #[test]
 fn views_stand_still_while_paused_and_count_a_big_ring_over_several_frames() {
     let mut app = app_with(common::sample_flows(5_000));
-    app.views.budget = std::time::Duration::ZERO;
+    app.app().views.budget = std::time::Duration::ZERO;
     key(&mut app, KeyCode::Char('2'));
-    let first = screen(&app, 160, 45);
+    let first = screen(&mut app, 160, 45);
     assert!(first.contains("counting older flows…"), "{first}");
     let mut frames = 1;
-    while screen(&app, 160, 45).contains("counting older flows") {
+    while screen(&mut app, 160, 45).contains("counting older flows") {
         frames += 1;
         assert!(frames < 100, "the count completes");
     }
     assert!(frames > 2, "a zero budget counts one block per frame");
     key(&mut app, KeyCode::Char(' '));
-    let paused = screen(&app, 160, 45);
+    let paused = screen(&mut app, 160, 45);
     {
         let mut store = app.shared.store();
         for f in common::sample_flows(500) {
             store.push_flow(f, NOW);
         }
     }
-    let still = screen(&app, 160, 45);
+    let still = screen(&mut app, 160, 45);
     assert_eq!(
         left_pane(&paused),
         left_pane(&still),
         "paused: the counts stand still"
     );
     key(&mut app, KeyCode::Char(' '));
-    let mut resumed = screen(&app, 160, 45);
+    let mut resumed = screen(&mut app, 160, 45);
     while resumed.contains("counting older flows") {
-        resumed = screen(&app, 160, 45);
+        resumed = screen(&mut app, 160, 45);
     }
     assert_ne!(
         left_pane(&paused),

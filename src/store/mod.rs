@@ -32,6 +32,9 @@ pub struct Store {
     pub malformed: u64,
     /// Bumped when the ring is rebuilt (a new filter): sequence numbers start over.
     pub generation: u64,
+    /// Every flow in the ring passed the filter with this number (0: the one the source
+    /// started with); the UI then need not match the ring itself.
+    pub filter_id: u64,
 }
 
 impl Store {
@@ -43,6 +46,7 @@ impl Store {
             version: 0,
             generation: 0,
             malformed: 0,
+            filter_id: 0,
         }
     }
 

@@ -19,7 +19,7 @@ pub enum Check {
     Err(String, Range<usize>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FilterBar {
     pub input: String,
     /// Byte offset of the cursor in `input`.
@@ -135,6 +135,22 @@ impl FilterBar {
         self.history_pos = next;
         self.input = next.map(|p| history[p].clone()).unwrap_or_default();
         self.cursor = self.input.len();
+        self.edited();
+    }
+
+    /// Pasted text at the cursor: line breaks and tabs become spaces (a filter is one line), other
+    /// control characters are dropped.
+    pub fn insert(&mut self, text: &str) {
+        let clean: String = text
+            .chars()
+            .filter_map(|c| match c {
+                '\n' | '\r' | '\t' => Some(' '),
+                c if c.is_control() => None,
+                c => Some(c),
+            })
+            .collect();
+        self.input.insert_str(self.cursor, &clean);
+        self.cursor += clean.len();
         self.edited();
     }
 
@@ -328,6 +344,19 @@ mod tests {
         for c in text.chars() {
             bar.handle_key(key(KeyCode::Char(c)), &[], &no_vocab);
         }
+    }
+
+    #[test]
+    fn a_paste_lands_at_the_cursor_on_one_line() {
+        let mut bar = FilterBar::new("--verdict DROPPED".into());
+        bar.handle_key(key(KeyCode::Home), &[], &no_vocab);
+        bar.insert("--to-pod ingest/kafka\r\n\x1b");
+        assert_eq!(bar.input, "--to-pod ingest/kafka  --verdict DROPPED");
+        assert_eq!(bar.cursor, "--to-pod ingest/kafka  ".len());
+        assert!(
+            matches!(bar.check, Check::Ok(..)),
+            "checked after the paste"
+        );
     }
 
     #[test]

@@ -1,12 +1,36 @@
-//! The terminal UI: state (`app`), drawing (`render`), the terminal itself (`terminal`) and the
-//! event loop below, which is generic over the backend and the input stream so tests drive the
-//! real loop on a `TestBackend`.
+//! The terminal UI. One frame is one snapshot: each frame locks the store once, and
+//! [`App::prepare`] advances what must advance, clamps the cursors and copies what the frame
+//! shows into a plain [`Model`]; [`render::draw`] then draws that model without the store. Events
+//! (keys, pastes, resizes, ticks, source changes) go to [`App::update`], whose components
+//! return [`Effect`]s (a new filter for the source, the clipboard, quit) that the loop carries
+//! out. The loop is generic over the backend and the input stream, so tests drive the real loop
+//! on a `TestBackend`.
+//!
+//! | module | what it holds |
+//! |--------|---------------|
+//! | `app` | [`App`]: the components, key routing, [`Event`], [`Effect`] |
+//! | `prepare`, `model` | the frame model and how it is made under the lock |
+//! | `render` | drawing the model (one file per part of the screen) |
+//! | `cursor` | the cursor the flow table, the groups and the L7 lists share |
+//! | `table`, `view` | the flow table's selection and pause; the local filter's index |
+//! | `views` | the groups and L7 engines and their cursors |
+//! | `filters`, `filterbar`, `words` | the filter in force, breadcrumbs, history; the bar |
+//! | `search`, `quick`, `counters`, `detail` | the search, the `f` menu, the counters pane, the detail view |
+//! | `terminal` | raw mode, the alternate screen, one buffered write per frame, restoring |
 
 pub mod app;
+pub mod counters;
+pub mod cursor;
+pub mod detail;
 pub mod filterbar;
+pub mod filters;
+pub mod model;
+mod prepare;
 pub mod quick;
 pub mod render;
 pub mod rowtext;
+pub mod search;
+pub mod table;
 pub mod terminal;
 pub mod view;
 pub mod views;
@@ -14,19 +38,20 @@ pub mod words;
 
 use std::{
     future::Future,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use color_eyre::eyre::Result;
-use crossterm::event::Event;
 use futures::{Stream, StreamExt};
-use ratatui::{Terminal, backend::Backend};
+use ratatui::{Terminal, backend::Backend, layout::Rect};
 use tokio::sync::mpsc;
 
-pub use app::App;
+pub use app::{App, Ctx, Effect, Event};
+pub use model::Model;
 
 use crate::filter_flags::FilterFlags;
-use crate::source::{self, Shared, SourceConfig};
+use crate::source::{self, Shared, SourceCommand, SourceConfig};
 
 /// Frames per second at most; the flow rate never drives the frame rate.
 const FRAME: Duration = Duration::from_millis(33);
@@ -34,6 +59,61 @@ const FRAME: Duration = Duration::from_millis(33);
 const KEY_FRAME: Duration = Duration::from_millis(8);
 /// Redraw at least this often even when idle (countdowns, decaying rates).
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
+
+/// The app and what it reads: events and frames each take the locks once, briefly.
+pub struct Ui {
+    pub app: App,
+    pub shared: Arc<Shared>,
+}
+
+impl Ui {
+    pub fn new(app: App, shared: Arc<Shared>) -> Self {
+        Ui { app, shared }
+    }
+
+    /// Applies an event with the store locked once.
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        let conn = self.shared.conn().clone();
+        let store = self.shared.store();
+        self.app.update(
+            event,
+            &Ctx {
+                store: &store,
+                conn: &conn,
+            },
+        )
+    }
+
+    /// Prepares the next frame for a terminal of this size, with the store locked once.
+    pub fn prepare(&mut self, area: Rect) -> Model {
+        let conn = self.shared.conn().clone();
+        let store = self.shared.store();
+        self.app.prepare(&store, &conn, area)
+    }
+
+    /// Prepares and draws one frame; returns whether more work waits for the next frames (a
+    /// filter or a view still going through older flows).
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<bool>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        let size = terminal.size()?;
+        let model = self.prepare(Rect::new(0, 0, size.width, size.height));
+        terminal.draw(|f| render::draw(f, &model))?;
+        Ok(model.busy())
+    }
+
+    /// The selected flow's sequence number, if any flow is shown.
+    pub fn selection(&mut self) -> Option<u64> {
+        let store = self.shared.store();
+        self.app.selection(&store)
+    }
+
+    /// The versions of the store and the connection, to tell whether to redraw.
+    fn versions(&self) -> (u64, u64) {
+        (self.shared.store().version, self.shared.conn().version)
+    }
+}
 
 /// Starts the source task and runs the TUI on the real terminal until the user quits or a
 /// signal (SIGTERM, SIGHUP, SIGINT) arrives; the terminal is restored on every path.
@@ -45,24 +125,37 @@ pub async fn run(cfg: SourceConfig) -> Result<()> {
         denylist: cfg.blacklist.clone(),
     };
     let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
-    let mut app = App::new(shared).with_filter(flags);
-    app.commands = Some(commands);
+    let mut ui = Ui::new(App::new().with_filter(flags), shared);
     let result = {
         let mut guard = terminal::TerminalGuard::enter()?;
         let input = crossterm::event::EventStream::new();
         event_loop(
             &mut guard.terminal,
-            &mut app,
+            &mut ui,
             input,
             quit_signal(),
-            &mut osc52,
+            &mut |effect| carry_out(effect, &commands),
         )
         .await
     };
     // Closing the command channel stops the source (and any kubectl it started).
-    app.commands = None;
+    drop(commands);
     let _ = tokio::time::timeout(Duration::from_secs(2), source).await;
     result
+}
+
+/// Carries out what the app asked for (quitting is the loop's).
+fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
+    match effect {
+        Effect::SetFilter(change) => {
+            let _ = commands.send(SourceCommand::SetFilter {
+                whitelist: change.flags.allowlist,
+                blacklist: change.flags.denylist,
+            });
+        }
+        Effect::Copy(text) => osc52(&text),
+        Effect::Quit => {}
+    }
 }
 
 /// Puts text on the clipboard of the terminal (and of the machine behind ssh or tmux, where the
@@ -98,70 +191,69 @@ pub async fn quit_signal() {
     futures::future::select_all(waits).await;
 }
 
-/// Draws when something changed (at most every [`FRAME`]) and handles input until quit.
+/// Draws when something changed (at most every [`FRAME`]) and handles input until quit;
+/// every effect but quitting goes to `effects`.
 pub async fn event_loop<B, S>(
     terminal: &mut Terminal<B>,
-    app: &mut App,
+    ui: &mut Ui,
     mut input: S,
     quit: impl Future<Output = ()>,
-    clipboard: &mut dyn FnMut(&str),
+    effects: &mut dyn FnMut(Effect),
 ) -> Result<()>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
-    S: Stream<Item = std::io::Result<Event>> + Unpin,
+    S: Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin,
 {
+    use crossterm::event::Event as Term;
     tokio::pin!(quit);
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut drawn: Option<(u64, u64, Instant)> = None;
+    let mut drawn: Option<((u64, u64), Instant)> = None;
     let mut dirty = true;
+    let mut busy = false;
     loop {
-        if app.quit {
-            return Ok(());
-        }
-        tokio::select! {
+        let event = tokio::select! {
             biased;
             _ = &mut quit => return Ok(()),
             ev = input.next() => match ev {
                 None => return Ok(()),
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(Event::Key(key))) => {
-                    dirty |= app.handle_key(key);
-                    if let Some(text) = app.clipboard.take() {
-                        clipboard(&text);
-                    }
-                    // A key is answered at once, not at the next tick (up to a frame later);
-                    // a burst of keys (a paste, key repeat) still draws at most every KEY_FRAME.
-                    if dirty && drawn.is_none_or(|(_, _, at)| at.elapsed() >= KEY_FRAME) {
-                        let store_v = app.shared.store().version;
-                        let conn_v = app.shared.conn().version;
-                        app.now_secs = chrono::Utc::now().timestamp();
-                        terminal.draw(|f| render::draw(f, app))?;
-                        drawn = Some((store_v, conn_v, Instant::now()));
-                        dirty = false;
-                    }
-                }
-                Some(Ok(Event::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
+                Some(Ok(Term::Key(key))) => Event::Key(key),
+                Some(Ok(Term::Paste(text))) => Event::Paste(text),
+                Some(Ok(Term::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
             },
             _ = tick.tick() => {
-                let store_v = app.shared.store().version;
-                let conn_v = app.shared.conn().version;
-                let stale = match drawn {
-                    None => true,
-                    Some((s, c, at)) => s != store_v || c != conn_v || at.elapsed() >= IDLE_REDRAW,
-                };
-                // A filter still testing older flows, or a view still counting them, wants the next
-                // frame too.
-                let filtering = app.busy(&app.shared.store());
-                if dirty || stale || filtering {
-                    app.now_secs = chrono::Utc::now().timestamp();
-                    terminal.draw(|f| render::draw(f, app))?;
-                    drawn = Some((store_v, conn_v, Instant::now()));
-                    dirty = false;
+                let versions = ui.versions();
+                match drawn {
+                    Some((v, at)) if v == versions && at.elapsed() < IDLE_REDRAW => Event::Tick,
+                    _ => Event::Source,
                 }
             }
+        };
+        let input_event = matches!(event, Event::Key(_) | Event::Paste(_) | Event::Resize(..));
+        let redraw = match event {
+            Event::Source => true,
+            Event::Tick => dirty || busy,
+            _ => false,
+        };
+        for effect in ui.handle(event) {
+            match effect {
+                Effect::Quit => return Ok(()),
+                other => effects(other),
+            }
+        }
+        dirty |= input_event;
+        // Input is answered at once, not at the next tick (up to a frame later); a burst of
+        // keys (key repeat) still draws at most every KEY_FRAME.
+        let now = input_event && drawn.is_none_or(|(_, at)| at.elapsed() >= KEY_FRAME);
+        if redraw || now {
+            ui.app.now_secs = chrono::Utc::now().timestamp();
+            let versions = ui.versions();
+            busy = ui.draw(terminal)?;
+            drawn = Some((versions, Instant::now()));
+            dirty = false;
         }
     }
 }

@@ -22,6 +22,47 @@ fn args(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
 
+/// The `f` menu while open: the next key picks an entry or closes it.
+#[derive(Debug, Default, Clone)]
+pub struct QuickMenu {
+    pub entries: Option<Vec<QuickFilter>>,
+}
+
+/// What a key did to the open menu.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MenuKey {
+    /// Add these filter flags.
+    Add(Vec<String>),
+    /// The entry exists, but this flow has nothing for it (e.g. no drop reason).
+    Missing(&'static str),
+    Closed,
+}
+
+impl QuickMenu {
+    pub fn open(&mut self, flow: &Flow) {
+        self.entries = Some(menu(flow));
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// Any key closes the menu; a letter of an entry also picks it.
+    pub fn key(&mut self, code: crossterm::event::KeyCode) -> MenuKey {
+        let Some(entries) = self.entries.take() else {
+            return MenuKey::Closed;
+        };
+        let crossterm::event::KeyCode::Char(c) = code else {
+            return MenuKey::Closed;
+        };
+        match entries.into_iter().find(|q| q.key == c) {
+            Some(q) if q.args.is_empty() => MenuKey::Missing(q.label),
+            Some(q) => MenuKey::Add(q.args),
+            None => MenuKey::Closed,
+        }
+    }
+}
+
 /// The menu for this flow.
 pub fn menu(flow: &Flow) -> Vec<QuickFilter> {
     let ip = |side| {

@@ -1,7 +1,9 @@
 //! Owning the terminal: raw mode and the alternate screen on the way in, and their undoing on
 //! every way out (normal exit, error, panic; signals end the loop, which then restores).
+//! Frames are written through one buffer, large enough for a whole frame, and flushed once at
+//! the end of each frame: the terminal never shows half of one.
 
-use std::io::{self, Stdout};
+use std::io::{self, BufWriter, Stdout};
 
 use crossterm::{
     cursor,
@@ -11,7 +13,10 @@ use crossterm::{
 };
 use ratatui::{Terminal, backend::CrosstermBackend};
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Bytes buffered per frame: a full 300x100 redraw with a colour change on every cell fits.
+const FRAME_BUFFER: usize = 1 << 20;
 
 /// Restores the terminal when dropped, so an early `?` return cannot leave it raw.
 pub struct TerminalGuard {
@@ -32,7 +37,8 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = Terminal::new(CrosstermBackend::new(stdout)).inspect_err(|_| restore())?;
+        let out = BufWriter::with_capacity(FRAME_BUFFER, stdout);
+        let terminal = Terminal::new(CrosstermBackend::new(out)).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
 }

@@ -3,10 +3,11 @@
 //! holds them for the screen, feeds them within a per-frame budget (a 1M-flow ring is counted
 //! over a few frames, never in one frozen frame), and remembers each view's selection.
 
-use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
+use super::cursor::Cursor;
 use crate::aggregate::{GroupBy, Groups, L7Sort, L7Stats, SortBy};
+use crate::store::{FlowRef, Ring};
 
 /// Which view the main area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,64 +44,29 @@ impl View {
 /// Time one frame may spend counting flows the views have not seen (see `FilterIndex`).
 pub const AGGREGATE_BUDGET: Duration = Duration::from_millis(8);
 
-/// A list's selection and the first row shown (kept by the renderer).
-#[derive(Debug, Default)]
-pub struct ListPos {
-    pub selected: Cell<usize>,
-    pub top: Cell<usize>,
-}
-
-impl ListPos {
-    pub fn move_by(&self, delta: i64) {
-        let s = self.selected.get() as i64 + delta;
-        self.selected.set(s.max(0) as usize);
-    }
-
-    /// Clamps the selection to `len` rows and scrolls so it shows in `height` rows; returns
-    /// the first row to draw.
-    pub fn fit(&self, len: usize, height: usize) -> usize {
-        let sel = self.selected.get().min(len.saturating_sub(1));
-        self.selected.set(sel);
-        let mut top = self.top.get();
-        if sel < top {
-            top = sel;
-        } else if height > 0 && sel >= top + height {
-            top = sel + 1 - height;
-        }
-        top = top.min(len.saturating_sub(height));
-        self.top.set(top);
-        top
-    }
-
-    fn reset(&self) {
-        self.selected.set(0);
-        self.top.set(0);
-    }
-}
-
 /// The aggregation engines and the views' own state.
 pub struct Views {
-    pub groups: RefCell<Groups>,
-    pub l7: RefCell<L7Stats>,
+    pub groups: Groups,
+    pub l7: L7Stats,
     /// The store generation the engines counted (a rebuilt ring starts them over).
-    generation: Cell<Option<u64>>,
+    generation: Option<u64>,
     pub group_sort: SortBy,
     pub l7_sort: L7Sort,
-    pub group_pos: ListPos,
-    pub l7_pos: ListPos,
+    pub group_pos: Cursor,
+    pub l7_pos: Cursor,
     pub budget: Duration,
 }
 
 impl Default for Views {
     fn default() -> Self {
         Views {
-            groups: RefCell::new(Groups::new(GroupBy::default())),
-            l7: RefCell::new(L7Stats::new()),
-            generation: Cell::new(None),
+            groups: Groups::new(GroupBy::default()),
+            l7: L7Stats::new(),
+            generation: None,
             group_sort: SortBy::default(),
             l7_sort: L7Sort::default(),
-            group_pos: ListPos::default(),
-            l7_pos: ListPos::default(),
+            group_pos: Cursor::at_start(),
+            l7_pos: Cursor::at_start(),
             budget: AGGREGATE_BUDGET,
         }
     }
@@ -108,33 +74,65 @@ impl Default for Views {
 
 impl Views {
     /// Forgets every count (a new filter): the views count the ring again.
-    pub fn reset(&self) {
-        self.groups.borrow_mut().reset();
-        self.l7.borrow_mut().reset();
-        self.group_pos.reset();
-        self.l7_pos.reset();
+    pub fn reset(&mut self) {
+        self.groups.reset();
+        self.l7.reset();
+        self.group_pos = Cursor::at_start();
+        self.l7_pos = Cursor::at_start();
     }
 
     /// Starts over when the store was rebuilt since the engines last counted.
-    pub fn check_generation(&self, generation: u64) {
-        if self.generation.get() != Some(generation) {
-            if self.generation.get().is_some() {
-                self.groups.borrow_mut().reset();
-                self.l7.borrow_mut().reset();
+    fn check_generation(&mut self, generation: u64) {
+        if self.generation != Some(generation) {
+            if self.generation.is_some() {
+                self.groups.reset();
+                self.l7.reset();
             }
-            self.generation.set(Some(generation));
+            self.generation = Some(generation);
         }
     }
 
     /// `a`: the next grouping, counted from scratch.
-    pub fn cycle_grouping(&self) {
-        let by = self.groups.borrow().by().next();
-        *self.groups.borrow_mut() = Groups::new(by);
-        self.group_pos.reset();
+    pub fn cycle_grouping(&mut self) {
+        self.groups = Groups::new(self.groups.by().next());
+        self.group_pos = Cursor::at_start();
     }
 
-    pub fn deadline(&self) -> Instant {
-        Instant::now() + self.budget
+    /// Counts, within the frame's budget, the flows below `limit` that `accepts` takes and the
+    /// view has not seen; returns how far counting got when older flows are still left (0 to 1).
+    pub fn sync(
+        &mut self,
+        view: View,
+        ring: &Ring,
+        generation: u64,
+        limit: u64,
+        now_secs: i64,
+        accepts: impl FnMut(&FlowRef<'_>) -> bool,
+    ) -> Option<f64> {
+        self.check_generation(generation);
+        let deadline = Instant::now() + self.budget;
+        match view {
+            View::Flows => None,
+            View::Groups => {
+                let done = self
+                    .groups
+                    .sync_until(ring, now_secs, limit, deadline, accepts);
+                (!done).then(|| self.groups.progress(ring, limit))
+            }
+            View::L7 => {
+                let done = self.l7.sync_until(ring, limit, deadline, accepts);
+                (!done).then(|| self.l7.progress(ring, limit))
+            }
+        }
+    }
+
+    /// The cursor of a list view.
+    pub fn cursor(&mut self, view: View) -> Option<&mut Cursor> {
+        match view {
+            View::Flows => None,
+            View::Groups => Some(&mut self.group_pos),
+            View::L7 => Some(&mut self.l7_pos),
+        }
     }
 }
 
@@ -192,22 +190,5 @@ mod tests {
         assert_eq!(age(300), "5m");
         assert_eq!(age(7200), "2h");
         assert_eq!(age(200_000), "2d");
-    }
-
-    #[test]
-    fn the_selection_stays_in_the_list_and_on_screen() {
-        let p = ListPos::default();
-        p.move_by(30);
-        assert_eq!(
-            p.fit(10, 5),
-            5,
-            "clamped to the last row, scrolled to show it"
-        );
-        assert_eq!(p.selected.get(), 9);
-        p.move_by(-9);
-        assert_eq!(p.fit(10, 5), 0);
-        p.move_by(-1);
-        assert_eq!(p.selected.get(), 0);
-        assert_eq!(p.fit(0, 5), 0, "an empty list");
     }
 }

@@ -11,24 +11,17 @@ use ratatui::{
 use super::{Theme, thousands, title};
 use crate::format::{self, sanitize};
 use crate::store::{Counter, Counters};
-use crate::tui::app::{App, CounterItem, Focus, counter_items};
+use crate::tui::counters::CounterItem;
+use crate::tui::model::{self, Model};
 
-pub fn draw(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let c = &store.counters;
-    let now = app.now_secs;
+pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
+    let theme = Theme::of(m);
+    let c = &pane.counters;
+    let now = m.now_secs;
     let width = area.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    let focused = app.focus == Focus::Counters;
-    let items = counter_items(c);
-    let selected = focused
-        .then(|| {
-            items
-                .get(app.counter_sel.min(items.len().saturating_sub(1)))
-                .copied()
-        })
-        .flatten();
+    let focused = pane.focused;
+    let selected = pane.selected;
     let mark = |item: CounterItem, line: Line<'static>| {
         if selected == Some(item) {
             line.style(theme.selected())
@@ -105,10 +98,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             theme.alert(),
         ));
     }
-    if !store.node_events.is_empty() {
+    if !pane.node_events.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("NODE EVENTS", theme.header()));
-        for (_, ev) in store.node_events.iter().rev().take(4) {
+        for ev in &pane.node_events {
             let state = format::node_state_name(ev.state_change);
             let nodes = ev.node_names.join(",");
             let text = sanitize(&format!("{state} {nodes} {}", ev.message)).into_owned();

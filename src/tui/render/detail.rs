@@ -16,12 +16,11 @@ use crate::api::flow::{
     Endpoint, Flow, L7FlowType, Policy, Verdict, layer4::Protocol, layer7::Record,
 };
 use crate::format::{self, Side, sanitize};
-use crate::tui::app::App;
+use crate::tui::model::{self, Model};
 
-pub fn draw(f: &mut Frame, app: &App, seq: u64, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let name = if app.detail_raw {
+pub fn draw(f: &mut Frame, m: &Model, d: &model::Detail, area: Rect) {
+    let theme = Theme::of(m);
+    let name = if d.raw {
         "Flow JSON — o details · y copy · Esc back"
     } else {
         "Flow details — o raw JSON · y copy · Esc back"
@@ -29,30 +28,22 @@ pub fn draw(f: &mut Frame, app: &App, seq: u64, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title(name, &theme));
-    let Some(entry) = store.ring.get(seq) else {
+    let Some(lines) = &d.lines else {
         let text = "This flow has left the ring (it was the oldest when the buffer filled). Esc to go back.";
         f.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
-    let flow = entry.flow();
-    drop(store);
-    let lines = if app.detail_raw {
-        raw_lines(&flow)
-    } else {
-        detail_lines(&flow, &theme)
-    };
-    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(lines.clone())
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll.min(max_scroll), 0)),
+            .scroll((d.scroll.min(u16::MAX as usize) as u16, 0)),
         area,
     );
 }
 
 /// The flow as pretty-printed jsonpb.
-fn raw_lines(flow: &Flow) -> Vec<Line<'static>> {
+pub(crate) fn raw_lines(flow: &Flow) -> Vec<Line<'static>> {
     let json = serde_json::to_value(flow).unwrap_or(Value::Null);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     text.lines()

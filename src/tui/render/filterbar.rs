@@ -11,11 +11,11 @@ use ratatui::{
 
 use super::{Theme, title};
 use crate::format::sanitize;
-use crate::tui::{app::App, filterbar::Check};
+use crate::tui::filterbar::{Check, FilterBar};
+use crate::tui::model::Model;
 
-pub fn draw(f: &mut Frame, app: &App, area: Rect) {
-    let Some(bar) = &app.bar else { return };
-    let theme = Theme::of(app);
+pub fn draw(f: &mut Frame, m: &Model, bar: &FilterBar, area: Rect) {
+    let theme = Theme::of(m);
     let height = 6.min(area.height);
     let rect = Rect::new(area.x, area.y + area.height - height, area.width, height);
     let inner_w = rect.width.saturating_sub(2) as usize;

@@ -12,29 +12,19 @@ use ratatui::{
 use super::{Theme, filter_title, thousands, view_tabs};
 use crate::aggregate::{GroupRow, L7Kind, L7Row};
 use crate::format::sanitize;
-use crate::tui::app::App;
+use crate::tui::model::{self, Model};
 use crate::tui::views::{age, latency};
 
-pub fn draw_groups(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let height = area.height.saturating_sub(3) as usize;
-    app.page.set(height.max(1));
-    let sort = app.views.group_sort;
-    let pos = &app.views.group_pos;
-    let (rows, top, total, by, progress) = app.with_groups(&store, |g, progress| {
-        let total = g.row_count();
-        let top = pos.fit(total, height);
-        let rows = g.rows_in(sort, app.now_secs, top..top + height);
-        (rows, top, total, g.by(), progress)
-    });
-    drop(store);
-    let selected = pos.selected.get();
+pub fn draw_groups(f: &mut Frame, m: &Model, g: &model::Groups, area: Rect) {
+    let theme = Theme::of(m);
+    let (rows, top, total, by, progress, sort) =
+        (&g.rows, g.top, g.total, g.by, g.progress, g.sort);
+    let selected = g.selected;
     // The key column's width: what the numbers leave (borders, five columns, spacing).
     let key_width = area.width.saturating_sub(2 + 10 + 9 + 10 + 9 + 9 + 5) as usize;
     let body = lit(
         rows.iter()
-            .map(|r| group_row(r, key_width, app.now_secs, &theme)),
+            .map(|r| group_row(r, key_width, m.now_secs, &theme)),
         top,
         selected,
         &theme,
@@ -61,7 +51,7 @@ pub fn draw_groups(f: &mut Frame, app: &App, area: Rect) {
     ];
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(app, &theme))
+        .title(view_tabs(m.view, &theme))
         .title(Line::styled(
             format!(
                 " by {} (a) · sort: {} (s) · Enter filters ",
@@ -70,7 +60,7 @@ pub fn draw_groups(f: &mut Frame, app: &App, area: Rect) {
             ),
             theme.dim(),
         ));
-    block = decorate(block, app, &theme, total, selected, "groups", progress);
+    block = decorate(block, m, &theme, total, selected, "groups", progress);
     let table = Table::new(body, widths)
         .header(header)
         .block(block)
@@ -104,20 +94,10 @@ fn group_row(r: &GroupRow, key_width: usize, now_secs: i64, theme: &Theme) -> Ro
     ])
 }
 
-pub fn draw_l7(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let height = area.height.saturating_sub(3) as usize;
-    app.page.set(height.max(1));
-    let sort = app.views.l7_sort;
-    let pos = &app.views.l7_pos;
-    let (rows, top, total, progress) = app.with_l7(&store, |s, progress| {
-        let total = s.row_count();
-        let top = pos.fit(total, height);
-        (s.rows_in(sort, top..top + height), top, total, progress)
-    });
-    drop(store);
-    let selected = pos.selected.get();
+pub fn draw_l7(f: &mut Frame, m: &Model, l7: &model::L7, area: Rect) {
+    let theme = Theme::of(m);
+    let (rows, top, total, progress, sort) = (&l7.rows, l7.top, l7.total, l7.progress, l7.sort);
+    let selected = l7.selected;
     let key_width = area.width.saturating_sub(2 + 5 + 9 + 8 + 6 + 8 + 8 + 8 + 7) as usize;
     let body = lit(
         rows.iter().map(|r| l7_row(r, key_width, &theme)),
@@ -151,7 +131,7 @@ pub fn draw_l7(f: &mut Frame, app: &App, area: Rect) {
     ];
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(app, &theme))
+        .title(view_tabs(m.view, &theme))
         .title(Line::styled(
             format!(
                 " HTTP routes and DNS names · sort: {} (s) · Enter filters ",
@@ -159,7 +139,7 @@ pub fn draw_l7(f: &mut Frame, app: &App, area: Rect) {
             ),
             theme.dim(),
         ));
-    block = decorate(block, app, &theme, total, selected, "routes", progress);
+    block = decorate(block, m, &theme, total, selected, "routes", progress);
     let table = Table::new(body, widths)
         .header(header)
         .block(block)
@@ -205,14 +185,14 @@ fn l7_row(r: &L7Row, key_width: usize, theme: &Theme) -> Row<'static> {
 /// The filter, the position, and the counting progress, around a view's table.
 fn decorate<'a>(
     mut block: Block<'a>,
-    app: &App,
+    m: &Model,
     theme: &Theme,
     total: usize,
     selected: usize,
     what: &str,
     progress: Option<f64>,
 ) -> Block<'a> {
-    if let Some(filter) = filter_title(app, theme) {
+    if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
         block = block.title(filter);
     }
     let position = if total == 0 {

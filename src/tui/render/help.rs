@@ -8,7 +8,7 @@ use ratatui::{
 };
 
 use super::{Theme, centered, title};
-use crate::tui::app::App;
+use crate::tui::model::Model;
 
 /// Every key the TUI knows, as the help overlay lists it.
 pub const KEYS: &[(&str, &str)] = &[
@@ -62,8 +62,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q / Ctrl-c", "quit"),
 ];
 
-pub fn draw(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
+pub fn draw(f: &mut Frame, m: &Model, area: Rect) {
+    let theme = Theme::of(m);
     let mut lines = vec![Line::raw("")];
     for (key, what) in KEYS {
         lines.push(Line::from(vec![

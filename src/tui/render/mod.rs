@@ -1,27 +1,33 @@
-//! Drawing: a pure function of the app state (plus the table's scroll memory).
+//! Drawing: a pure function of a prepared frame ([`Model`], see `prepare.rs`). Nothing here locks
+//! the store, reads the app or moves a cursor; [`layout`] is shared with the preparing step so
+//! both agree on how many rows each part shows.
 //!
 //! ```text
 //! ┌──────────────────────────────────────────────────────────────────────────────┐
 //! │ status: server · live/reconnecting · version · flows/s · buffers · PAUSED    │
 //! │ LOST EVENTS banner (only when events were lost)                              │
 //! ├────────────────────────────────────────────────────┬─────────────────────────┤
-//! │ TIME  SOURCE  DESTINATION  TYPE / SUMMARY  VERDICT │ verdicts (total, rate)  │
+//! │ TIME VERDICT (NODE) SOURCE DESTINATION TYPE SUMMARY│ verdicts (total, rate)  │
 //! │ …                                                  │ drop reasons            │
 //! │ (newest at the bottom, followed until you scroll)  │ lost events, nodes      │
 //! ├────────────────────────────────────────────────────┴─────────────────────────┤
 //! │ key hints                                                                    │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! Detail and help draw over the table area; the filter bar over the bottom of the main area.
+//! The detail view and the groups and L7 lists take the table's place; help, the `f` menu, the
+//! filter bar and the search prompt draw over the main area. Below 110 columns the counters pane
+//! is left out.
 
 mod counters;
-mod detail;
+pub(crate) mod detail;
 mod filterbar;
 mod groups;
 mod help;
 mod quick;
 mod status;
 mod table;
+
+pub use help::KEYS;
 
 use ratatui::{
     Frame,
@@ -31,7 +37,8 @@ use ratatui::{
     widgets::Paragraph,
 };
 
-use super::app::{App, Screen};
+use super::model::{FilterTitle, Main, Model};
+use super::search::SearchPrompt;
 use super::views::View;
 
 /// Below this the screen would be garbage; say so instead.
@@ -40,10 +47,54 @@ pub const MIN_HEIGHT: u16 = 10;
 /// The counters pane shows from this width on.
 const COUNTERS_FROM_WIDTH: u16 = 110;
 const COUNTERS_WIDTH: u16 = 42;
+/// The flow table shows a NODE column from this width of its own on.
+pub const WIDE_TABLE: u16 = 150;
 
-pub fn draw(f: &mut Frame, app: &App) {
-    let area = f.area();
+/// Where each part of the screen goes; the same for preparing a frame and drawing it.
+pub struct Areas {
+    pub status: Rect,
+    pub banner: Rect,
+    /// The table and the counters pane (overlays draw over it).
+    pub main: Rect,
+    /// The flow table, a list view or the detail view.
+    pub table: Rect,
+    pub counters: Option<Rect>,
+    pub hints: Rect,
+}
+
+/// The screen's layout, or `None` when the terminal is too small for one.
+pub fn layout(area: Rect, lost: bool) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let [status, banner, main, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(lost)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (table, counters) = if area.width >= COUNTERS_FROM_WIDTH {
+        let [t, c] = Layout::horizontal([Constraint::Min(40), Constraint::Length(COUNTERS_WIDTH)])
+            .areas(main);
+        (t, Some(c))
+    } else {
+        (main, None)
+    };
+    Some(Areas {
+        status,
+        banner,
+        main,
+        table,
+        counters,
+        hints,
+    })
+}
+
+/// Draws a prepared frame: a pure function of the model.
+pub fn draw(f: &mut Frame, m: &Model) {
+    let area = f.area();
+    let Some(areas) = layout(area, !m.lost.is_empty()).filter(|_| m.too_small.is_none()) else {
         let msg = format!(
             "Terminal too small ({}x{}): hubtop needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Resize, or q to quit.",
             area.width, area.height
@@ -53,57 +104,39 @@ pub fn draw(f: &mut Frame, app: &App) {
             area,
         );
         return;
-    }
-    let lost = app.shared.store().counters.lost_total();
-    let banner = u16::from(lost > 0);
-    let [status_area, banner_area, main, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    status::draw_status(f, app, status_area);
-    if lost > 0 {
-        status::draw_lost_banner(f, app, banner_area);
-    }
-    let (table_area, counters_area) = if area.width >= COUNTERS_FROM_WIDTH {
-        let [t, c] = Layout::horizontal([Constraint::Min(40), Constraint::Length(COUNTERS_WIDTH)])
-            .areas(main);
-        (t, Some(c))
-    } else {
-        (main, None)
     };
-    match app.screen {
-        Screen::Flows => match app.view {
-            View::Flows => table::draw(f, app, table_area),
-            View::Groups => groups::draw_groups(f, app, table_area),
-            View::L7 => groups::draw_l7(f, app, table_area),
-        },
-        Screen::Detail(seq) => detail::draw(f, app, seq, table_area),
+    status::draw_status(f, m, areas.status);
+    if !m.lost.is_empty() {
+        status::draw_lost_banner(f, m, areas.banner);
     }
-    if let Some(c) = counters_area {
-        counters::draw(f, app, c);
+    match &m.main {
+        Main::Flows(t) => table::draw(f, m, t, areas.table),
+        Main::Groups(g) => groups::draw_groups(f, m, g, areas.table),
+        Main::L7(l) => groups::draw_l7(f, m, l, areas.table),
+        Main::Detail(d) => detail::draw(f, m, d, areas.table),
     }
-    status::draw_hints(f, app, hints);
-    if app.bar.is_some() {
-        filterbar::draw(f, app, main);
+    if let (Some(c), Some(rect)) = (&m.counters, areas.counters) {
+        counters::draw(f, m, c, rect);
     }
-    if app.quick.is_some() {
-        quick::draw(f, app, main);
+    status::draw_hints(f, m, areas.hints);
+    if let Some(bar) = &m.bar {
+        filterbar::draw(f, m, bar, areas.main);
     }
-    if let Some(prompt) = &app.search_prompt {
-        search_prompt(f, app, prompt, main);
+    if let Some(menu) = &m.quick {
+        quick::draw(f, m, menu, areas.main);
     }
-    if app.help {
-        help::draw(f, app, main);
+    if let Some(prompt) = &m.search_prompt {
+        search_prompt(f, m, prompt, areas.main);
+    }
+    if m.help {
+        help::draw(f, m, areas.main);
     }
 }
 
 /// The `Ctrl-f` prompt over the bottom of the main area.
-fn search_prompt(f: &mut Frame, app: &App, prompt: &crate::tui::app::SearchPrompt, area: Rect) {
+fn search_prompt(f: &mut Frame, m: &Model, prompt: &SearchPrompt, area: Rect) {
     use ratatui::widgets::{Block, Borders, Clear};
-    let theme = Theme::of(app);
+    let theme = Theme::of(m);
     let rect = Rect::new(
         area.x,
         area.y + area.height.saturating_sub(4),
@@ -143,9 +176,9 @@ pub(crate) struct Theme {
 }
 
 impl Theme {
-    pub fn of(app: &App) -> Self {
+    pub fn of(m: &Model) -> Self {
         Theme {
-            no_color: app.no_color,
+            no_color: m.no_color,
         }
     }
 
@@ -211,11 +244,11 @@ impl Theme {
 }
 
 /// The views as tabs, the current one lit: ` 1 Flows  2 Groups  3 L7 `.
-pub(crate) fn view_tabs(app: &App, theme: &Theme) -> Line<'static> {
+pub(crate) fn view_tabs(current: View, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     for v in View::ALL {
         let text = format!(" {} {} ", v.key(), v.name());
-        spans.push(if v == app.view {
+        spans.push(if v == current {
             ratatui::text::Span::styled(text, theme.header().add_modifier(Modifier::REVERSED))
         } else {
             ratatui::text::Span::styled(text, theme.dim())
@@ -225,26 +258,22 @@ pub(crate) fn view_tabs(app: &App, theme: &Theme) -> Line<'static> {
 }
 
 /// The filter in force: what was typed, then each one-key addition as a breadcrumb.
-pub(crate) fn filter_title(app: &App, theme: &Theme) -> Option<Line<'static>> {
+pub(crate) fn filter_title(filter: Option<&FilterTitle>, theme: &Theme) -> Option<Line<'static>> {
     use crate::format::sanitize;
-    use crate::tui::words;
     use ratatui::text::Span;
-    app.filter.as_ref()?;
+    let filter = filter?;
     let mut spans = vec![Span::styled(" filter: ", theme.dim())];
-    if !app.base_args.is_empty() {
+    if !filter.base.is_empty() {
         spans.push(Span::styled(
-            sanitize(&words::join(&app.base_args)).into_owned(),
+            sanitize(&filter.base).into_owned(),
             theme.header(),
         ));
     }
-    for (i, crumb) in app.crumbs.iter().enumerate() {
-        if i > 0 || !app.base_args.is_empty() {
+    for (i, crumb) in filter.crumbs.iter().enumerate() {
+        if i > 0 || !filter.base.is_empty() {
             spans.push(Span::styled(" › ", theme.dim()));
         }
-        spans.push(Span::styled(
-            sanitize(&words::join(crumb)).into_owned(),
-            theme.header(),
-        ));
+        spans.push(Span::styled(sanitize(crumb).into_owned(), theme.header()));
     }
     spans.push(Span::raw(" "));
     Some(Line::from(spans))

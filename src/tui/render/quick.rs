@@ -9,11 +9,11 @@ use ratatui::{
 
 use super::{Theme, centered, title};
 use crate::format::sanitize;
-use crate::tui::app::App;
+use crate::tui::model::Model;
+use crate::tui::quick::QuickFilter;
 
-pub fn draw(f: &mut Frame, app: &App, area: Rect) {
-    let Some(menu) = &app.quick else { return };
-    let theme = Theme::of(app);
+pub fn draw(f: &mut Frame, m: &Model, menu: &[QuickFilter], area: Rect) {
+    let theme = Theme::of(m);
     let mut lines = vec![];
     for q in menu {
         let (what, style) = if q.args.is_empty() {

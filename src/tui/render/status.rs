@@ -1,7 +1,5 @@
 //! The status bar (connection, server, buffers, pause), the lost-events banner and key hints.
 
-use std::time::Instant;
-
 use ratatui::{
     Frame,
     layout::Rect,
@@ -12,44 +10,39 @@ use ratatui::{
 
 use super::{Theme, thousands};
 use crate::format::{self, sanitize};
-use crate::source::ConnState;
-use crate::store::Counters;
-use crate::tui::app::{App, Screen};
+use crate::tui::model::{Conn, Model};
 use crate::tui::views::View;
 
-pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let conn = app.shared.conn().clone();
+pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
+    let theme = Theme::of(m);
+    let st = &m.status;
     let mut spans = vec![
         Span::styled(" hubtop ", theme.header().add_modifier(Modifier::REVERSED)),
         Span::raw(" "),
-        Span::raw(sanitize(&conn.server).into_owned()),
+        Span::raw(sanitize(&st.server).into_owned()),
         Span::raw(" "),
     ];
-    let state = match &conn.state {
-        ConnState::Connecting => Span::styled("● connecting", theme.fg(Color::Yellow)),
-        ConnState::Live => Span::styled(
+    let state = match &st.conn {
+        Conn::Connecting => Span::styled("● connecting", theme.fg(Color::Yellow)),
+        Conn::Live => Span::styled(
             "● live",
             theme.fg(Color::Green).add_modifier(Modifier::BOLD),
         ),
-        ConnState::Reconnecting {
-            retry_at,
+        Conn::Reconnecting {
+            in_secs,
             attempt,
             error,
-        } => {
-            let secs = retry_at
-                .saturating_duration_since(Instant::now())
-                .as_secs_f64()
-                .ceil();
-            Span::styled(
-                format!("● reconnecting in {secs:.0}s (attempt {attempt}): {error}"),
-                theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-            )
-        }
-        ConnState::Failed(e) => Span::styled(format!("● error: {e}"), theme.alert()),
+        } => Span::styled(
+            format!(
+                "● reconnecting in {in_secs}s (attempt {attempt}): {}",
+                sanitize(error)
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        Conn::Failed(e) => Span::styled(format!("● error: {}", sanitize(e)), theme.alert()),
     };
     spans.push(state);
-    if let Some(s) = &conn.status {
+    if let Some(s) = &st.server_status {
         let mut parts = vec![];
         if !s.version.is_empty() {
             parts.push(sanitize(&s.version).into_owned());
@@ -78,67 +71,76 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
-    let store = app.shared.store();
     spans.push(Span::raw(format!(
         " · ring {}/{}",
-        thousands(store.ring.len() as u64),
-        thousands(store.ring.capacity() as u64)
+        thousands(st.ring_len as u64),
+        thousands(st.ring_capacity as u64)
     )));
-    drop(store);
-    if let Some((text, at)) = &app.notice {
-        if app.now_secs - at < 3 {
-            spans.push(Span::styled(format!(" · {text}"), theme.fg(Color::Green)));
-        }
+    if let Some(text) = &st.notice {
+        spans.push(Span::styled(
+            format!(" · {}", sanitize(text)),
+            theme.fg(Color::Green),
+        ));
     }
-    if app.paused_at.is_some() {
+    if let Some(new) = st.paused_new {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
-            format!(" PAUSED +{} new ", thousands(app.new_since_pause())),
+            format!(" PAUSED +{} new ", thousands(new)),
             theme.alert(),
         ));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn draw_lost_banner(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let c = &store.counters;
-    let parts: Vec<String> = Counters::sorted(&c.lost)
-        .into_iter()
-        .map(|(src, counter)| {
-            format!(
-                "{} {}",
-                format::lost_source_name(src),
-                thousands(counter.total)
-            )
-        })
+pub fn draw_lost_banner(f: &mut Frame, m: &Model, area: Rect) {
+    let theme = Theme::of(m);
+    let parts: Vec<String> = m
+        .lost
+        .iter()
+        .map(|(src, total)| format!("{} {}", format::lost_source_name(*src), thousands(*total)))
         .collect();
     let text = format!(
         " ⚠ {} EVENTS LOST ({}): the flows shown have gaps ",
-        thousands(c.lost_total()),
+        thousands(m.lost.iter().map(|(_, n)| n).sum()),
         parts.join(", ")
     );
     f.render_widget(Paragraph::new(Line::styled(text, theme.alert())), area);
 }
 
-pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let pause = if app.paused_at.is_some() {
-        "resume"
-    } else {
-        "pause"
-    };
-    let hints: &[(&str, &str)] = match app.screen {
-        _ if app.help => &[("?/Esc", "close help"), ("q", "quit")],
-        _ if app.bar.is_some() => &[
+pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
+    let theme = Theme::of(m);
+    let h = &m.hints;
+    let pause = if h.paused { "resume" } else { "pause" };
+    let hints: &[(&str, &str)] = match m.view {
+        _ if m.help => &[("?/Esc", "close help"), ("q", "quit")],
+        _ if m.bar.is_some() => &[
             ("Enter", "apply"),
             ("Esc", "cancel"),
             ("Tab", "complete"),
             ("↑/↓", "history"),
             ("Ctrl-w/u", "delete word/line"),
         ],
-        Screen::Flows if app.view == View::Groups => &[
+        _ if m.search_prompt.is_some() => {
+            &[("Enter", "search"), ("Esc", "cancel"), ("Ctrl-u", "clear")]
+        }
+        _ if h.detail => &[
+            ("j/k", "scroll"),
+            ("g/G", "top/end"),
+            ("o", if h.raw { "details" } else { "raw JSON" }),
+            ("y", "copy JSON"),
+            ("f", "filter on flow"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        _ if h.counters_focused => &[
+            ("j/k", "select"),
+            ("Enter", "filter on it"),
+            ("Tab/Esc", "back to the table"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        View::Groups => &[
             ("j/k", "move"),
             ("a", "group by"),
             ("s", "sort"),
@@ -150,7 +152,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ],
-        Screen::Flows if app.view == View::L7 => &[
+        View::L7 => &[
             ("j/k", "move"),
             ("s", "sort"),
             ("Enter", "filter to route"),
@@ -161,7 +163,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ("?", "help"),
             ("q", "quit"),
         ],
-        Screen::Flows => &[
+        View::Flows => &[
             ("j/k", "move"),
             ("g/G", "oldest/newest"),
             ("space", pause),
@@ -170,21 +172,6 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
             ("f", "filter on flow"),
             ("^f", "search"),
             ("2/3", "groups/L7"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Screen::Detail(_) => &[
-            ("j/k", "scroll"),
-            (
-                "o",
-                if app.detail_raw {
-                    "details"
-                } else {
-                    "raw JSON"
-                },
-            ),
-            ("y", "copy JSON"),
-            ("Esc", "back"),
             ("?", "help"),
             ("q", "quit"),
         ],

@@ -1,5 +1,5 @@
-//! The flow table: newest at the bottom, followed until the user scrolls away. Costs what the
-//! visible rows cost, whatever the ring holds.
+//! The flow table: newest at the bottom, followed until the user scrolls away. The model holds
+//! only the visible rows, whatever the ring holds.
 
 use ratatui::{
     Frame,
@@ -10,45 +10,12 @@ use ratatui::{
 
 use super::{Theme, filter_title, thousands, view_tabs};
 use crate::format::sanitize;
-use crate::tui::{app::App, rowtext::RowText};
+use crate::tui::model::{self, Model};
+use crate::tui::rowtext::RowText;
 
-pub fn draw(f: &mut Frame, app: &App, area: Rect) {
-    let theme = Theme::of(app);
-    let store = app.shared.store();
-    let inner_rows = area.height.saturating_sub(3) as usize; // borders + header
-    app.page.set(inner_rows.max(1));
-    let selected = app.selection_locked(&store);
-    // The visible window, as sequence numbers, and where the selection stands.
-    let (seqs, position, total) = app.with_rows(&store, |rows| {
-        let total = rows.len();
-        if total == 0 {
-            return (vec![], None, 0);
-        }
-        let sel_pos = selected.map(|s| rows.position(s));
-        let top = match sel_pos {
-            Some(_) if app.follow => total.saturating_sub(inner_rows),
-            Some(sel) => {
-                let mut top = rows.position(app.top.get());
-                if sel < top {
-                    top = sel;
-                } else if sel >= top + inner_rows {
-                    top = sel + 1 - inner_rows;
-                }
-                // No empty space below the last row.
-                top.min(total.saturating_sub(inner_rows))
-            }
-            None => 0,
-        };
-        app.top.set(rows.seq(top));
-        let bottom = (top + inner_rows).min(total);
-        (
-            (top..bottom).map(|p| rows.seq(p)).collect::<Vec<_>>(),
-            sel_pos,
-            total,
-        )
-    });
-
-    let wide = area.width >= 150;
+pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
+    let theme = Theme::of(m);
+    let wide = t.wide;
     let mut header = vec![
         "TIME",
         "VERDICT",
@@ -69,20 +36,14 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         header.insert(2, "NODE");
         widths.insert(2, Constraint::Fill(1));
     }
-    let rows: Vec<Row> = seqs
+    let rows: Vec<Row> = t
+        .rows
         .iter()
-        .filter_map(|seq| store.ring.get(*seq))
-        .map(|e| {
-            let flow = e.flow();
-            let text = RowText::of(&flow);
-            let hit = app
-                .search
-                .as_ref()
-                .is_some_and(|re| re.is_match(&text.joined()));
-            let row = row_cells(text, flow.verdict, wide, &theme);
-            if Some(e.seq) == selected {
+        .map(|r| {
+            let row = row_cells(&r.text, r.verdict, wide, &theme);
+            if r.selected {
                 row.style(theme.selected())
-            } else if hit {
+            } else if r.hit {
                 row.style(theme.search_hit())
             } else {
                 row
@@ -90,19 +51,19 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
 
-    let position = match position {
-        Some(p) => format!("{}/{}", thousands(p as u64 + 1), thousands(total as u64)),
-        None if app.filter.is_some() => "no matching flows yet".to_string(),
+    let position = match t.position {
+        Some((p, total)) => format!("{}/{}", thousands(p as u64 + 1), thousands(total as u64)),
+        None if t.filtered => "no matching flows yet".to_string(),
         None => "no flows yet".to_string(),
     };
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(app, &theme));
-    if let Some(filter) = filter_title(app, &theme) {
+        .title(view_tabs(m.view, &theme));
+    if let Some(filter) = filter_title(m.filter.as_ref(), &theme) {
         block = block.title(filter);
     }
     let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
-    if let Some(done) = app.filtering_progress(&store) {
+    if let Some(done) = t.filtering {
         block = block.title(
             Line::styled(
                 format!(" filtering older flows… {:.0}% ", done * 100.0),
@@ -111,16 +72,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             .right_aligned(),
         );
     }
-    if let Some(re) = &app.search {
+    if let Some(re) = &m.search {
         block = block.title(
             Line::styled(
-                format!(" search /{}/ · n/N · Esc clears ", sanitize(re.as_str())),
+                format!(" search /{}/ · n/N · Esc clears ", sanitize(re)),
                 theme.search_hit(),
             )
             .right_aligned(),
         );
     }
-    if !app.follow {
+    if !t.follow {
         block = block.title(Line::styled(" SCROLLED · G to follow ", theme.dim()).right_aligned());
     }
     let table = Table::new(rows, widths)
@@ -130,23 +91,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(table, area);
 }
 
-fn row_cells(t: RowText, verdict: i32, wide: bool, theme: &Theme) -> Row<'static> {
+fn row_cells(t: &RowText, verdict: i32, wide: bool, theme: &Theme) -> Row<'static> {
     // A drop's reason leads its summary, in the verdict's colour: it is what the SRE is after.
     let mut summary = vec![];
-    if let Some(reason) = t.reason {
+    if let Some(reason) = &t.reason {
         summary.push(Span::styled(format!("{reason} "), theme.verdict(verdict)));
     }
-    summary.push(Span::raw(t.summary));
+    summary.push(Span::raw(t.summary.clone()));
     let mut cells = vec![
-        Cell::from(t.time),
-        Cell::from(Span::styled(t.verdict, theme.verdict(verdict))),
-        Cell::from(t.source),
-        Cell::from(t.destination),
+        Cell::from(t.time.clone()),
+        Cell::from(Span::styled(t.verdict.clone(), theme.verdict(verdict))),
+        Cell::from(t.source.clone()),
+        Cell::from(t.destination.clone()),
         Cell::from(t.kind),
         Cell::from(Line::from(summary)),
     ];
     if wide {
-        cells.insert(2, Cell::from(t.node));
+        cells.insert(2, Cell::from(t.node.clone()));
     }
     Row::new(cells)
 }

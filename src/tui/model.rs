@@ -1,0 +1,154 @@
+//! What one frame shows, as plain data: made by [`super::App::prepare`] under one lock of the
+//! store, then drawn by [`super::render::draw`] without the store, the app or any lock. Only
+//! the visible rows are in it, so its size depends on the terminal, not on the ring.
+
+use ratatui::text::Line;
+
+use super::counters::CounterItem;
+use super::filterbar::FilterBar;
+use super::quick::QuickFilter;
+use super::rowtext::RowText;
+use super::search::SearchPrompt;
+use super::views::View;
+use crate::aggregate::{GroupBy, GroupRow, L7Row, L7Sort, SortBy};
+use crate::api::observer::ServerStatusResponse;
+use crate::api::relay::NodeStatusEvent;
+use crate::store::Counters;
+
+pub struct Model {
+    pub no_color: bool,
+    pub now_secs: i64,
+    /// The terminal is below the minimum size: only this message is drawn.
+    pub too_small: Option<(u16, u16)>,
+    pub status: Status,
+    /// Events lost so far, by source (the banner shows when not empty).
+    pub lost: Vec<(i32, u64)>,
+    /// The counters pane, when the terminal is wide enough for it.
+    pub counters: Option<CountersPane>,
+    pub view: View,
+    pub main: Main,
+    /// The filter in force: what was typed, then each breadcrumb.
+    pub filter: Option<FilterTitle>,
+    pub hints: Hints,
+    pub bar: Option<FilterBar>,
+    pub quick: Option<Vec<QuickFilter>>,
+    pub search_prompt: Option<SearchPrompt>,
+    /// The search in force.
+    pub search: Option<String>,
+    pub help: bool,
+}
+
+impl Model {
+    /// Work waits for the next frames: a new filter or a view still going through older flows.
+    pub fn busy(&self) -> bool {
+        match &self.main {
+            Main::Flows(t) => t.filtering.is_some(),
+            Main::Groups(g) => g.progress.is_some(),
+            Main::L7(l) => l.progress.is_some(),
+            Main::Detail(_) => false,
+        }
+    }
+}
+
+/// The connection as the status bar tells it.
+#[derive(Debug, Clone)]
+pub enum Conn {
+    Connecting,
+    Live,
+    Reconnecting {
+        in_secs: u64,
+        attempt: u32,
+        error: String,
+    },
+    Failed(String),
+}
+
+pub struct Status {
+    pub server: String,
+    pub conn: Conn,
+    pub server_status: Option<ServerStatusResponse>,
+    pub ring_len: usize,
+    pub ring_capacity: usize,
+    /// A recent notice ("copied …"), still fresh.
+    pub notice: Option<String>,
+    /// Paused, with this many flows arrived since.
+    pub paused_new: Option<u64>,
+}
+
+pub struct CountersPane {
+    pub counters: Counters,
+    /// The newest first, at most four.
+    pub node_events: Vec<NodeStatusEvent>,
+    pub focused: bool,
+    /// The line `Enter` would filter on, while focused.
+    pub selected: Option<CounterItem>,
+}
+
+pub struct FilterTitle {
+    pub base: String,
+    pub crumbs: Vec<String>,
+}
+
+/// Which key hints the footer shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    pub detail: bool,
+    pub raw: bool,
+    pub paused: bool,
+    pub counters_focused: bool,
+}
+
+pub enum Main {
+    Flows(Table),
+    Groups(Groups),
+    L7(L7),
+    Detail(Detail),
+}
+
+pub struct TableRow {
+    pub text: RowText,
+    pub verdict: i32,
+    pub selected: bool,
+    /// Matches the search in force.
+    pub hit: bool,
+}
+
+pub struct Table {
+    /// The visible rows, oldest first.
+    pub rows: Vec<TableRow>,
+    /// The selection's position and the number of rows the table can scroll through.
+    pub position: Option<(usize, usize)>,
+    /// A local filter is in force.
+    pub filtered: bool,
+    /// How far a new filter got testing older flows (0 to 1), while it still does.
+    pub filtering: Option<f64>,
+    pub follow: bool,
+    /// The NODE column shows.
+    pub wide: bool,
+}
+
+pub struct Groups {
+    pub rows: Vec<GroupRow>,
+    pub top: usize,
+    pub selected: usize,
+    pub total: usize,
+    pub by: GroupBy,
+    pub sort: SortBy,
+    pub progress: Option<f64>,
+}
+
+pub struct L7 {
+    pub rows: Vec<L7Row>,
+    pub top: usize,
+    pub selected: usize,
+    pub total: usize,
+    pub sort: L7Sort,
+    pub progress: Option<f64>,
+}
+
+pub struct Detail {
+    /// `None` when the flow has left the ring.
+    pub lines: Option<Vec<Line<'static>>>,
+    pub scroll: usize,
+    pub raw: bool,
+}

@@ -1,0 +1,256 @@
+//! Preparing a frame: under one lock of the store, advance what must advance (the local filter's
+//! index, the groups and L7 counts, each within its per-frame budget), clamp every cursor to what
+//! is there now, and copy what the frame shows into a [`Model`]. Drawing then reads the model
+//! only, so a frame can never mix two states of the store or move a cursor while drawing.
+
+use std::time::Instant;
+
+use ratatui::layout::Rect;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::{App, Screen};
+use super::model::{self, Conn, Main, Model};
+use super::render::{self, Theme};
+use super::rowtext::RowText;
+use super::views::View;
+use super::words;
+use crate::source::{ConnInfo, ConnState};
+use crate::store::{Counters, Store};
+
+/// How long a notice ("copied …") stays in the status bar.
+const NOTICE_SECS: i64 = 3;
+
+impl App {
+    /// The model of the next frame for a terminal of this size.
+    pub fn prepare(&mut self, store: &Store, conn: &ConnInfo, area: Rect) -> Model {
+        let theme = Theme {
+            no_color: self.no_color,
+        };
+        let lost: Vec<(i32, u64)> = Counters::sorted(&store.counters.lost)
+            .into_iter()
+            .map(|(src, c)| (src, c.total))
+            .collect();
+        let areas = render::layout(area, !lost.is_empty());
+        let too_small = areas.is_none().then_some((area.width, area.height));
+        let main = match &areas {
+            None => Main::Flows(empty_table()),
+            Some(a) => match (self.screen, self.view) {
+                (Screen::Detail, _) => Main::Detail(self.prepare_detail(store, a.table, &theme)),
+                (Screen::Flows, View::Flows) => Main::Flows(self.prepare_table(store, a.table)),
+                (Screen::Flows, View::Groups) => Main::Groups(self.prepare_groups(store, a.table)),
+                (Screen::Flows, View::L7) => Main::L7(self.prepare_l7(store, a.table)),
+            },
+        };
+        // The views count what the table shows, even while another view is on screen: keep
+        // them current only when shown (they catch up within a few frames when switched to).
+        let counters = areas
+            .as_ref()
+            .and_then(|a| a.counters)
+            .map(|_| self.prepare_counters(store));
+        let notice = self
+            .notice
+            .as_ref()
+            .filter(|(_, at)| self.now_secs - at < NOTICE_SECS)
+            .map(|(text, _)| text.clone());
+        let status = model::Status {
+            server: conn.server.clone(),
+            conn: match &conn.state {
+                ConnState::Connecting => Conn::Connecting,
+                ConnState::Live => Conn::Live,
+                ConnState::Reconnecting {
+                    retry_at,
+                    attempt,
+                    error,
+                } => Conn::Reconnecting {
+                    in_secs: retry_at
+                        .saturating_duration_since(Instant::now())
+                        .as_secs_f64()
+                        .ceil() as u64,
+                    attempt: *attempt,
+                    error: error.clone(),
+                },
+                ConnState::Failed(e) => Conn::Failed(e.clone()),
+            },
+            server_status: conn.status.clone(),
+            ring_len: store.ring.len(),
+            ring_capacity: store.ring.capacity(),
+            notice,
+            paused_new: self
+                .table
+                .paused_at
+                .map(|_| self.table.new_since_pause(store)),
+        };
+        let filter = self.filters.active.as_ref().map(|_| model::FilterTitle {
+            base: words::join(&self.filters.base_args),
+            crumbs: self.filters.crumbs.iter().map(|c| words::join(c)).collect(),
+        });
+        Model {
+            no_color: self.no_color,
+            now_secs: self.now_secs,
+            too_small,
+            status,
+            lost,
+            counters,
+            view: self.view,
+            main,
+            filter,
+            hints: model::Hints {
+                detail: self.screen == Screen::Detail,
+                raw: self.detail.raw,
+                paused: self.table.paused_at.is_some(),
+                counters_focused: self.counters.focused,
+            },
+            bar: self.filters.bar.clone(),
+            quick: self.quick.entries.clone(),
+            search_prompt: self.search.prompt.clone(),
+            search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
+            help: self.help,
+        }
+    }
+
+    fn prepare_table(&mut self, store: &Store, area: Rect) -> model::Table {
+        let height = area.height.saturating_sub(3) as usize; // borders + header
+        let window = self.table.window(store, &self.filters, height);
+        let rows = window
+            .seqs
+            .iter()
+            .filter_map(|seq| {
+                let e = store.ring.get(*seq)?;
+                let flow = e.flow();
+                let text = RowText::of(&flow);
+                let hit = self.search.regex.is_some() && self.search.hit(&text.joined());
+                Some(model::TableRow {
+                    text,
+                    verdict: flow.verdict,
+                    selected: window.selected.is_some_and(|(_, s)| s == *seq),
+                    hit,
+                })
+            })
+            .collect();
+        model::Table {
+            rows,
+            position: window.selected.map(|(p, _)| (p, window.total)),
+            filtered: self.filters.active.is_some(),
+            filtering: self.table.filtering_progress(store, &self.filters),
+            follow: self.table.anchor.follow,
+            wide: area.width >= render::WIDE_TABLE,
+        }
+    }
+
+    /// The flows below the pause boundary the views may count.
+    fn limit(&self, store: &Store) -> u64 {
+        let next = store.ring.next_seq();
+        self.table.paused_at.unwrap_or(next).min(next)
+    }
+
+    fn sync_view(&mut self, store: &Store) -> Option<f64> {
+        let limit = self.limit(store);
+        let filters = &self.filters;
+        self.views.sync(
+            self.view,
+            &store.ring,
+            store.generation,
+            limit,
+            self.now_secs,
+            |flow| filters.accepts(store, flow),
+        )
+    }
+
+    fn prepare_groups(&mut self, store: &Store, area: Rect) -> model::Groups {
+        let height = area.height.saturating_sub(3) as usize;
+        self.table.page = height.max(1);
+        let progress = self.sync_view(store);
+        let total = self.views.groups.row_count();
+        let pos = &mut self.views.group_pos;
+        pos.fit(total, height);
+        let window = pos.window(total, height);
+        model::Groups {
+            rows: self
+                .views
+                .groups
+                .rows_in(self.views.group_sort, self.now_secs, window.clone()),
+            top: window.start,
+            selected: self.views.group_pos.selected,
+            total,
+            by: self.views.groups.by(),
+            sort: self.views.group_sort,
+            progress,
+        }
+    }
+
+    fn prepare_l7(&mut self, store: &Store, area: Rect) -> model::L7 {
+        let height = area.height.saturating_sub(3) as usize;
+        self.table.page = height.max(1);
+        let progress = self.sync_view(store);
+        let total = self.views.l7.row_count();
+        let pos = &mut self.views.l7_pos;
+        pos.fit(total, height);
+        let window = pos.window(total, height);
+        model::L7 {
+            rows: self.views.l7.rows_in(self.views.l7_sort, window.clone()),
+            top: window.start,
+            selected: self.views.l7_pos.selected,
+            total,
+            sort: self.views.l7_sort,
+            progress,
+        }
+    }
+
+    fn prepare_detail(&mut self, store: &Store, area: Rect, theme: &Theme) -> model::Detail {
+        let Some(flow) = store.ring.get(self.detail.seq).map(|e| e.flow()) else {
+            return model::Detail {
+                lines: None,
+                scroll: 0,
+                raw: self.detail.raw,
+            };
+        };
+        let lines = if self.detail.raw {
+            render::detail::raw_lines(&flow)
+        } else {
+            render::detail::detail_lines(&flow, theme)
+        };
+        // The scroll counts lines as wrapped at this width, so the end is reachable.
+        let wrapped = Paragraph::new(lines.clone())
+            .wrap(Wrap { trim: false })
+            .line_count(area.width.saturating_sub(2));
+        let scroll = self
+            .detail
+            .clamp(wrapped, area.height.saturating_sub(2) as usize);
+        model::Detail {
+            lines: Some(lines),
+            scroll,
+            raw: self.detail.raw,
+        }
+    }
+
+    fn prepare_counters(&mut self, store: &Store) -> model::CountersPane {
+        let items = super::counters::counter_items(&store.counters);
+        model::CountersPane {
+            counters: store.counters.clone(),
+            node_events: store
+                .node_events
+                .iter()
+                .rev()
+                .take(4)
+                .map(|(_, e)| e.clone())
+                .collect(),
+            focused: self.counters.focused,
+            selected: self
+                .counters
+                .focused
+                .then(|| self.counters.current(&items))
+                .flatten(),
+        }
+    }
+}
+
+fn empty_table() -> model::Table {
+    model::Table {
+        rows: Vec::new(),
+        position: None,
+        filtered: false,
+        filtering: None,
+        follow: true,
+        wide: false,
+    }
+}
