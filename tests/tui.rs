@@ -811,3 +811,92 @@ fn views_stand_still_while_paused_and_count_a_big_ring_over_several_frames() {
         "resumed: the new flows are counted"
     );
 }
+
+#[test]
+fn the_detail_view_scrolls_to_its_last_wrapped_line_and_back_without_dead_keys() {
+    let mut app = app_with(common::sample_flows(5)); // the newest is a drop
+    key(&mut app, KeyCode::Enter);
+    let top = screen(&mut app, 70, 14);
+    assert!(
+        top.contains("uuid") && !top.contains("kind-worker1"),
+        "{top}"
+    );
+    key(&mut app, KeyCode::Char('G'));
+    let end = screen(&mut app, 70, 14);
+    assert!(
+        end.contains("node                kind-worker1"),
+        "G shows the last line even though lines above it wrap:\n{end}"
+    );
+    assert!(!end.contains("uuid"), "{end}");
+    // Keys past the end do not pile up: one k moves up at once.
+    for _ in 0..50 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    assert_eq!(screen(&mut app, 70, 14), end);
+    key(&mut app, KeyCode::Char('k'));
+    let up = screen(&mut app, 70, 14);
+    assert_ne!(up, end, "k after j past the end scrolls up at once");
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(screen(&mut app, 70, 14), top);
+}
+
+#[tokio::test]
+async fn a_paste_goes_into_the_filter_bar_through_the_real_loop() {
+    let mut app = app_with(common::sample_flows(20));
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let press = |c| Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    let events = futures::stream::iter(vec![
+        press(KeyCode::Char('/')),
+        Ok(Event::Paste("--verdict DROPPED\n".into())),
+        press(KeyCode::Enter),
+        press(KeyCode::Char('q')),
+    ])
+    .then(|e| async {
+        // Each event after the last one's frame.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        e
+    });
+    let events = Box::pin(events);
+    let mut sent = Vec::new();
+    hubtop::tui::event_loop(
+        &mut terminal,
+        &mut app.ui,
+        events,
+        std::future::pending(),
+        &mut |effect| {
+            if let Effect::SetFilter(change) = effect {
+                sent.push(change)
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.len(), 1, "the pasted filter was applied");
+    assert_eq!(
+        allow_json(&sent[0].flags.allowlist),
+        r#"[{"verdict":["DROPPED"]}]"#
+    );
+    assert!(
+        format!("{:?}", terminal.backend().buffer()).contains("filter: --verdict DROPPED"),
+        "the table shows it"
+    );
+}
+
+#[test]
+fn a_frame_is_drawn_from_its_model_without_the_store() {
+    let mut app = app_with(common::sample_flows(50));
+    let model = app.ui.prepare(ratatui::layout::Rect::new(0, 0, 160, 45));
+    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    // The store stays locked while the model is drawn: drawing that locked it would hang.
+    let held = app.shared.store();
+    term.draw(|f| hubtop::tui::render::draw(f, &model)).unwrap();
+    drop(held);
+    let drawn = format!("{:?}", term.backend().buffer());
+    assert!(drawn.contains("50/50") && drawn.contains("POLICY_DENIED"));
+    match &model.main {
+        hubtop::tui::model::Main::Flows(t) => {
+            assert_eq!(t.rows.len(), 45 - 2 - 3, "only the rows on screen")
+        }
+        _ => panic!("the flows view"),
+    }
+}

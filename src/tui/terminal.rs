@@ -37,10 +37,15 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let out = BufWriter::with_capacity(FRAME_BUFFER, stdout);
-        let terminal = Terminal::new(CrosstermBackend::new(out)).inspect_err(|_| restore())?;
+        let terminal = Terminal::new(CrosstermBackend::new(frame_writer(stdout)))
+            .inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
+}
+
+/// The writer frames go through: ratatui flushes it once at the end of each frame.
+pub fn frame_writer<W: io::Write>(out: W) -> BufWriter<W> {
+    BufWriter::with_capacity(FRAME_BUFFER, out)
 }
 
 impl Drop for TerminalGuard {
@@ -69,4 +74,73 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ratatui::{
+        style::{Color, Style},
+        widgets::Paragraph,
+    };
+
+    use super::*;
+
+    /// Records each write that reaches the "terminal".
+    #[derive(Clone, Default)]
+    struct Writes(Arc<Mutex<Vec<usize>>>);
+
+    impl io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_whole_frame_reaches_the_terminal_in_one_write() {
+        let writes = Writes::default();
+        let backend = CrosstermBackend::new(frame_writer(writes.clone()));
+        let mut terminal = Terminal::with_options(
+            backend,
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 300, 100)),
+            },
+        )
+        .unwrap();
+        for frame in 0..3u8 {
+            writes.0.lock().unwrap().clear();
+            terminal
+                .draw(|f| {
+                    // Every cell differs from the last frame, in a colour of its own.
+                    let lines: Vec<ratatui::text::Line> = (0..100u16)
+                        .map(|y| {
+                            ratatui::text::Line::from(
+                                (0..300u16)
+                                    .map(|x| {
+                                        let c = (b'a' + ((x + y + u16::from(frame)) % 26) as u8)
+                                            as char;
+                                        ratatui::text::Span::styled(
+                                            c.to_string(),
+                                            Style::default().fg(Color::Indexed(
+                                                ((x * 7 + y + u16::from(frame)) % 256) as u8,
+                                            )),
+                                        )
+                                    })
+                                    .collect::<Vec<_>>(),
+                            )
+                        })
+                        .collect();
+                    f.render_widget(Paragraph::new(lines), f.area());
+                })
+                .unwrap();
+            let w = writes.0.lock().unwrap().clone();
+            assert_eq!(w.len(), 1, "frame {frame}: {} writes", w.len());
+            assert!(w[0] > 300 * 100, "the whole frame: {} bytes", w[0]);
+        }
+    }
 }
