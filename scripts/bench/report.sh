@@ -49,6 +49,7 @@ block() {
     section memory "memory per buffered flow" '`cargo bench --bench memory`'
     section headless "headless observe" '`scripts/bench.sh headless`'
     section firehose "the TUI under a firehose" '`scripts/bench.sh firehose`'
+    section filterchange "filter changes under a firehose" '`scripts/bench.sh filter`'
     echo
     echo "$END"
 }
