@@ -212,7 +212,10 @@ where
     let mut drawn: Option<((u64, u64), Instant)> = None;
     let mut dirty = true;
     let mut busy = false;
+    // Input that came too soon after a frame is drawn at this moment, not a tick later.
+    let mut due: Option<tokio::time::Instant> = None;
     loop {
+        let wake = due.unwrap_or_else(|| tokio::time::Instant::now() + IDLE_REDRAW);
         let event = tokio::select! {
             biased;
             _ = &mut quit => return Ok(()),
@@ -224,6 +227,7 @@ where
                 Some(Ok(Term::Resize(w, h))) => Event::Resize(w, h),
                 Some(Ok(_)) => continue,
             },
+            _ = tokio::time::sleep_until(wake), if due.is_some() => Event::Tick,
             _ = tick.tick() => {
                 let versions = ui.versions();
                 match drawn {
@@ -233,11 +237,8 @@ where
             }
         };
         let input_event = matches!(event, Event::Key(_) | Event::Paste(_) | Event::Resize(..));
-        let redraw = match event {
-            Event::Source => true,
-            Event::Tick => dirty || busy,
-            _ => false,
-        };
+        let source = matches!(event, Event::Source);
+        let tick = matches!(event, Event::Tick);
         for effect in ui.handle(event) {
             match effect {
                 Effect::Quit => return Ok(()),
@@ -245,15 +246,20 @@ where
             }
         }
         dirty |= input_event;
-        // Input is answered at once, not at the next tick (up to a frame later); a burst of
-        // keys (key repeat) still draws at most every KEY_FRAME.
-        let now = input_event && drawn.is_none_or(|(_, at)| at.elapsed() >= KEY_FRAME);
-        if redraw || now {
+        // Input is answered at once; a burst of keys (key repeat) still draws at most every
+        // KEY_FRAME, the last of them when that time comes.
+        let since = drawn.map(|(_, at)| at.elapsed());
+        let now = source || (dirty && since.is_none_or(|s| s >= KEY_FRAME)) || (busy && tick);
+        if now {
             ui.app.now_secs = chrono::Utc::now().timestamp();
             let versions = ui.versions();
             busy = ui.draw(terminal)?;
             drawn = Some((versions, Instant::now()));
             dirty = false;
+            due = None;
+        } else if dirty {
+            let wait = KEY_FRAME.saturating_sub(since.unwrap_or_default());
+            due = Some(tokio::time::Instant::now() + wait);
         }
     }
 }

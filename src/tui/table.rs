@@ -69,12 +69,22 @@ impl Default for FlowTable {
 
 impl FlowTable {
     /// Brings the table up to date with the store: a rebuilt ring (new sequence numbers) puts the
-    /// selection back on the newest flow, and the local filter tests what arrived (and older flows
-    /// within the budget). Returns the rows and the anchor to move in them.
+    /// selection back on the newest flow, and the local filter tests what arrived (and a block
+    /// of older flows: keys must not wait for a new filter; frames test more, see
+    /// [`FlowTable::window`]). Returns the rows, the anchor to move in them and the selection.
     pub fn rows<'a>(
         &'a mut self,
         store: &Store,
         filters: &Filters,
+    ) -> (Rows<'a>, &'a mut Anchor, Option<u64>) {
+        self.rows_within(store, filters, Duration::ZERO)
+    }
+
+    fn rows_within<'a>(
+        &'a mut self,
+        store: &Store,
+        filters: &Filters,
+        budget: Duration,
     ) -> (Rows<'a>, &'a mut Anchor, Option<u64>) {
         if self.generation != Some(store.generation) {
             if self.generation.is_some() {
@@ -94,7 +104,7 @@ impl FlowTable {
                 Rows::Range { first, limit }
             }
             Some(matcher) => {
-                self.index.refresh(store, matcher, self.scan_budget);
+                self.index.refresh(store, matcher, budget);
                 self.index.rows(limit)
             }
         };
@@ -174,7 +184,8 @@ impl FlowTable {
     /// and scrolls the anchor on the way.
     pub fn window(&mut self, store: &Store, filters: &Filters, height: usize) -> Window {
         self.page = height.max(1);
-        let (rows, anchor, _) = self.rows(store, filters);
+        let budget = self.scan_budget;
+        let (rows, anchor, _) = self.rows_within(store, filters, budget);
         let total = rows.len();
         if total == 0 {
             return Window::default();
