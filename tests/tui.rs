@@ -377,7 +377,7 @@ fn a_bad_filter_shows_the_error_under_the_word_and_is_not_applied() {
 
 #[test]
 fn a_filter_from_the_command_line_is_active_from_the_start() {
-    let (flags, _) = hubtop::filter_flags::parse(&[
+    let (flags, _) = hubtop::filter::flags::parse(&[
         "--verdict".into(),
         "DROPPED".into(),
         "-n".into(),

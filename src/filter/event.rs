@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::api::flow::{EventTypeFilter, FlowFilter, NetworkInterface, Verdict};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 pub(super) fn uuid(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
     if !ff.uuid.is_empty() {

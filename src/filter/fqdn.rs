@@ -14,7 +14,8 @@ use regex::Regex;
 use crate::api::flow::layer7::Record;
 use crate::api::flow::{Flow, FlowFilter};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 /// What `patterns.go` lets an empty pattern part match: one FQDN.
 pub(super) const ANY_FQDN: &str = r"(?:[-0-9_a-z]+(?:\.[-0-9_a-z]+)*)";

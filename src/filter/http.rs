@@ -18,8 +18,9 @@ use regex::Regex;
 use crate::api::flow::layer7::Record;
 use crate::api::flow::{EventTypeFilter, Flow, FlowFilter, Http, HttpHeader};
 
+use super::FilterError;
 use super::fqdn::compile_regex;
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::FilterFunc;
 
 /// Cilium's monitor message type for L7 (access log) events.
 const MESSAGE_TYPE_ACCESS_LOG: i32 = 129;

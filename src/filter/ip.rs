@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::api::flow::{Flow, FlowFilter};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 type GetIp = fn(&Flow) -> &str;
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use crate::api::flow::{Endpoint, Flow, FlowFilter, Service, Workload};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 /// The namespace a pod or service filter without a `/` refers to.
 const DEFAULT_NAMESPACE: &str = "default";

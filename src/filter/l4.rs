@@ -12,7 +12,8 @@ use crate::api::flow::layer4::Protocol as L4;
 use crate::api::flow::layer7::Record as L7;
 use crate::api::flow::{Flow, FlowFilter, TcpFlags};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 pub(super) fn port(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
     for (field, values, source) in [

@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use crate::api::flow::{Flow, FlowFilter};
 
+use super::FilterError;
 use super::ip::Prefix;
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::FilterFunc;
 use super::selector::{self, Requirement};
 
 const SOURCE_ANY: &str = "any";

@@ -15,7 +15,7 @@ use crate::api::flow::{Flow, FlowFilter};
 use crate::api::observer::GetFlowsResponse;
 use crate::api::observer::get_flows_response::ResponseTypes;
 
-use super::{cel, event, fqdn, http, ip, k8s, l4, labels, node};
+use super::{FilterError, cel, event, fqdn, http, ip, k8s, l4, labels, node};
 
 /// One compiled field of a `FlowFilter`: true when the flow matches it.
 ///
@@ -138,67 +138,6 @@ impl fmt::Debug for FlowMatcher {
             .finish()
     }
 }
-
-/// A `FlowFilter` field whose value cannot be compiled: a bad CIDR, regex, label selector,
-/// port, pattern, or a combination Cilium rejects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterError {
-    field: &'static str,
-    value: Option<String>,
-    reason: String,
-}
-
-impl FilterError {
-    /// An error about one value of a field.
-    pub(super) fn value(field: &'static str, value: &str, reason: impl Into<String>) -> Self {
-        FilterError {
-            field,
-            value: Some(value.to_string()),
-            reason: reason.into(),
-        }
-    }
-
-    /// An error about a field as a whole (e.g. a combination with another field).
-    pub(super) fn field(field: &'static str, reason: impl Into<String>) -> Self {
-        FilterError {
-            field,
-            value: None,
-            reason: reason.into(),
-        }
-    }
-
-    /// The `FlowFilter` field (its proto name, as in the JSON form) that was wrong.
-    pub fn field_name(&self) -> &'static str {
-        self.field
-    }
-
-    /// The value that was wrong, when one value was.
-    pub fn bad_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-
-    /// What was wrong with it.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for FilterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `{:?}` quotes the value and escapes control characters, which a filter typed by a user
-        // (or received over the network) may hold.
-        match &self.value {
-            Some(value) => write!(
-                f,
-                "invalid {} filter {:?}: {}",
-                self.field, value, self.reason
-            ),
-            None => write!(f, "invalid {} filter: {}", self.field, self.reason),
-        }
-    }
-}
-
-impl std::error::Error for FilterError {}
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,9 @@ use regex::Regex;
 
 use crate::api::flow::FlowFilter;
 
+use super::FilterError;
 use super::fqdn::{ANY_FQDN, push_fqdn_pattern};
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::FilterFunc;
 
 /// Cilium's default cluster name, given to node names that carry none.
 const DEFAULT_CLUSTER: &str = "default";

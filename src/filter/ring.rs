@@ -380,7 +380,7 @@ mod tests {
         ];
         for args in cases {
             let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-            let (flags, _) = crate::filter_flags::parse(&args).unwrap();
+            let (flags, _) = crate::filter::flags::parse(&args).unwrap();
             let whole = FlowMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
             let fast = RingMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
             let want: Vec<bool> = flows.iter().map(|f| whole.matches_flow(f)).collect();

@@ -15,7 +15,7 @@ use super::view::{FilterIndex, Rows};
 use super::views::{View, Views};
 use super::words;
 use crate::filter::RingMatcher;
-use crate::filter_flags::{self, FilterFlags};
+use crate::filter::flags::{self as filter_flags, FilterFlags};
 use crate::source::{Shared, SourceCommand};
 use crate::store::{Counters, Store};
 

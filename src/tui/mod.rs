@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 pub use app::App;
 
-use crate::filter_flags::FilterFlags;
+use crate::filter::FilterFlags;
 use crate::source::{self, Shared, SourceConfig};
 
 /// Frames per second at most; the flow rate never drives the frame rate.

@@ -28,7 +28,8 @@ use prost::Message;
 
 use crate::api::flow::FlowFilter;
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::FilterFunc;
 
 const FIELD: &str = "experimental.cel_expression";
 
