@@ -3,7 +3,8 @@
 //! of one field OR), the filters of a list OR, and a flow passes when the allowlist is empty or
 //! one allow filter matches, and no deny filter matches.
 //!
-//! Each field family compiles in its own module (`ip`, `k8s`, `labels`, …) into [`FilterFunc`]s,
+//! Each field family compiles in its own module (`ip`, `k8s`, `labels`, …) into predicates over
+//! the field-access traits of `fields` (so the ring matcher runs the very same ones),
 //! in the order of Cilium's `DefaultFilters`, so a list with several bad values reports the same
 //! one first. Compiling does all the parsing (CIDRs, regexes, label selectors, patterns), so
 //! matching a flow allocates nothing.
@@ -15,17 +16,30 @@ use crate::api::flow::{Flow, FlowFilter};
 use crate::api::observer::GetFlowsResponse;
 use crate::api::observer::get_flows_response::ResponseTypes;
 
+use super::fields::{ContextFields, FlowFields};
 use super::{FilterError, cel, event, fqdn, http, ip, k8s, l4, labels, node};
 
-/// One compiled field of a `FlowFilter`: true when the flow matches it.
+/// A predicate on the fields a flow shares with its context (see [`ContextFields`]).
 ///
 /// The flow is `None` for responses that carry no flow (lost events, node status): `hubble
 /// observe` checks those as a flow whose every field is unset, so each predicate decides what an
 /// unset field means, exactly as its Cilium counterpart does on a nil flow.
-pub(super) type FilterFunc = Arc<dyn Fn(Option<&Flow>) -> bool + Send + Sync>;
+pub(super) type ContextFn = Arc<dyn Fn(Option<&dyn ContextFields>) -> bool + Send + Sync>;
+
+/// A predicate that reads the flow's own fields too (see [`FlowFields`]); `None` as above.
+pub(super) type FlowFn = Arc<dyn Fn(Option<&dyn FlowFields>) -> bool + Send + Sync>;
+
+/// The compiled fields of one `FlowFilter`, all of which must match, sorted by what they read:
+/// the context predicates can be decided once per context (the ring does), the flow ones per
+/// flow. Builders append to it through [`Conjunction::context`] and [`Conjunction::flow`].
+#[derive(Clone, Default)]
+pub(super) struct Conjunction {
+    context: Vec<ContextFn>,
+    flow: Vec<FlowFn>,
+}
 
 /// Compiles the fields of one `FlowFilter` that one family owns, appending a predicate per field.
-type Builder = fn(&FlowFilter, &mut Vec<FilterFunc>) -> Result<(), FilterError>;
+type Builder = fn(&FlowFilter, &mut Conjunction) -> Result<(), FilterError>;
 
 /// Cilium's `DefaultFilters`, in its order.
 const BUILDERS: &[Builder] = &[
@@ -65,21 +79,47 @@ pub struct FlowMatcher {
     deny: Vec<Conjunction>,
 }
 
-/// The compiled fields of one `FlowFilter`, all of which must match.
-#[derive(Clone)]
-struct Conjunction(Vec<FilterFunc>);
-
 impl Conjunction {
-    fn compile(filter: &FlowFilter) -> Result<Self, FilterError> {
-        let mut fs = Vec::new();
+    pub(super) fn compile(filter: &FlowFilter) -> Result<Self, FilterError> {
+        let mut c = Conjunction::default();
         for build in BUILDERS {
-            build(filter, &mut fs)?;
+            build(filter, &mut c)?;
         }
-        Ok(Conjunction(fs))
+        Ok(c)
+    }
+
+    /// Adds a predicate that reads only [`ContextFields`].
+    pub(super) fn context(
+        &mut self,
+        f: impl Fn(Option<&dyn ContextFields>) -> bool + Send + Sync + 'static,
+    ) {
+        self.context.push(Arc::new(f));
+    }
+
+    /// Adds a predicate that reads the flow's own fields.
+    pub(super) fn flow(
+        &mut self,
+        f: impl Fn(Option<&dyn FlowFields>) -> bool + Send + Sync + 'static,
+    ) {
+        self.flow.push(Arc::new(f));
     }
 
     fn matches(&self, flow: Option<&Flow>) -> bool {
-        self.0.iter().all(|f| f(flow))
+        self.context_matches(flow.map(|f| f as &dyn ContextFields))
+            && self.flow_matches(flow.map(|f| f as &dyn FlowFields))
+    }
+
+    /// Whether there are context predicates at all.
+    pub(super) fn has_context(&self) -> bool {
+        !self.context.is_empty()
+    }
+
+    pub(super) fn context_matches(&self, context: Option<&dyn ContextFields>) -> bool {
+        self.context.iter().all(|p| p(context))
+    }
+
+    pub(super) fn flow_matches(&self, flow: Option<&dyn FlowFields>) -> bool {
+        self.flow.iter().all(|p| p(flow))
     }
 }
 

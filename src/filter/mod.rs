@@ -29,6 +29,7 @@
 
 mod cel;
 mod event;
+mod fields;
 pub mod flags;
 mod fqdn;
 mod http;
