@@ -9,13 +9,16 @@
 //!   of the TUI while the server-side stream restarts.
 //!
 //! The matcher mirrors Cilium's `pkg/hubble/filters`: one module per field family, and
-//! `matcher` to combine them (`filters.go`).
+//! `matcher` to combine them (`filters.go`). Each predicate is written once, over the traits of
+//! `fields`, and serves both matchers. Dependencies point one way: `flags` knows nothing of the
+//! matcher; the matcher reads [`crate::api`] only; `ring` alone reads [`crate::store`].
 //!
 //! | module     | what it owns |
 //! |------------|--------------|
 //! | `mod.rs`   | the shared types: [`FilterFlags`], [`FlagError`], [`FilterError`]; re-exports |
 //! | `flags/`   | flags → `FlowFilter`s: `argv` (pflag syntax), `table` (flags, conflicts), `tracker` (one list), `values`, `raw` (`--allowlist`), `yaml` (`--print-raw-filters`), `render` (back to flags) |
-//! | `matcher`  | [`FlowMatcher`]: the fields of a filter AND, the filters of a list OR, allow and deny |
+//! | `fields`   | the field-access traits every predicate reads through: `ContextFields` (what the ring interns per context) and `FlowFields` (all of it), implemented for a decoded `Flow` |
+//! | `matcher`  | [`FlowMatcher`]: the fields of a filter AND, the filters of a list OR, allow and deny; each filter's predicates sorted into context and flow ones |
 //! | `event`    | uuid, event_type, verdict, drop_reason_desc, reply, encrypted, trace_id, traffic_direction, interface, ip_trace_id |
 //! | `ip`       | source_ip, destination_ip, source_ip_xlated, ip_version |
 //! | `k8s`      | source/destination pod, service, workload, cluster_name, identity |
@@ -25,7 +28,7 @@
 //! | `http`     | http_status_code, http_method, http_path, http_url, http_header |
 //! | `node`     | node_name |
 //! | `cel`      | experimental.cel_expression (a type-checked CEL subset, evaluated on the flow's encoding) |
-//! | `ring`     | [`RingMatcher`]: the compiled filters over [`crate::store::FlowRef`]s |
+//! | `ring`     | [`RingMatcher`]: the same predicates over [`crate::store::FlowRef`]s (`FlowFields` for a ring entry; context answers cached per context) |
 
 mod cel;
 mod event;
