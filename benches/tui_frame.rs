@@ -29,9 +29,9 @@ const ARRIVALS_PER_FRAME: usize = 6_667;
 const TARGET_P99_1M: Duration = Duration::from_millis(4);
 const TARGET_FILTER_1M: Duration = Duration::from_millis(150);
 
-fn flags(args: &[&str]) -> hubtop::filter_flags::FilterFlags {
+fn flags(args: &[&str]) -> hubtop::filter::flags::FilterFlags {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let (flags, rest) = hubtop::filter_flags::parse(&args).expect("valid filter flags");
+    let (flags, rest) = hubtop::filter::flags::parse(&args).expect("valid filter flags");
     assert!(rest.is_empty(), "not filter flags: {rest:?}");
     flags
 }

@@ -7,7 +7,6 @@ pub mod aggregate;
 pub mod api;
 pub mod cli;
 pub mod filter;
-pub mod filter_flags;
 pub mod format;
 pub mod observe;
 pub mod serve;

@@ -7,7 +7,7 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, ServeArgs, TuiArgs};
 use hubtop::filter::FlowMatcher;
-use hubtop::filter_flags::{self, FilterFlags};
+use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
 use hubtop::source::{SourceConfig, eventlog::EventLog};
 

@@ -48,7 +48,7 @@ fn load(shared: &Path, file: &str) -> (Ring, Vec<Flow>) {
 }
 
 fn matcher(filter: &[String]) -> FlowMatcher {
-    let (flags, rest) = hubtop::filter_flags::parse(filter)
+    let (flags, rest) = hubtop::filter::flags::parse(filter)
         .unwrap_or_else(|e| panic!("{filter:?} does not parse: {e}"));
     assert!(rest.is_empty(), "{filter:?} left {rest:?}");
     FlowMatcher::compile(&flags.allowlist, &flags.denylist)

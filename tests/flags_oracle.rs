@@ -5,7 +5,7 @@
 mod common;
 
 use hubtop::api::flow::FlowFilter;
-use hubtop::filter_flags::{self, FLAG_NAMES, FilterFlags};
+use hubtop::filter::flags::{self as filter_flags, FLAG_NAMES, FilterFlags};
 use serde_json::Value;
 
 struct Case {

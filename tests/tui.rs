@@ -44,7 +44,7 @@ impl T {
         self.ui.selection()
     }
 
-    fn with_filter(mut self, flags: hubtop::filter_flags::FilterFlags) -> Self {
+    fn with_filter(mut self, flags: hubtop::filter::FilterFlags) -> Self {
         let app = std::mem::take(&mut self.ui.app);
         self.ui.app = app.with_filter(flags);
         self
@@ -431,7 +431,7 @@ fn a_filter_from_the_command_line_is_active_from_the_start() {
     let args: Vec<String> = ["--verdict", "DROPPED", "-n", "shop"]
         .map(String::from)
         .to_vec();
-    let (flags, _) = hubtop::filter_flags::parse(&args).unwrap();
+    let (flags, _) = hubtop::filter::flags::parse(&args).unwrap();
     let matcher = hubtop::filter::FlowMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
     // The source asks the server with this filter from the start: the ring holds its flows.
     let served: Vec<Flow> = common::sample_flows(40)

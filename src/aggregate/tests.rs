@@ -47,7 +47,7 @@ fn rows(by: GroupBy, flows: &[Flow]) -> Vec<GroupRow> {
 }
 
 fn selects(filter: &[String], flows: &[Flow]) -> usize {
-    let (flags, rest) = crate::filter_flags::parse(filter).expect("flags parse");
+    let (flags, rest) = crate::filter::flags::parse(filter).expect("flags parse");
     assert!(rest.is_empty());
     let m = FlowMatcher::compile(&flags.allowlist, &flags.denylist).expect("filter compiles");
     flows.iter().filter(|f| m.matches_flow(f)).count()

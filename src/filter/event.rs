@@ -4,61 +4,53 @@
 //! `reply.go`, `encrypted.go`, `tracing.go`, `traffic_direction.go`, `network_interface.go`,
 //! `ip_trace_id.go`). None of them can fail to compile.
 
-use std::sync::Arc;
-
 use crate::api::flow::{EventTypeFilter, FlowFilter, NetworkInterface, Verdict};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::Conjunction;
 
-pub(super) fn uuid(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn uuid(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.uuid.is_empty() {
         let ids = ff.uuid.clone();
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| ids.contains(&f.uuid))
-        }));
+        fs.flow(move |flow| flow.is_some_and(|f| ids.iter().any(|id| *id == f.uuid())));
     }
     Ok(())
 }
 
 /// `type` 0 matches any type; the sub-type is compared only when `match_sub_type` is set.
-pub(super) fn event_type(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn event_type(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.event_type.is_empty() {
         let types: Vec<EventTypeFilter> = ff.event_type.clone();
-        fs.push(Arc::new(move |flow| {
-            let Some(event) = flow.and_then(|f| f.event_type.as_ref()) else {
+        fs.context(move |flow| {
+            let Some(event) = flow.and_then(|f| f.event_type()) else {
                 return false;
             };
             types.iter().any(|t| {
                 (t.r#type == 0 || t.r#type == event.r#type)
                     && (!t.match_sub_type || t.sub_type == event.sub_type)
             })
-        }));
+        });
     }
     Ok(())
 }
 
-pub(super) fn verdict(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn verdict(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.verdict.is_empty() {
         let verdicts = ff.verdict.clone();
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| verdicts.contains(&f.verdict))
-        }));
+        fs.flow(move |flow| flow.is_some_and(|f| verdicts.contains(&f.verdict())));
     }
     Ok(())
 }
 
 /// Only dropped flows have a drop reason.
-pub(super) fn drop_reason_desc(
-    ff: &FlowFilter,
-    fs: &mut Vec<FilterFunc>,
-) -> Result<(), FilterError> {
+pub(super) fn drop_reason_desc(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.drop_reason_desc.is_empty() {
         let reasons = ff.drop_reason_desc.clone();
-        fs.push(Arc::new(move |flow| {
+        fs.flow(move |flow| {
             flow.is_some_and(|f| {
-                f.verdict == Verdict::Dropped as i32 && reasons.contains(&f.drop_reason_desc)
+                f.verdict() == Verdict::Dropped as i32 && reasons.contains(&f.drop_reason_desc())
             })
-        }));
+        });
     }
     Ok(())
 }
@@ -66,88 +58,78 @@ pub(super) fn drop_reason_desc(
 /// Matches `is_reply`. A flow that does not know whether it is a reply never matches, except a
 /// dropped one, which counts as "not a reply" (Cilium keeps this for clients of the deprecated
 /// `reply` field, where dropped flows were always `false`).
-pub(super) fn reply(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn reply(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.reply.is_empty() {
         let wanted = ff.reply.clone();
-        fs.push(Arc::new(move |flow| {
+        fs.flow(move |flow| {
             let Some(f) = flow else { return false };
-            if f.is_reply.is_none() && f.verdict != Verdict::Dropped as i32 {
+            let reply = f.is_reply();
+            if reply.is_none() && f.verdict() != Verdict::Dropped as i32 {
                 return false;
             }
-            let reply = f.is_reply.as_ref().is_some_and(|b| b.value);
-            wanted.contains(&reply)
-        }));
+            wanted.contains(&reply.unwrap_or(false))
+        });
     }
     Ok(())
 }
 
 /// A flow without an IP section, or no flow at all, counts as not encrypted.
-pub(super) fn encrypted(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn encrypted(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.encrypted.is_empty() {
         let wanted = ff.encrypted.clone();
-        fs.push(Arc::new(move |flow| {
-            let encrypted = flow
-                .and_then(|f| f.ip.as_ref())
-                .is_some_and(|ip| ip.encrypted);
+        fs.context(move |flow| {
+            let encrypted = flow.and_then(|f| f.ip()).is_some_and(|ip| ip.encrypted);
             wanted.contains(&encrypted)
-        }));
+        });
     }
     Ok(())
 }
 
 /// Compares the W3C trace id of the flow's trace context; a flow without one has the trace id
 /// "", which an empty filter value matches.
-pub(super) fn trace_id(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn trace_id(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.trace_id.is_empty() {
         let ids = ff.trace_id.clone();
-        fs.push(Arc::new(move |flow| {
-            let id = flow
-                .and_then(|f| f.trace_context.as_ref())
-                .and_then(|t| t.parent.as_ref())
-                .map_or("", |p| p.trace_id.as_str());
+        fs.flow(move |flow| {
+            let id = flow.map_or("", |f| f.trace_id());
             ids.iter().any(|want| want == id)
-        }));
+        });
     }
     Ok(())
 }
 
-pub(super) fn traffic_direction(
-    ff: &FlowFilter,
-    fs: &mut Vec<FilterFunc>,
-) -> Result<(), FilterError> {
+pub(super) fn traffic_direction(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.traffic_direction.is_empty() {
         let directions = ff.traffic_direction.clone();
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| directions.contains(&f.traffic_direction))
-        }));
+        fs.context(move |flow| flow.is_some_and(|f| directions.contains(&f.traffic_direction())));
     }
     Ok(())
 }
 
 /// Each filter interface compares its index when non-zero and its name when non-empty.
-pub(super) fn interface(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn interface(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.interface.is_empty() {
         let wanted: Vec<NetworkInterface> = ff.interface.clone();
-        fs.push(Arc::new(move |flow| {
-            let Some(iface) = flow.and_then(|f| f.interface.as_ref()) else {
+        fs.context(move |flow| {
+            let Some(iface) = flow.and_then(|f| f.interface()) else {
                 return false;
             };
             wanted.iter().any(|w| {
                 (w.index == 0 || w.index == iface.index)
                     && (w.name.is_empty() || w.name == iface.name)
             })
-        }));
+        });
     }
     Ok(())
 }
 
-pub(super) fn ip_trace_id(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn ip_trace_id(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.ip_trace_id.is_empty() {
         let ids = ff.ip_trace_id.clone();
-        fs.push(Arc::new(move |flow| {
-            flow.and_then(|f| f.ip_trace_id.as_ref())
-                .is_some_and(|t| ids.contains(&t.trace_id))
-        }));
+        fs.flow(move |flow| {
+            flow.and_then(|f| f.ip_trace_id())
+                .is_some_and(|t| ids.contains(&t))
+        });
     }
     Ok(())
 }

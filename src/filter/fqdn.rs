@@ -7,24 +7,25 @@
 //! `destination_names`. `dns_query` values are regular expressions matched anywhere in the DNS
 //! query (anchor them with `^…$` to match the whole name; queries end with a dot).
 
-use std::sync::Arc;
-
 use regex::Regex;
 
+use crate::api::flow::FlowFilter;
 use crate::api::flow::layer7::Record;
-use crate::api::flow::{Flow, FlowFilter};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::fields::ContextFields;
+
+use super::FilterError;
+use super::matcher::Conjunction;
 
 /// What `patterns.go` lets an empty pattern part match: one FQDN.
 pub(super) const ANY_FQDN: &str = r"(?:[-0-9_a-z]+(?:\.[-0-9_a-z]+)*)";
 
-pub(super) fn fqdn(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
-    type GetNames = fn(&Flow) -> &[String];
+pub(super) fn fqdn(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
+    type GetNames = fn(&dyn ContextFields) -> &[String];
     let fields: [(&'static str, &Vec<String>, GetNames); 2] = [
-        ("source_fqdn", &ff.source_fqdn, |f| &f.source_names),
+        ("source_fqdn", &ff.source_fqdn, |f| f.source_names()),
         ("destination_fqdn", &ff.destination_fqdn, |f| {
-            &f.destination_names
+            f.destination_names()
         }),
     ];
     for (field, patterns, names) in fields {
@@ -32,9 +33,7 @@ pub(super) fn fqdn(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Filt
             continue;
         }
         let re = compile_fqdn_patterns(field, patterns)?;
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| names(f).iter().any(|n| re.is_match(n)))
-        }));
+        fs.context(move |flow| flow.is_some_and(|f| names(f).iter().any(|n| re.is_match(n))));
     }
 
     if !ff.dns_query.is_empty() {
@@ -43,15 +42,13 @@ pub(super) fn fqdn(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Filt
             .iter()
             .map(|q| compile_regex("dns_query", q))
             .collect::<Result<Vec<_>, _>>()?;
-        fs.push(Arc::new(move |flow| {
-            let dns = flow
-                .and_then(|f| f.l7.as_ref())
-                .and_then(|l7| match l7.record.as_ref() {
-                    Some(Record::Dns(dns)) => Some(dns),
-                    _ => None,
-                });
+        fs.flow(move |flow| {
+            let dns = flow.and_then(|f| match f.l7() {
+                Some(Record::Dns(dns)) => Some(dns),
+                _ => None,
+            });
             dns.is_some_and(|d| queries.iter().any(|q| q.is_match(&d.query)))
-        }));
+        });
     }
     Ok(())
 }

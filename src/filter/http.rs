@@ -11,20 +11,22 @@
 //! - headers compare key and value exactly (`:authority` is a header too).
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::api::flow::layer7::Record;
-use crate::api::flow::{EventTypeFilter, Flow, FlowFilter, Http, HttpHeader};
+use crate::api::flow::{EventTypeFilter, FlowFilter, Http, HttpHeader};
 
+use super::fields::FlowFields;
+
+use super::FilterError;
 use super::fqdn::compile_regex;
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::Conjunction;
 
 /// Cilium's monitor message type for L7 (access log) events.
 const MESSAGE_TYPE_ACCESS_LOG: i32 = 129;
 
-pub(super) fn http(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn http(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     let l7_ok = l7_compatible(&ff.event_type);
     let require_l7 = |field: &'static str, what: &str| {
         if l7_ok {
@@ -103,14 +105,12 @@ fn l7_compatible(types: &[EventTypeFilter]) -> bool {
 }
 
 /// Adds a predicate on the flow's HTTP record; flows without one never match.
-fn push(fs: &mut Vec<FilterFunc>, f: impl Fn(&Http) -> bool + Send + Sync + 'static) {
-    fs.push(Arc::new(move |flow| {
-        flow.and_then(http_record).is_some_and(&f)
-    }));
+fn push(fs: &mut Conjunction, f: impl Fn(&Http) -> bool + Send + Sync + 'static) {
+    fs.flow(move |flow| flow.and_then(http_record).is_some_and(&f));
 }
 
-fn http_record(flow: &Flow) -> Option<&Http> {
-    match flow.l7.as_ref()?.record.as_ref()? {
+fn http_record(flow: &dyn FlowFields) -> Option<&Http> {
+    match flow.l7()? {
         Record::Http(http) => Some(http),
         _ => None,
     }
@@ -276,6 +276,7 @@ fn host_byte_ok(c: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::flow::Flow;
     use crate::filter::FlowMatcher;
     use serde_json::json;
 

@@ -5,24 +5,26 @@
 //! an IPv6 prefix, IPv4-mapped or not, as with Go's `netip`.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use crate::api::flow::{Flow, FlowFilter};
+use crate::api::flow::FlowFilter;
 
-use super::matcher::{FilterError, FilterFunc};
+use super::fields::ContextFields;
 
-type GetIp = fn(&Flow) -> &str;
+use super::FilterError;
+use super::matcher::Conjunction;
 
-pub(super) fn ip(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+type GetIp = fn(&dyn ContextFields) -> &str;
+
+pub(super) fn ip(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     let fields: [(&'static str, &[String], GetIp); 3] = [
         ("source_ip", &ff.source_ip, |f| {
-            f.ip.as_ref().map_or("", |ip| &ip.source)
+            f.ip().map_or("", |ip| &ip.source)
         }),
         ("destination_ip", &ff.destination_ip, |f| {
-            f.ip.as_ref().map_or("", |ip| &ip.destination)
+            f.ip().map_or("", |ip| &ip.destination)
         }),
         ("source_ip_xlated", &ff.source_ip_xlated, |f| {
-            f.ip.as_ref().map_or("", |ip| &ip.source_xlated)
+            f.ip().map_or("", |ip| &ip.source_xlated)
         }),
     ];
     for (field, values, get) in fields {
@@ -30,20 +32,18 @@ pub(super) fn ip(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Filter
             continue;
         }
         let set = IpSet::compile(field, values)?;
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| set.contains(get(f)))
-        }));
+        fs.context(move |flow| flow.is_some_and(|f| set.contains(get(f))));
     }
     Ok(())
 }
 
 /// A flow without an IP section has version `IP_NOT_USED`.
-pub(super) fn ip_version(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn ip_version(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if !ff.ip_version.is_empty() {
         let versions = ff.ip_version.clone();
-        fs.push(Arc::new(move |flow| {
-            flow.is_some_and(|f| versions.contains(&f.ip.as_ref().map_or(0, |ip| ip.ip_version)))
-        }));
+        fs.context(move |flow| {
+            flow.is_some_and(|f| versions.contains(&f.ip().map_or(0, |ip| ip.ip_version)))
+        });
     }
     Ok(())
 }
@@ -141,6 +141,7 @@ impl Prefix {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::flow::Flow;
     use crate::filter::FlowMatcher;
 
     fn flow(src: &str, dst: &str) -> Flow {

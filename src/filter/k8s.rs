@@ -8,21 +8,22 @@
 //! namespace and `/` any pod in any namespace. An endpoint with neither namespace nor name
 //! (the world, a host) never matches.
 
-use std::sync::Arc;
+use crate::api::flow::{Endpoint, FlowFilter, Service, Workload};
 
-use crate::api::flow::{Endpoint, Flow, FlowFilter, Service, Workload};
+use super::fields::ContextFields;
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::Conjunction;
 
 /// The namespace a pod or service filter without a `/` refers to.
 const DEFAULT_NAMESPACE: &str = "default";
 
-type GetEndpoint = fn(&Flow) -> Option<&Endpoint>;
+type GetEndpoint = fn(&dyn ContextFields) -> Option<&Endpoint>;
 
-const SOURCE: GetEndpoint = |f| f.source.as_ref();
-const DESTINATION: GetEndpoint = |f| f.destination.as_ref();
+const SOURCE: GetEndpoint = |f| f.source();
+const DESTINATION: GetEndpoint = |f| f.destination();
 
-pub(super) fn pod(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn pod(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     for (field, values, endpoint) in [
         ("source_pod", &ff.source_pod, SOURCE),
         ("destination_pod", &ff.destination_pod, DESTINATION),
@@ -31,23 +32,21 @@ pub(super) fn pod(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Filte
             continue;
         }
         let names = NamespacedNames::compile(field, values)?;
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             let ep = flow.and_then(endpoint);
             let (ns, name) = ep.map_or(("", ""), |e| (e.namespace.as_str(), e.pod_name.as_str()));
             names.matches(ns, name)
-        }));
+        });
     }
     Ok(())
 }
 
-pub(super) fn service(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
-    type GetService = fn(&Flow) -> Option<&Service>;
+pub(super) fn service(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
+    type GetService = fn(&dyn ContextFields) -> Option<&Service>;
     let fields: [(&'static str, &Vec<String>, GetService); 2] = [
-        ("source_service", &ff.source_service, |f| {
-            f.source_service.as_ref()
-        }),
+        ("source_service", &ff.source_service, |f| f.source_service()),
         ("destination_service", &ff.destination_service, |f| {
-            f.destination_service.as_ref()
+            f.destination_service()
         }),
     ];
     for (field, values, service) in fields {
@@ -55,18 +54,18 @@ pub(super) fn service(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), F
             continue;
         }
         let names = NamespacedNames::compile(field, values)?;
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             let svc = flow.and_then(service);
             let (ns, name) = svc.map_or(("", ""), |s| (s.namespace.as_str(), s.name.as_str()));
             names.matches(ns, name)
-        }));
+        });
     }
     Ok(())
 }
 
 /// A workload filter compares its name when set and its kind when set (case-sensitively: the
 /// kind is `Deployment`, not `deployment`); `{}` matches any endpoint that has a workload.
-pub(super) fn workload(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn workload(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     for (values, endpoint) in [
         (&ff.source_workload, SOURCE),
         (&ff.destination_workload, DESTINATION),
@@ -75,7 +74,7 @@ pub(super) fn workload(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), 
             continue;
         }
         let wanted: Vec<Workload> = values.clone();
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             let workloads = flow
                 .and_then(endpoint)
                 .map_or(&[][..], |e| &e.workloads[..]);
@@ -85,13 +84,13 @@ pub(super) fn workload(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), 
                         && (f.kind.is_empty() || f.kind == w.kind)
                 })
             })
-        }));
+        });
     }
     Ok(())
 }
 
 /// Cluster names are compared exactly (no globs); an empty name is rejected.
-pub(super) fn cluster_name(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn cluster_name(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     for (field, values, endpoint) in [
         ("source_cluster_name", &ff.source_cluster_name, SOURCE),
         (
@@ -107,18 +106,18 @@ pub(super) fn cluster_name(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<
             return Err(FilterError::value(field, "", "name must not be empty"));
         }
         let names = values.clone();
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             let cluster = flow
                 .and_then(endpoint)
                 .map_or("", |e| e.cluster_name.as_str());
             names.iter().any(|n| n == cluster)
-        }));
+        });
     }
     Ok(())
 }
 
 /// Numeric security identities (`1` host, `2` world, …); an absent endpoint never matches.
-pub(super) fn identity(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn identity(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     for (values, endpoint) in [
         (&ff.source_identity, SOURCE),
         (&ff.destination_identity, DESTINATION),
@@ -127,10 +126,10 @@ pub(super) fn identity(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), 
             continue;
         }
         let ids = values.clone();
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             flow.and_then(endpoint)
                 .is_some_and(|e| ids.contains(&e.identity))
-        }));
+        });
     }
     Ok(())
 }

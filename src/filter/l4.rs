@@ -6,15 +6,15 @@
 //! `kafka`), in any case. A `tcp_flags` entry matches when all of its flags are set on the flow;
 //! the entries of the list OR.
 
-use std::sync::Arc;
-
-use crate::api::flow::layer4::Protocol as L4;
+use crate::api::flow::FlowFilter;
 use crate::api::flow::layer7::Record as L7;
-use crate::api::flow::{Flow, FlowFilter, TcpFlags};
 
-use super::matcher::{FilterError, FilterFunc};
+use super::fields::{FlowFields, L4, tcp_flag_bits};
 
-pub(super) fn port(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+use super::FilterError;
+use super::matcher::Conjunction;
+
+pub(super) fn port(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     for (field, values, source) in [
         ("source_port", &ff.source_port, true),
         ("destination_port", &ff.destination_port, false),
@@ -26,10 +26,10 @@ pub(super) fn port(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Filt
             .iter()
             .map(|p| parse_port(p).map_err(|reason| FilterError::value(field, p, reason)))
             .collect::<Result<Vec<u16>, _>>()?;
-        fs.push(Arc::new(move |flow| {
+        fs.flow(move |flow| {
             flow.and_then(|f| flow_port(f, source))
                 .is_some_and(|p| ports.contains(&p))
-        }));
+        });
     }
     Ok(())
 }
@@ -43,15 +43,18 @@ fn parse_port(p: &str) -> Result<u16, &'static str> {
         .map_err(|_| "invalid port: value out of range (0-65535)")
 }
 
-fn flow_port(flow: &Flow, source: bool) -> Option<u16> {
+fn flow_port(flow: &dyn FlowFields, source: bool) -> Option<u16> {
+    let l4 = flow.l4();
+    if !l4.has_ports() {
+        return None;
+    }
     // Cilium converts the 32-bit proto field to 16 bits; keep its truncation.
-    let (src, dst) = match flow.l4.as_ref()?.protocol.as_ref()? {
-        L4::Tcp(t) => (t.source_port, t.destination_port),
-        L4::Udp(u) => (u.source_port, u.destination_port),
-        L4::Sctp(s) => (s.source_port, s.destination_port),
-        _ => return None,
+    let port = if source {
+        l4.source_port
+    } else {
+        l4.destination_port
     };
-    Some(if source { src as u16 } else { dst as u16 })
+    Some(port as u16)
 }
 
 /// The protocols a `protocol` filter can name.
@@ -88,27 +91,27 @@ impl Proto {
         })
     }
 
+    /// L4 protocols are read from the L4 facts; only L7 ones look at the L7 record.
     #[allow(deprecated)] // Kafka records are deprecated in the API but still matched.
-    fn matches(self, flow: &Flow) -> bool {
-        let l4 = flow.l4.as_ref().and_then(|l| l.protocol.as_ref());
-        let l7 = flow.l7.as_ref().and_then(|l| l.record.as_ref());
+    fn matches(self, flow: &dyn FlowFields) -> bool {
+        let l4 = || flow.l4().kind;
         match self {
-            Proto::Icmp => matches!(l4, Some(L4::IcmPv4(_) | L4::IcmPv6(_))),
-            Proto::IcmpV4 => matches!(l4, Some(L4::IcmPv4(_))),
-            Proto::IcmpV6 => matches!(l4, Some(L4::IcmPv6(_))),
-            Proto::Tcp => matches!(l4, Some(L4::Tcp(_))),
-            Proto::Udp => matches!(l4, Some(L4::Udp(_))),
-            Proto::Sctp => matches!(l4, Some(L4::Sctp(_))),
-            Proto::Vrrp => matches!(l4, Some(L4::Vrrp(_))),
-            Proto::Igmp => matches!(l4, Some(L4::Igmp(_))),
-            Proto::Dns => matches!(l7, Some(L7::Dns(_))),
-            Proto::Http => matches!(l7, Some(L7::Http(_))),
-            Proto::Kafka => matches!(l7, Some(L7::Kafka(_))),
+            Proto::Icmp => matches!(l4(), L4::ICMPV4 | L4::ICMPV6),
+            Proto::IcmpV4 => l4() == L4::ICMPV4,
+            Proto::IcmpV6 => l4() == L4::ICMPV6,
+            Proto::Tcp => l4() == L4::TCP,
+            Proto::Udp => l4() == L4::UDP,
+            Proto::Sctp => l4() == L4::SCTP,
+            Proto::Vrrp => l4() == L4::VRRP,
+            Proto::Igmp => l4() == L4::IGMP,
+            Proto::Dns => matches!(flow.l7(), Some(L7::Dns(_))),
+            Proto::Http => matches!(flow.l7(), Some(L7::Http(_))),
+            Proto::Kafka => matches!(flow.l7(), Some(L7::Kafka(_))),
         }
     }
 }
 
-pub(super) fn protocol(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn protocol(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if ff.protocol.is_empty() {
         return Ok(());
     }
@@ -119,36 +122,22 @@ pub(super) fn protocol(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), 
             Proto::parse(p).ok_or_else(|| FilterError::value("protocol", p, "unknown protocol"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    fs.push(Arc::new(move |flow| {
-        flow.is_some_and(|f| protos.iter().any(|p| p.matches(f)))
-    }));
+    fs.flow(move |flow| flow.is_some_and(|f| protos.iter().any(|p| p.matches(f))));
     Ok(())
 }
 
-pub(super) fn tcp_flags(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn tcp_flags(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if ff.tcp_flags.is_empty() {
         return Ok(());
     }
-    let wanted: Vec<u16> = ff.tcp_flags.iter().map(flag_bits).collect();
-    fs.push(Arc::new(move |flow| {
-        let flags = flow
-            .and_then(|f| f.l4.as_ref())
-            .and_then(|l4| match l4.protocol.as_ref() {
-                Some(L4::Tcp(tcp)) => tcp.flags.as_ref(),
-                _ => None,
-            });
-        let Some(flags) = flags else { return false };
-        let have = flag_bits(flags);
+    let wanted: Vec<u16> = ff.tcp_flags.iter().map(tcp_flag_bits).collect();
+    fs.flow(move |flow| {
+        let Some(have) = flow.and_then(|f| f.tcp_flags()) else {
+            return false;
+        };
         wanted.iter().any(|w| have & w == *w)
-    }));
+    });
     Ok(())
-}
-
-fn flag_bits(f: &TcpFlags) -> u16 {
-    [f.fin, f.syn, f.rst, f.psh, f.ack, f.urg, f.ece, f.cwr, f.ns]
-        .iter()
-        .enumerate()
-        .fold(0, |bits, (i, set)| if *set { bits | 1 << i } else { bits })
 }
 
 #[cfg(test)]

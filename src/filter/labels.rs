@@ -11,12 +11,14 @@
 //! colons in keys) reads the source as the first dot-separated part of the key.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use crate::api::flow::{Flow, FlowFilter};
+use crate::api::flow::FlowFilter;
 
+use super::fields::ContextFields;
+
+use super::FilterError;
 use super::ip::Prefix;
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::Conjunction;
 use super::selector::{self, Requirement};
 
 const SOURCE_ANY: &str = "any";
@@ -24,16 +26,16 @@ const SOURCE_UNSPEC: &str = "unspec";
 const SOURCE_RESERVED: &str = "reserved";
 const SOURCE_CIDR: &str = "cidr";
 
-pub(super) fn labels(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
-    type GetLabels = fn(&Flow) -> &[String];
+pub(super) fn labels(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
+    type GetLabels = fn(&dyn ContextFields) -> &[String];
     let fields: [(&'static str, &Vec<String>, GetLabels); 3] = [
         ("source_label", &ff.source_label, |f| {
-            f.source.as_ref().map_or(&[], |e| &e.labels[..])
+            f.source().map_or(&[], |e| &e.labels[..])
         }),
         ("destination_label", &ff.destination_label, |f| {
-            f.destination.as_ref().map_or(&[], |e| &e.labels[..])
+            f.destination().map_or(&[], |e| &e.labels[..])
         }),
-        ("node_labels", &ff.node_labels, |f| &f.node_labels),
+        ("node_labels", &ff.node_labels, |f| f.node_labels()),
     ];
     for (field, selectors, labels) in fields {
         if selectors.is_empty() {
@@ -44,10 +46,10 @@ pub(super) fn labels(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), Fi
             .map(|s| Selector::parse(s).map_err(|reason| FilterError::value(field, s, reason)))
             .collect::<Result<Vec<_>, _>>()?;
         // A flow-less response has no labels, which some selectors (`!a`, `a notin (x)`) select.
-        fs.push(Arc::new(move |flow| {
+        fs.context(move |flow| {
             let labels = flow.map_or(&[][..], labels);
             selectors.iter().any(|s| s.matches(labels))
-        }));
+        });
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! of one field OR), the filters of a list OR, and a flow passes when the allowlist is empty or
 //! one allow filter matches, and no deny filter matches.
 //!
-//! Each field family compiles in its own module (`ip`, `k8s`, `labels`, …) into [`FilterFunc`]s,
+//! Each field family compiles in its own module (`ip`, `k8s`, `labels`, …) into predicates over
+//! the field-access traits of `fields` (so the ring matcher runs the very same ones),
 //! in the order of Cilium's `DefaultFilters`, so a list with several bad values reports the same
 //! one first. Compiling does all the parsing (CIDRs, regexes, label selectors, patterns), so
 //! matching a flow allocates nothing.
@@ -15,17 +16,30 @@ use crate::api::flow::{Flow, FlowFilter};
 use crate::api::observer::GetFlowsResponse;
 use crate::api::observer::get_flows_response::ResponseTypes;
 
-use super::{cel, event, fqdn, http, ip, k8s, l4, labels, node};
+use super::fields::{ContextFields, FlowFields};
+use super::{FilterError, cel, event, fqdn, http, ip, k8s, l4, labels, node};
 
-/// One compiled field of a `FlowFilter`: true when the flow matches it.
+/// A predicate on the fields a flow shares with its context (see [`ContextFields`]).
 ///
 /// The flow is `None` for responses that carry no flow (lost events, node status): `hubble
 /// observe` checks those as a flow whose every field is unset, so each predicate decides what an
 /// unset field means, exactly as its Cilium counterpart does on a nil flow.
-pub(super) type FilterFunc = Arc<dyn Fn(Option<&Flow>) -> bool + Send + Sync>;
+pub(super) type ContextFn = Arc<dyn Fn(Option<&dyn ContextFields>) -> bool + Send + Sync>;
+
+/// A predicate that reads the flow's own fields too (see [`FlowFields`]); `None` as above.
+pub(super) type FlowFn = Arc<dyn Fn(Option<&dyn FlowFields>) -> bool + Send + Sync>;
+
+/// The compiled fields of one `FlowFilter`, all of which must match, sorted by what they read:
+/// the context predicates can be decided once per context (the ring does), the flow ones per
+/// flow. Builders append to it through [`Conjunction::context`] and [`Conjunction::flow`].
+#[derive(Clone, Default)]
+pub(super) struct Conjunction {
+    context: Vec<ContextFn>,
+    flow: Vec<FlowFn>,
+}
 
 /// Compiles the fields of one `FlowFilter` that one family owns, appending a predicate per field.
-type Builder = fn(&FlowFilter, &mut Vec<FilterFunc>) -> Result<(), FilterError>;
+type Builder = fn(&FlowFilter, &mut Conjunction) -> Result<(), FilterError>;
 
 /// Cilium's `DefaultFilters`, in its order.
 const BUILDERS: &[Builder] = &[
@@ -65,21 +79,47 @@ pub struct FlowMatcher {
     deny: Vec<Conjunction>,
 }
 
-/// The compiled fields of one `FlowFilter`, all of which must match.
-#[derive(Clone)]
-struct Conjunction(Vec<FilterFunc>);
-
 impl Conjunction {
-    fn compile(filter: &FlowFilter) -> Result<Self, FilterError> {
-        let mut fs = Vec::new();
+    pub(super) fn compile(filter: &FlowFilter) -> Result<Self, FilterError> {
+        let mut c = Conjunction::default();
         for build in BUILDERS {
-            build(filter, &mut fs)?;
+            build(filter, &mut c)?;
         }
-        Ok(Conjunction(fs))
+        Ok(c)
+    }
+
+    /// Adds a predicate that reads only [`ContextFields`].
+    pub(super) fn context(
+        &mut self,
+        f: impl Fn(Option<&dyn ContextFields>) -> bool + Send + Sync + 'static,
+    ) {
+        self.context.push(Arc::new(f));
+    }
+
+    /// Adds a predicate that reads the flow's own fields.
+    pub(super) fn flow(
+        &mut self,
+        f: impl Fn(Option<&dyn FlowFields>) -> bool + Send + Sync + 'static,
+    ) {
+        self.flow.push(Arc::new(f));
     }
 
     fn matches(&self, flow: Option<&Flow>) -> bool {
-        self.0.iter().all(|f| f(flow))
+        self.context_matches(flow.map(|f| f as &dyn ContextFields))
+            && self.flow_matches(flow.map(|f| f as &dyn FlowFields))
+    }
+
+    /// Whether there are context predicates at all.
+    pub(super) fn has_context(&self) -> bool {
+        !self.context.is_empty()
+    }
+
+    pub(super) fn context_matches(&self, context: Option<&dyn ContextFields>) -> bool {
+        self.context.iter().all(|p| p(context))
+    }
+
+    pub(super) fn flow_matches(&self, flow: Option<&dyn FlowFields>) -> bool {
+        self.flow.iter().all(|p| p(flow))
     }
 }
 
@@ -138,67 +178,6 @@ impl fmt::Debug for FlowMatcher {
             .finish()
     }
 }
-
-/// A `FlowFilter` field whose value cannot be compiled: a bad CIDR, regex, label selector,
-/// port, pattern, or a combination Cilium rejects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterError {
-    field: &'static str,
-    value: Option<String>,
-    reason: String,
-}
-
-impl FilterError {
-    /// An error about one value of a field.
-    pub(super) fn value(field: &'static str, value: &str, reason: impl Into<String>) -> Self {
-        FilterError {
-            field,
-            value: Some(value.to_string()),
-            reason: reason.into(),
-        }
-    }
-
-    /// An error about a field as a whole (e.g. a combination with another field).
-    pub(super) fn field(field: &'static str, reason: impl Into<String>) -> Self {
-        FilterError {
-            field,
-            value: None,
-            reason: reason.into(),
-        }
-    }
-
-    /// The `FlowFilter` field (its proto name, as in the JSON form) that was wrong.
-    pub fn field_name(&self) -> &'static str {
-        self.field
-    }
-
-    /// The value that was wrong, when one value was.
-    pub fn bad_value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-
-    /// What was wrong with it.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for FilterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `{:?}` quotes the value and escapes control characters, which a filter typed by a user
-        // (or received over the network) may hold.
-        match &self.value {
-            Some(value) => write!(
-                f,
-                "invalid {} filter {:?}: {}",
-                self.field, value, self.reason
-            ),
-            None => write!(f, "invalid {} filter: {}", self.field, self.reason),
-        }
-    }
-}
-
-impl std::error::Error for FilterError {}
 
 #[cfg(test)]
 mod tests {

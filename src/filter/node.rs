@@ -4,26 +4,23 @@
 //! cluster part matching any cluster: `kind-worker*`, `prod-east/*`, `default/kind-worker2`.
 //! A flow's node name without a cluster (`kind-worker`) belongs to the cluster `default`.
 
-use std::sync::Arc;
-
 use regex::Regex;
 
 use crate::api::flow::FlowFilter;
 
+use super::FilterError;
 use super::fqdn::{ANY_FQDN, push_fqdn_pattern};
-use super::matcher::{FilterError, FilterFunc};
+use super::matcher::Conjunction;
 
 /// Cilium's default cluster name, given to node names that carry none.
 const DEFAULT_CLUSTER: &str = "default";
 
-pub(super) fn node_name(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn node_name(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     if ff.node_name.is_empty() {
         return Ok(());
     }
     let names = NodeNames::compile(&ff.node_name)?;
-    fs.push(Arc::new(move |flow| {
-        flow.is_some_and(|f| names.matches(&f.node_name))
-    }));
+    fs.context(move |flow| flow.is_some_and(|f| names.matches(f.node_name())));
     Ok(())
 }
 

@@ -1,107 +1,56 @@
 //! Matching flows where they live in the compact ring, fast enough to filter a million of them
-//! at a keystroke. Each `FlowFilter` is cut in two along the ring's own split: the part about
-//! the flow's *context* (endpoints, labels, node, IPs, …) is decided once per context and
-//! remembered; the part about the flow itself (verdict, ports, HTTP, …) is decided from the row's
-//! facts or, when it needs more, from the flow's remaining bytes. The answers are exactly
-//! [`FlowMatcher`]'s: the same compiled filters decide both halves.
+//! at a keystroke. The predicates are [`FlowMatcher`]'s own, compiled by the same code: they read
+//! a flow through [`FlowFields`], which a ring entry implements over its row (verdict, drop
+//! reason, L4 facts), its interned context (endpoints, labels, node, IPs, …) and its remaining
+//! bytes, decoded only when a predicate asks for a field that lives there (HTTP, DNS, reply, …).
+//!
+//! What is left here is the one thing the ring adds: a filter's context predicates (see
+//! [`ContextFields`]) read only what the ring interns per context, so they are decided once per
+//! context and remembered, and each flow pays for its own fields only.
 
-use std::cell::RefCell;
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
+use std::fmt;
 
 use prost::Message;
 
-use super::{FilterError, FlowMatcher};
-use crate::api::flow::{Flow, FlowFilter, Layer4, Tcp, TcpFlags, Udp, Verdict, layer4::Protocol};
+use super::FilterError;
+use super::fields::{ContextFields, FlowFields, L4};
+use super::matcher::Conjunction;
+use crate::api::flow::layer7::Record;
+use crate::api::flow::{
+    CiliumEventType, Endpoint, Flow, FlowFilter, Ip, NetworkInterface, Service,
+};
 use crate::store::FlowRef;
 
-/// What the flow-level half of a filter needs to be decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Needs {
-    Nothing,
-    /// Verdict, drop reason, L4 protocol, ports, TCP flags: all in the row.
-    Facts,
-    /// The flow's own bytes (HTTP, DNS, reply, uuid, trace ids, …).
-    Rest,
-    /// Everything at once (CEL reads any field).
-    Whole,
-}
-
-#[derive(Debug)]
-struct Half {
-    /// `None` when this half of the filter is empty (always true).
-    matcher: Option<FlowMatcher>,
-}
-
-impl Half {
-    fn new(filter: FlowFilter) -> Result<Half, FilterError> {
-        if filter == FlowFilter::default() {
-            return Ok(Half { matcher: None });
-        }
-        Ok(Half {
-            matcher: Some(FlowMatcher::compile(&[filter], &[])?),
-        })
-    }
-}
-
-/// A flow half about the verdict and the drop reason only, decided from the row as
-/// [`FlowMatcher`] decides it (`verdict.go`, `drop_reason_desc.go`), without building a flow.
-#[derive(Debug)]
-struct Direct {
-    verdicts: Vec<i32>,
-    reasons: Vec<i32>,
-}
-
-impl Direct {
-    fn of(f: &FlowFilter) -> Option<Direct> {
-        let rest = FlowFilter {
-            verdict: vec![],
-            drop_reason_desc: vec![],
-            ..f.clone()
-        };
-        (rest == FlowFilter::default()).then(|| Direct {
-            verdicts: f.verdict.clone(),
-            reasons: f.drop_reason_desc.clone(),
-        })
-    }
-
-    fn matches(&self, f: &FlowRef) -> bool {
-        let verdict = f.verdict();
-        (self.verdicts.is_empty() || self.verdicts.contains(&verdict))
-            && (self.reasons.is_empty()
-                || (verdict == Verdict::Dropped as i32
-                    && self.reasons.contains(&f.drop_reason_desc())))
-    }
-}
-
-#[derive(Debug)]
-struct Split {
-    context: Half,
-    flow: Half,
-    needs: Needs,
-    /// The flow half decided from the row's verdict and drop reason alone.
-    direct: Option<Direct>,
-    /// The flow half asks about HTTP or DNS: a flow without an L7 record fails it, and that is
-    /// told from its bytes without decoding them.
-    needs_l7: bool,
-    /// Context answers by context stamp: `(stamp, matched)` per context id.
-    cache: RefCell<Vec<(u64, bool)>>,
-}
-
-/// A compiled allow/deny pair that matches [`FlowRef`]s.
-#[derive(Debug)]
+/// A compiled allow/deny pair that matches [`FlowRef`]s, with exactly [`FlowMatcher`]'s
+/// answers.
+///
+/// [`FlowMatcher`]: super::FlowMatcher
 pub struct RingMatcher {
     allow: Vec<Split>,
     deny: Vec<Split>,
 }
 
+/// One filter's predicates, and its context answers by context stamp: `(stamp, matched)` per
+/// context id.
+struct Split {
+    conjunction: Conjunction,
+    cache: RefCell<Vec<(u64, bool)>>,
+}
+
 impl RingMatcher {
+    /// Compiles as [`FlowMatcher::compile`](super::FlowMatcher::compile) does (the same errors).
     pub fn compile(allow: &[FlowFilter], deny: &[FlowFilter]) -> Result<RingMatcher, FilterError> {
-        // Compile the whole lists once so errors read exactly as FlowMatcher's.
-        FlowMatcher::compile(allow, deny)?;
         let split = |list: &[FlowFilter]| {
             list.iter()
-                .cloned()
-                .map(split_filter)
-                .collect::<Result<Vec<_>, _>>()
+                .map(|f| {
+                    Ok(Split {
+                        conjunction: Conjunction::compile(f)?,
+                        cache: RefCell::default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, FilterError>>()
         };
         Ok(RingMatcher {
             allow: split(allow)?,
@@ -114,29 +63,34 @@ impl RingMatcher {
     }
 
     pub fn matches(&self, f: &FlowRef) -> bool {
-        let mut scratch = Scratch::default();
-        (self.allow.is_empty() || self.allow.iter().any(|s| s.matches(f, &mut scratch)))
-            && !self.deny.iter().any(|s| s.matches(f, &mut scratch))
+        let flow = RingFlow {
+            row: *f,
+            rest: OnceCell::new(),
+        };
+        (self.allow.is_empty() || self.allow.iter().any(|s| s.matches(&flow)))
+            && !self.deny.iter().any(|s| s.matches(&flow))
     }
 }
 
-/// Flows built for one `matches` call, each at most once.
-#[derive(Default)]
-struct Scratch {
-    facts: Option<Flow>,
-    rest: Option<Flow>,
-    whole: Option<Flow>,
+impl fmt::Debug for RingMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingMatcher")
+            .field("allow_filters", &self.allow.len())
+            .field("deny_filters", &self.deny.len())
+            .finish()
+    }
 }
 
 impl Split {
-    fn matches(&self, f: &FlowRef, scratch: &mut Scratch) -> bool {
-        self.context_matches(f) && self.flow_matches(f, scratch)
+    fn matches(&self, flow: &RingFlow) -> bool {
+        self.context_matches(&flow.row)
+            && self.conjunction.flow_matches(Some(flow as &dyn FlowFields))
     }
 
     fn context_matches(&self, f: &FlowRef) -> bool {
-        let Some(m) = &self.context.matcher else {
+        if !self.conjunction.has_context() {
             return true;
-        };
+        }
         let (id, stamp) = f.context_id();
         let mut cache = self.cache.borrow_mut();
         let slot = id as usize;
@@ -144,119 +98,128 @@ impl Split {
             cache.resize(slot + 1, (u64::MAX, false));
         }
         if cache[slot].0 != stamp {
-            cache[slot] = (stamp, m.matches_flow(f.context()));
+            let context: &Flow = f.context();
+            cache[slot] = (
+                stamp,
+                self.conjunction
+                    .context_matches(Some(context as &dyn ContextFields)),
+            );
         }
         cache[slot].1
     }
+}
 
-    fn flow_matches(&self, f: &FlowRef, scratch: &mut Scratch) -> bool {
-        let Some(m) = &self.flow.matcher else {
-            return true;
-        };
-        if let Some(d) = &self.direct {
-            return d.matches(f);
-        }
-        if self.needs_l7 && !has_l7(f.rest_bytes()) {
-            return false;
-        }
-        let flow = match self.needs {
-            Needs::Nothing => return true,
-            Needs::Facts => scratch.facts.get_or_insert_with(|| facts_flow(f)),
-            Needs::Rest => scratch.rest.get_or_insert_with(|| rest_flow(f)),
-            Needs::Whole => scratch.whole.get_or_insert_with(|| f.flow()),
-        };
-        m.matches_flow(flow)
+/// A flow in the ring seen through [`FlowFields`]: context fields from its interned context,
+/// verdict, drop reason and L4 from its row, and the rest decoded at the first question about it
+/// (once per [`RingMatcher::matches`], whichever filters ask).
+struct RingFlow<'a> {
+    row: FlowRef<'a>,
+    rest: OnceCell<Box<Flow>>,
+}
+
+impl RingFlow<'_> {
+    fn context(&self) -> &Flow {
+        self.row.context()
+    }
+
+    /// The flow without its context: its own bytes (time and a binary uuid are in the row).
+    fn rest(&self) -> &Flow {
+        self.rest
+            .get_or_init(|| Box::new(Flow::decode(self.row.rest_bytes()).unwrap_or_default()))
     }
 }
 
-/// Cuts a filter into its context half and its flow half.
-fn split_filter(f: FlowFilter) -> Result<Split, FilterError> {
-    if f.experimental
-        .as_ref()
-        .is_some_and(|e| !e.cel_expression.is_empty())
-    {
-        return Ok(Split {
-            context: Half { matcher: None },
-            flow: Half::new(f)?,
-            needs: Needs::Whole,
-            direct: None,
-            needs_l7: false,
-            cache: RefCell::default(),
-        });
+impl ContextFields for RingFlow<'_> {
+    fn event_type(&self) -> Option<&CiliumEventType> {
+        ContextFields::event_type(self.context())
     }
-    let context = FlowFilter {
-        source_ip: f.source_ip.clone(),
-        source_ip_xlated: f.source_ip_xlated.clone(),
-        source_pod: f.source_pod.clone(),
-        source_fqdn: f.source_fqdn.clone(),
-        source_label: f.source_label.clone(),
-        source_service: f.source_service.clone(),
-        source_workload: f.source_workload.clone(),
-        source_cluster_name: f.source_cluster_name.clone(),
-        destination_ip: f.destination_ip.clone(),
-        destination_pod: f.destination_pod.clone(),
-        destination_fqdn: f.destination_fqdn.clone(),
-        destination_label: f.destination_label.clone(),
-        destination_service: f.destination_service.clone(),
-        destination_workload: f.destination_workload.clone(),
-        destination_cluster_name: f.destination_cluster_name.clone(),
-        traffic_direction: f.traffic_direction.clone(),
-        interface: f.interface.clone(),
-        event_type: f.event_type.clone(),
-        source_identity: f.source_identity.clone(),
-        destination_identity: f.destination_identity.clone(),
-        node_name: f.node_name.clone(),
-        node_labels: f.node_labels.clone(),
-        ip_version: f.ip_version.clone(),
-        encrypted: f.encrypted.clone(),
-        ..Default::default()
-    };
-    // The flow half is whatever the context half does not hold.
-    let mut flow = f;
-    flow.source_ip.clear();
-    flow.source_ip_xlated.clear();
-    flow.source_pod.clear();
-    flow.source_fqdn.clear();
-    flow.source_label.clear();
-    flow.source_service.clear();
-    flow.source_workload.clear();
-    flow.source_cluster_name.clear();
-    flow.destination_ip.clear();
-    flow.destination_pod.clear();
-    flow.destination_fqdn.clear();
-    flow.destination_label.clear();
-    flow.destination_service.clear();
-    flow.destination_workload.clear();
-    flow.destination_cluster_name.clear();
-    flow.traffic_direction.clear();
-    flow.interface.clear();
-    flow.event_type.clear();
-    flow.source_identity.clear();
-    flow.destination_identity.clear();
-    flow.node_name.clear();
-    flow.node_labels.clear();
-    flow.ip_version.clear();
-    flow.encrypted.clear();
-    let needs = needs_of(&flow);
-    let direct = Direct::of(&flow);
-    let needs_l7 = !flow.http_status_code.is_empty()
-        || !flow.http_method.is_empty()
-        || !flow.http_path.is_empty()
-        || !flow.http_url.is_empty()
-        || !flow.http_header.is_empty()
-        || !flow.dns_query.is_empty();
-    Ok(Split {
-        context: Half::new(context)?,
-        flow: Half::new(flow)?,
-        needs,
-        direct,
-        needs_l7,
-        cache: RefCell::default(),
-    })
+    fn ip(&self) -> Option<&Ip> {
+        ContextFields::ip(self.context())
+    }
+    fn source(&self) -> Option<&Endpoint> {
+        ContextFields::source(self.context())
+    }
+    fn destination(&self) -> Option<&Endpoint> {
+        ContextFields::destination(self.context())
+    }
+    fn source_service(&self) -> Option<&Service> {
+        ContextFields::source_service(self.context())
+    }
+    fn destination_service(&self) -> Option<&Service> {
+        ContextFields::destination_service(self.context())
+    }
+    fn source_names(&self) -> &[String] {
+        ContextFields::source_names(self.context())
+    }
+    fn destination_names(&self) -> &[String] {
+        ContextFields::destination_names(self.context())
+    }
+    fn node_name(&self) -> &str {
+        ContextFields::node_name(self.context())
+    }
+    fn node_labels(&self) -> &[String] {
+        ContextFields::node_labels(self.context())
+    }
+    fn traffic_direction(&self) -> i32 {
+        ContextFields::traffic_direction(self.context())
+    }
+    fn interface(&self) -> Option<&NetworkInterface> {
+        ContextFields::interface(self.context())
+    }
+}
+
+impl FlowFields for RingFlow<'_> {
+    fn verdict(&self) -> i32 {
+        self.row.verdict()
+    }
+    fn drop_reason_desc(&self) -> i32 {
+        self.row.drop_reason_desc()
+    }
+    fn l4(&self) -> L4 {
+        let f = self.row.l4();
+        L4 {
+            kind: f.kind,
+            source_port: f.source_port,
+            destination_port: f.destination_port,
+        }
+    }
+    fn tcp_flags(&self) -> Option<u16> {
+        let f = self.row.l4();
+        match (f.kind, f.tcp_flags) {
+            (L4::TCP, 0) => FlowFields::tcp_flags(self.rest()), // no flag set, or no flags at all: ask
+            (L4::TCP, bits) => Some(bits),
+            _ => None,
+        }
+    }
+    fn uuid(&self) -> Cow<'_, str> {
+        match self.row.uuid() {
+            Some(u) => Cow::Owned(u),
+            None => FlowFields::uuid(self.rest()),
+        }
+    }
+    fn is_reply(&self) -> Option<bool> {
+        FlowFields::is_reply(self.rest())
+    }
+    fn trace_id(&self) -> &str {
+        FlowFields::trace_id(self.rest())
+    }
+    fn ip_trace_id(&self) -> Option<u64> {
+        FlowFields::ip_trace_id(self.rest())
+    }
+    fn l7(&self) -> Option<&Record> {
+        // Most flows have no L7 record: tell that from the bytes without decoding them.
+        if self.rest.get().is_none() && !has_l7(self.row.rest_bytes()) {
+            return None;
+        }
+        FlowFields::l7(self.rest())
+    }
+    fn encoded(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.row.flow().encode_to_vec())
+    }
 }
 
 /// Whether a flow's remaining bytes hold an `l7` field (Flow field 15), read without decoding.
-/// Bytes that do not parse say yes: the full decode then decides, as before.
+/// Bytes that do not parse say yes: the full decode then decides.
 fn has_l7(rest: &[u8]) -> bool {
     for field in crate::store::wire::fields(rest) {
         match field {
@@ -268,88 +231,10 @@ fn has_l7(rest: &[u8]) -> bool {
     false
 }
 
-fn needs_of(f: &FlowFilter) -> Needs {
-    if *f == FlowFilter::default() {
-        return Needs::Nothing;
-    }
-    let l4_only = |p: &String| {
-        matches!(
-            p.to_ascii_lowercase().as_str(),
-            "tcp" | "udp" | "sctp" | "icmp" | "icmpv4" | "icmpv6" | "vrrp" | "igmp"
-        )
-    };
-    let facts_only = FlowFilter {
-        verdict: vec![],
-        drop_reason_desc: vec![],
-        source_port: vec![],
-        destination_port: vec![],
-        tcp_flags: vec![],
-        protocol: vec![],
-        ..f.clone()
-    } == FlowFilter::default();
-    if facts_only && f.protocol.iter().all(l4_only) {
-        Needs::Facts
-    } else {
-        Needs::Rest
-    }
-}
-
-/// A flow with only what the row knows: verdict, drop reason, L4.
-fn facts_flow(f: &FlowRef) -> Flow {
-    let l4 = f.l4();
-    let flags = |bit: u16| l4.tcp_flags & (1 << bit) != 0;
-    let protocol = match l4.kind {
-        1 => Some(Protocol::Tcp(Tcp {
-            source_port: l4.source_port,
-            destination_port: l4.destination_port,
-            flags: Some(TcpFlags {
-                fin: flags(0),
-                syn: flags(1),
-                rst: flags(2),
-                psh: flags(3),
-                ack: flags(4),
-                urg: flags(5),
-                ece: flags(6),
-                cwr: flags(7),
-                ns: flags(8),
-            }),
-        })),
-        2 => Some(Protocol::Udp(Udp {
-            source_port: l4.source_port,
-            destination_port: l4.destination_port,
-        })),
-        // Other protocols carry no ports or flags a facts-only filter could ask about.
-        3 => Some(Protocol::IcmPv4(Default::default())),
-        4 => Some(Protocol::IcmPv6(Default::default())),
-        5 => Some(Protocol::Sctp(crate::api::flow::Sctp {
-            source_port: l4.source_port,
-            destination_port: l4.destination_port,
-        })),
-        6 => Some(Protocol::Vrrp(Default::default())),
-        7 => Some(Protocol::Igmp(Default::default())),
-        _ => None,
-    };
-    Flow {
-        verdict: f.verdict(),
-        drop_reason_desc: f.drop_reason_desc(),
-        l4: protocol.map(|p| Layer4 { protocol: Some(p) }),
-        ..Default::default()
-    }
-}
-
-/// The flow without its context: its own bytes, time and uuid.
-fn rest_flow(f: &FlowRef) -> Flow {
-    let mut flow = Flow::decode(f.rest_bytes()).unwrap_or_default();
-    flow.time = f.time();
-    if let Some(u) = f.uuid() {
-        flow.uuid = u;
-    }
-    flow
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::FlowMatcher;
     use crate::store::Ring;
 
     /// Every public oracle-like combination: the ring matcher agrees with FlowMatcher.
@@ -380,13 +265,118 @@ mod tests {
         ];
         for args in cases {
             let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-            let (flags, _) = crate::filter_flags::parse(&args).unwrap();
+            let (flags, _) = crate::filter::flags::parse(&args).unwrap();
             let whole = FlowMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
             let fast = RingMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
             let want: Vec<bool> = flows.iter().map(|f| whole.matches_flow(f)).collect();
             let got: Vec<bool> = ring.iter().map(|f| fast.matches(&f)).collect();
             assert_eq!(got, want, "{args:?}");
             assert!(want.iter().any(|m| *m), "{args:?} matches something");
+        }
+    }
+
+    /// Every flag case of the oracle whose filters compile, parsed by our own flag parser, over
+    /// the shared corpus held in a ring: the ring matcher and the flow matcher (on the flows as
+    /// read from the file) agree flow by flow.
+    #[test]
+    fn the_ring_matcher_agrees_with_the_flow_matcher_on_every_oracle_flag_case() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let (Ok(corpus), Ok(cases)) = (
+            std::fs::read_to_string(shared.join("flows/corpus.jsonl")),
+            std::fs::read_to_string(shared.join("oracle/cases.jsonl")),
+        ) else {
+            eprintln!("SKIPPED: no shared corpus and oracle beside the clone");
+            return;
+        };
+        let flows: Vec<Flow> = corpus
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| {
+                let resp: crate::api::observer::GetFlowsResponse = serde_json::from_str(l).unwrap();
+                match resp.response_types {
+                    Some(crate::api::observer::get_flows_response::ResponseTypes::Flow(f)) => {
+                        Some(f)
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        let mut ring = Ring::new(flows.len());
+        for f in &flows {
+            ring.push(f);
+        }
+        assert_eq!(ring.len(), flows.len());
+        let (mut checked, mut failures) = (0, Vec::new());
+        for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            let args: Vec<String> = serde_json::from_value(case["args"].clone()).unwrap();
+            let Ok((flags, _)) = crate::filter::flags::parse(&args) else {
+                continue;
+            };
+            let (Ok(whole), Ok(fast)) = (
+                FlowMatcher::compile(&flags.allowlist, &flags.denylist),
+                RingMatcher::compile(&flags.allowlist, &flags.denylist),
+            ) else {
+                continue;
+            };
+            checked += 1;
+            let differ: Vec<&str> = ring
+                .iter()
+                .zip(&flows)
+                .filter(|(r, f)| fast.matches(r) != whole.matches_flow(f))
+                .map(|(_, f)| f.uuid.as_str())
+                .collect();
+            if !differ.is_empty() {
+                failures.push(format!(
+                    "{args:?}: {} flows differ, {:?}",
+                    differ.len(),
+                    &differ[..1]
+                ));
+            }
+        }
+        assert!(checked > 100, "only {checked} oracle cases checked");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Fields the ring answers from its row or its context, where the row alone cannot tell
+    /// everything: TCP flags none of which is set versus no flags at all, uuids, replies.
+    #[test]
+    fn the_ring_matcher_agrees_on_fields_the_row_only_half_knows() {
+        let flows: Vec<Flow> = [
+            r#"{"uuid":"0b0e0f00-0000-4000-8000-000000000001","l4":{"TCP":{"destination_port":80}}}"#,
+            r#"{"uuid":"0b0e0f00-0000-4000-8000-000000000002","l4":{"TCP":{"flags":{}}}}"#,
+            r#"{"uuid":"0b0e0f00-0000-4000-8000-000000000003","l4":{"TCP":{"flags":{"SYN":true}}},"is_reply":true}"#,
+            r#"{"uuid":"not-a-canonical-uuid","verdict":"DROPPED","l4":{"UDP":{"destination_port":53}}}"#,
+            r#"{"l7":{"dns":{"query":"a."}},"trace_context":{"parent":{"trace_id":"41bc"}}}"#,
+        ]
+        .iter()
+        .map(|j| serde_json::from_str(j).unwrap())
+        .collect();
+        let mut ring = Ring::new(16);
+        for f in &flows {
+            ring.push(f);
+        }
+        let filters = [
+            r#"{"tcp_flags":[{}]}"#,
+            r#"{"tcp_flags":[{"SYN":true}]}"#,
+            r#"{"uuid":["not-a-canonical-uuid","0b0e0f00-0000-4000-8000-000000000002"]}"#,
+            r#"{"reply":[false]}"#,
+            r#"{"reply":[true]}"#,
+            r#"{"trace_id":[""]}"#,
+            r#"{"protocol":["dns"]}"#,
+            r#"{"destination_port":["53","80"]}"#,
+        ];
+        for filter in filters {
+            let ff: FlowFilter = serde_json::from_str(filter).unwrap();
+            let whole = FlowMatcher::compile(std::slice::from_ref(&ff), &[]).unwrap();
+            let fast = RingMatcher::compile(&[], std::slice::from_ref(&ff)).unwrap();
+            let want: Vec<bool> = flows.iter().map(|f| whole.matches_flow(f)).collect();
+            let got: Vec<bool> = ring.iter().map(|f| !fast.matches(&f)).collect();
+            assert_eq!(got, want, "{filter}");
+            assert!(
+                want.iter().any(|m| *m) && !want.iter().all(|m| *m),
+                "{filter}: {want:?}"
+            );
         }
     }
 }

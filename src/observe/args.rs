@@ -1,4 +1,4 @@
-//! `hubtop observe` flags other than filters (those are `filter_flags`'): hubble's selector,
+//! `hubtop observe` flags other than filters (those are `filter::flags`'): hubble's selector,
 //! formatting and connection flags with hubble's names, defaults and value syntax (Go integers
 //! and booleans, `--flag=value`), and clap's errors reworded as pflag words them.
 

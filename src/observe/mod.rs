@@ -5,7 +5,7 @@
 //! Entry point: [`run`], called by `main` with the arguments after `observe`.
 //!
 //! - `args.rs`: non-filter flags (clap, with pflag's syntax and messages); filter flags are
-//!   `crate::filter_flags`';
+//!   `crate::filter::flags`';
 //! - `timefmt.rs`: `--time-format` layouts and `--since`/`--until` values;
 //! - `printer/`: the output formats; `input.rs`: reading captures; `server.rs`: `GetFlows`.
 //!
@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::api::{Timestamp, observer::GetFlowsRequest};
 use crate::filter::FlowMatcher;
-use crate::filter_flags::{self, FilterFlags};
+use crate::filter::flags::{self as filter_flags, FilterFlags};
 
 use args::{ObserveArgs, Parsed};
 use printer::{Format, Options, Printer};

@@ -20,7 +20,7 @@ use super::rowtext::RowText;
 use super::search::{Search, SearchKey};
 use super::table::FlowTable;
 use super::views::{View, Views};
-use crate::filter_flags::FilterFlags;
+use crate::filter::FilterFlags;
 use crate::source::ConnInfo;
 use crate::store::Store;
 

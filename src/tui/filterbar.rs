@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::words;
 use crate::api::flow::{DropReason, Verdict};
 use crate::filter::FlowMatcher;
-use crate::filter_flags::{self, FLAG_NAMES, FilterFlags};
+use crate::filter::flags::{self as filter_flags, FLAG_NAMES, FilterFlags};
 
 /// The outcome of checking the text.
 #[derive(Debug, Clone)]

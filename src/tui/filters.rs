@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
 use super::words;
 use crate::filter::RingMatcher;
-use crate::filter_flags::{self, FilterFlags};
+use crate::filter::flags::{self as filter_flags, FilterFlags};
 use crate::store::{FlowRef, Store};
 
 /// The filter in force: sent to the server, and applied locally to the ring until the ring

@@ -50,7 +50,7 @@ use tokio::sync::mpsc;
 pub use app::{App, Ctx, Effect, Event};
 pub use model::Model;
 
-use crate::filter_flags::FilterFlags;
+use crate::filter::FilterFlags;
 use crate::source::{self, Shared, SourceCommand, SourceConfig};
 
 /// Frames per second at most; the flow rate never drives the frame rate.

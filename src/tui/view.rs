@@ -135,7 +135,7 @@ mod tests {
             store.push_flow(f, 0);
         }
         let (flags, _) =
-            crate::filter_flags::parse(&["--verdict".into(), "DROPPED".into()]).unwrap();
+            crate::filter::flags::parse(&["--verdict".into(), "DROPPED".into()]).unwrap();
         let m = RingMatcher::compile(&flags.allowlist, &flags.denylist).unwrap();
         let mut idx = FilterIndex::default();
         idx.refresh(&store, &m, std::time::Duration::ZERO);

@@ -22,17 +22,14 @@ mod parse;
 mod schema;
 mod types;
 
-use std::sync::Arc;
-
-use prost::Message;
-
 use crate::api::flow::FlowFilter;
 
-use super::matcher::{FilterError, FilterFunc};
+use super::FilterError;
+use super::matcher::Conjunction;
 
 const FIELD: &str = "experimental.cel_expression";
 
-pub(super) fn cel_expression(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Result<(), FilterError> {
+pub(super) fn cel_expression(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterError> {
     let exprs = ff
         .experimental
         .as_ref()
@@ -50,12 +47,12 @@ pub(super) fn cel_expression(ff: &FlowFilter, fs: &mut Vec<FilterFunc>) -> Resul
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    fs.push(Arc::new(move |flow| {
+    fs.flow(move |flow| {
         // A response without a flow has no `_flow` to evaluate against.
         let Some(flow) = flow else { return false };
-        let bytes = flow.encode_to_vec();
+        let bytes = flow.encoded();
         programs.iter().any(|p| eval::eval_bool(p, &bytes))
-    }));
+    });
     Ok(())
 }
 

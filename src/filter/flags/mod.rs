@@ -3,7 +3,8 @@
 //!
 //! Who owns what:
 //! - `mod.rs` (here): the public API — [`parse`], [`to_args`], [`raw_filters_yaml`],
-//!   [`FilterFlags`], [`FlagError`], [`FLAG_NAMES`] — and the order of hubble's checks;
+//!   [`FLAG_NAMES`], and [`FilterFlags`] and [`FlagError`] (defined at the `filter` root, which
+//!   the matcher shares) — and the order of hubble's checks;
 //! - `argv.rs`: pflag's argument syntax, and passing non-filter arguments through;
 //! - `table.rs`: the flag table and hubble's conflict groups;
 //! - `tracker.rs`: one list's flags → left/right filters, namespaces, conflicts;
@@ -27,30 +28,13 @@ mod tracker;
 mod values;
 mod yaml;
 
-use std::fmt;
-
-use crate::api::flow::FlowFilter;
-
+pub use super::{FilterFlags, FlagError};
 pub use render::to_args;
 pub use table::FLAG_NAMES;
+pub(super) use values::go_quote;
 pub use yaml::raw_filters_yaml;
 
-/// The filters of one `hubble observe` command line, as sent in `GetFlowsRequest`
-/// (`whitelist`/`blacklist`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FilterFlags {
-    pub allowlist: Vec<FlowFilter>,
-    pub denylist: Vec<FlowFilter>,
-}
-
-/// A rejected filter flag. `Display` reads like hubble's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlagError {
-    flag: Option<String>,
-    value: Option<String>,
-    message: String,
-}
-
+/// How the flag parser builds its errors (the type and its accessors live at the root).
 impl FlagError {
     /// pflag's wrapper for a value the flag refused.
     fn invalid(spec: &table::FlagSpec, value: &str, message: String) -> Self {
@@ -77,38 +61,7 @@ impl FlagError {
             message,
         }
     }
-
-    /// The flag as pflag names it (`--pod`, `-n, --namespace`), when one flag is to blame.
-    pub fn flag(&self) -> Option<&str> {
-        self.flag.as_deref()
-    }
-
-    /// The refused value, when a value was refused.
-    pub fn value(&self) -> Option<&str> {
-        self.value.as_deref()
-    }
-
-    /// Hubble's own explanation, without pflag's `invalid argument … for … flag:` prefix.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
 }
-
-impl fmt::Display for FlagError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.flag, &self.value) {
-            (Some(flag), Some(value)) => write!(
-                f,
-                "invalid argument {} for \"{flag}\" flag: {}",
-                values::go_quote(value),
-                self.message
-            ),
-            _ => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for FlagError {}
 
 /// Parses the filter flags of an argument vector (the arguments after `observe`, in hubble's
 /// syntax). Every other argument (`--last 5`, `-o jsonpb`, `--since 1h`, positionals, hubtop's
@@ -182,6 +135,7 @@ pub fn parse(args: &[String]) -> Result<(FilterFlags, Vec<String>), FlagError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::flow::FlowFilter;
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
