@@ -158,9 +158,60 @@ impl Ring {
         let front = self.chunks.front_mut().expect("a row's chunk is held");
         debug_assert_eq!(front.id, row.chunk);
         front.live -= 1;
-        if front.live == 0 && self.chunks.len() > 1 {
+        // Chunks a retain emptied may follow: they go with it. The last one stays (the next
+        // rest goes there if it has room).
+        while self.chunks.len() > 1 && self.chunks.front().is_some_and(|c| c.live == 0) {
             self.chunks.pop_front();
         }
+    }
+
+    /// Keeps the flows whose mark is `true` (`keep[i]` is for the `i`-th flow held, oldest
+    /// first) and drops the others, in place: nothing is decoded or copied but the kept rows,
+    /// which move up. Rest bytes stay where they are; a chunk left without a live row gives its
+    /// memory back at once (its slot stays until it reaches the front, so the ids of the chunks
+    /// after it still address them). Returns how many flows went.
+    ///
+    /// Sequence numbers are positional: the kept flows end at `next_seq()` as before, so they
+    /// get new numbers (the store bumps its generation).
+    pub fn retain_marked(&mut self, keep: &[bool]) -> usize {
+        assert_eq!(keep.len(), self.rows.len(), "one mark per flow held");
+        let Ring {
+            rows,
+            chunks,
+            contexts,
+            ..
+        } = self;
+        let first_chunk = chunks.front().map_or(0, |c| c.id);
+        let mut marks = keep.iter();
+        let mut gone = 0;
+        rows.retain(|row| {
+            let kept = *marks.next().expect("one mark per flow");
+            if !kept {
+                gone += 1;
+                contexts.release(row.context);
+                let chunk = &mut chunks[row.chunk.wrapping_sub(first_chunk) as usize];
+                chunk.live -= 1;
+                if chunk.live == 0 {
+                    chunk.data = Vec::new();
+                }
+            }
+            kept
+        });
+        while chunks.front().is_some_and(|c| c.live == 0) {
+            chunks.pop_front();
+        }
+        gone
+    }
+
+    /// [`Ring::retain_marked`] with the marks from `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&FlowRef) -> bool) -> usize {
+        let marks: Vec<bool> = self.iter().map(|f| keep(&f)).collect();
+        self.retain_marked(&marks)
+    }
+
+    /// Bytes held by the arena chunks (their capacity), for tests and memory reports.
+    pub fn arena_bytes(&self) -> usize {
+        self.chunks.iter().map(|c| c.data.capacity()).sum()
     }
 
     fn rest<'r>(&'r self, row: &Row) -> &'r [u8] {
@@ -408,5 +459,95 @@ mod tests {
         );
         assert_eq!(r.len(), 1);
         assert_eq!(r.next_seq(), 1);
+    }
+
+    /// Flows of ~2 kB (about 128 to a chunk), on `node-{n % 2}`.
+    #[allow(deprecated)]
+    fn big(n: u32) -> Flow {
+        Flow {
+            summary: "y".repeat(2000),
+            ..flow(n)
+        }
+    }
+
+    #[test]
+    fn retain_keeps_the_marked_flows_whole_with_positional_sequence_numbers() {
+        let mut r = Ring::new(100);
+        let all: Vec<Flow> = (0..150).map(flow).collect();
+        for f in &all {
+            r.push(f);
+        }
+        let held = &all[50..];
+        let gone = r.retain(|f| f.verdict() == 2);
+        let want: Vec<&Flow> = held.iter().filter(|f| f.verdict == 2).collect();
+        assert_eq!(gone, 100 - want.len());
+        assert_eq!(r.len(), want.len());
+        assert_eq!(r.next_seq(), 150, "the newest keeps its number");
+        assert_eq!(r.first_seq(), 150 - want.len() as u64);
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        assert_eq!(r.contexts(), 1, "node-0's context went with its flows");
+        // Pushing and evicting carry on as before.
+        for f in &all[..100] {
+            r.push(f);
+        }
+        assert_eq!(r.len(), 100);
+        assert_eq!(
+            uuids(&r),
+            all[..100]
+                .iter()
+                .map(|f| f.uuid.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn retaining_nothing_frees_every_chunk_and_context() {
+        let mut r = Ring::new(10_000);
+        for n in 0..2_000 {
+            r.push(&big(n));
+        }
+        assert!(r.arena_bytes() >= 2_000 * 2_000);
+        assert_eq!(r.retain(|_| false), 2_000);
+        assert!(r.is_empty());
+        assert_eq!(r.arena_bytes(), 0);
+        assert_eq!(r.contexts(), 0);
+        assert_eq!(r.chunks.len(), 0);
+        assert_eq!(r.first_seq(), 2_000);
+        r.push(&big(7));
+        assert_eq!(r.get(2_000).unwrap().flow(), big(7));
+    }
+
+    #[test]
+    fn a_chunk_left_without_flows_gives_its_memory_back_and_later_ids_still_resolve() {
+        let mut r = Ring::new(1_000);
+        let all: Vec<Flow> = (0..1_000).map(big).collect();
+        for f in &all {
+            r.push(f);
+        }
+        let chunks = r.chunks.len();
+        assert!(chunks >= 6, "{chunks} chunks");
+        let before = r.arena_bytes();
+        // Flows 200..800 go: the chunks wholly inside that span are emptied.
+        r.retain(|f| !(200..800).contains(&f.seq));
+        assert!(
+            r.arena_bytes() <= before - 3 * CHUNK,
+            "{} of {before} bytes held",
+            r.arena_bytes()
+        );
+        assert_eq!(r.chunks.len(), chunks, "emptied slots stay in the middle");
+        let want: Vec<&Flow> = all[..200].iter().chain(&all[800..]).collect();
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        // Evicting the first 200 walks past the emptied slots.
+        let more: Vec<Flow> = (1_000..1_800).map(big).collect();
+        for f in &more {
+            r.push(f);
+        }
+        assert_eq!(r.len(), 1_000);
+        let want: Vec<&Flow> = all[800..].iter().chain(&more).collect();
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        assert!(r.chunks.len() <= chunks + 1, "{} chunks", r.chunks.len());
     }
 }
