@@ -347,6 +347,7 @@ fn slash_filters_the_ring_at_once_and_restarts_the_stream_with_the_new_lists() {
         SourceCommand::SetFilter {
             whitelist,
             blacklist,
+            ..
         } => {
             assert_eq!(
                 serde_json::to_string(&whitelist).unwrap(),

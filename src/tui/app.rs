@@ -573,6 +573,9 @@ impl App {
             let _ = tx.send(SourceCommand::SetFilter {
                 whitelist: flags.allowlist.clone(),
                 blacklist: flags.denylist.clone(),
+                // TODO(ui): this filter's own number, so that `Store::filter_id` tells when the
+                // ring holds only its flows.
+                id: 0,
             });
         }
         self.filter = (!matcher.is_empty()).then(|| ActiveFilter {
