@@ -26,7 +26,7 @@ use crate::api::{
 };
 use crate::cli::ConnectionArgs;
 use crate::filter::RingMatcher;
-use crate::store::{FlowRef, Refilter};
+use crate::store::{FlowRef, Refilter, SLICE_BUDGET, SLICE_FLOWS};
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(15);
@@ -35,11 +35,6 @@ const STATUS_EVERY: Duration = Duration::from_secs(3);
 const DEDUP_WINDOW: usize = 65_536;
 /// Messages taken from the stream per store lock.
 const BATCH: usize = 1024;
-/// Flows decided per store lock while the held flows are filtered anew…
-const REFILTER_SLICE: usize = 32_768;
-/// …and for at most about this long (a filter that reads every flow's bytes is much slower per
-/// flow than one on the verdict).
-const REFILTER_BUDGET: Duration = Duration::from_millis(2);
 /// Flow keys read per store lock when the duplicate window is refilled.
 const DEDUP_SLICE: usize = 16_384;
 
@@ -277,13 +272,16 @@ async fn refilter(
 ) -> Result<usize, SourceCommand> {
     let now = chrono::Utc::now().timestamp();
     let mut r = Refilter::new(&shared.store(), now);
-    while !r.step(&shared.store(), REFILTER_SLICE, REFILTER_BUDGET, &mut keep) {
+    while !r.step(&shared.store(), SLICE_FLOWS, SLICE_BUDGET, &mut keep) {
         tokio::task::yield_now().await;
         if let Some(Ok(cmd)) = commands.as_mut().map(|c| c.try_recv()) {
             return Err(cmd);
         }
     }
-    let gone = r.finish(&mut shared.store(), filter_id, &mut keep);
+    let dropped = r.finish(&mut shared.store(), filter_id, &mut keep);
+    let gone = dropped.gone();
+    // Freed with the lock released: up to a million old rows and hundreds of chunks.
+    drop(dropped);
     refill_dedup(shared, dedup).await;
     Ok(gone)
 }

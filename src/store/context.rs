@@ -131,9 +131,14 @@ impl Contexts {
 
     /// One reference less; the context goes when none is left.
     pub fn release(&mut self, id: ContextId) {
+        self.release_many(id, 1);
+    }
+
+    /// `n` references less (at most as many as it has); the context goes when none is left.
+    pub fn release_many(&mut self, id: ContextId, n: u32) {
         let slot = &mut self.entries[id as usize];
         if let Some(e) = slot {
-            e.refs -= 1;
+            e.refs -= n;
             if e.refs == 0 {
                 if self.ids.get(&e.hash) == Some(&id) {
                     self.ids.remove(&e.hash);

@@ -11,8 +11,8 @@ pub mod wire;
 pub use counters::{
     Counter, CounterMap, Counters, RATE_WINDOW_SECS, SERIES_SECS, Series, drop_reason_of,
 };
-pub use refilter::Refilter;
-pub use ring::{FlowRef, Ring};
+pub use refilter::{Refilter, SLICE_BUDGET, SLICE_FLOWS};
+pub use ring::{Dropped, FlowRef, Kept, Ring};
 pub use sample::sample_flows;
 pub use wire::WireError;
 

@@ -1,8 +1,9 @@
-//! Filtering the store in place, a slice at a time: a new filter (or the time cut before a new
-//! stream's backfill) decides which flows stay while the UI keeps drawing. The writer decides the
-//! flows in slices, each under its own short lock of the store, and then compacts the ring and
-//! swaps in the recounted counters in one more short lock. Nothing is decoded: the decisions read
-//! the rows (and whatever the matcher needs), the counters come from the rows' facts.
+//! Filtering the store a slice at a time: a new filter (or the time cut before a new stream's
+//! backfill) decides which flows stay while the UI keeps drawing. The writer decides the flows in
+//! slices, each under its own short lock of the store, copying the kept rows beside the ring
+//! ([`Kept`]); one more short lock swaps them in with the recounted counters. Nothing is decoded
+//! or re-encoded: the decisions read the rows (and whatever the matcher needs), the counters come
+//! from the rows' facts, the flows' bytes stay where they are.
 //!
 //! The decisions stay valid between slices only while nobody else writes the store: the source
 //! task is its only writer and does this itself. Should the store change anyway, the refilter
@@ -10,15 +11,21 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Counters, FlowRef, Store};
+use super::{Counters, FlowRef, Store, ring::Dropped, ring::Kept};
 
 /// Flows decided between two looks at the clock.
 const CLOCK_EVERY: usize = 256;
 
+/// Flows a writer decides per lock of the store (the source task and the benchmark use these)…
+pub const SLICE_FLOWS: usize = 32_768;
+/// …and for at most about this long: a filter that reads every flow's bytes (HTTP, DNS) is much
+/// slower per flow than one on the verdict, so the clock ends its slices early.
+pub const SLICE_BUDGET: Duration = Duration::from_millis(2);
+
 /// A refilter under way: the decisions so far and the counters of the flows kept.
 #[derive(Debug)]
 pub struct Refilter {
-    keep: Vec<bool>,
+    kept: Kept,
     counters: Counters,
     now_secs: i64,
     /// The store's `(generation, version)` the decisions are about.
@@ -30,7 +37,7 @@ impl Refilter {
     /// are counted, as [`Store::push_flow`] does.
     pub fn new(store: &Store, now_secs: i64) -> Refilter {
         Refilter {
-            keep: Vec::with_capacity(store.ring.len()),
+            kept: store.ring.start_keeping(),
             counters: Counters::default(),
             now_secs,
             at: (store.generation, store.version),
@@ -39,7 +46,7 @@ impl Refilter {
 
     /// Flows decided so far, of [`Refilter::total`].
     pub fn decided(&self) -> usize {
-        self.keep.len()
+        self.kept.decided()
     }
 
     /// Flows to decide.
@@ -61,7 +68,7 @@ impl Refilter {
             *self = Refilter::new(store, self.now_secs);
         }
         let start = Instant::now();
-        let from = store.ring.first_seq() + self.keep.len() as u64;
+        let from = store.ring.first_seq() + self.kept.decided() as u64;
         let to = from.saturating_add(max_flows.max(1) as u64);
         for (i, flow) in store.ring.range(from, to).enumerate() {
             if i % CLOCK_EVERY == CLOCK_EVERY - 1 && start.elapsed() >= budget {
@@ -75,33 +82,33 @@ impl Refilter {
                 self.counters
                     .count_flow(flow.verdict(), flow.drop_reason(), at);
             }
-            self.keep.push(kept);
+            self.kept.decide(&flow, kept);
         }
-        self.keep.len() == store.ring.len()
+        self.kept.decided() == store.ring.len()
     }
 
     /// Drops the flows not kept and puts in the counters of those kept (lost events stay: a gap
     /// in the data is a gap whatever the filter), deciding first whatever is left with `keep`.
     /// Bumps the store's generation if any went (sequence numbers are positional) and, when
-    /// given, sets its `filter_id`. Returns how many flows went.
+    /// given, sets its `filter_id`. Drop what it returns after releasing the store's lock.
     pub fn finish(
         mut self,
         store: &mut Store,
         filter_id: Option<u64>,
         keep: impl FnMut(&FlowRef) -> bool,
-    ) -> usize {
+    ) -> Dropped {
         self.step(store, usize::MAX, Duration::MAX, keep);
-        let gone = store.ring.retain_marked(&self.keep);
+        let dropped = store.ring.apply(self.kept);
         self.counters.lost = std::mem::take(&mut store.counters.lost);
         store.counters = self.counters;
-        if gone > 0 {
+        if dropped.gone() > 0 {
             store.generation += 1;
         }
         store.version += 1;
         if let Some(id) = filter_id {
             store.filter_id = id;
         }
-        gone
+        dropped
     }
 }
 
@@ -109,7 +116,9 @@ impl Store {
     /// Keeps only the flows `keep` accepts, in one go (see [`Refilter`] to do it in slices):
     /// they are recounted from their rows, lost events and node events stay.
     pub fn retain(&mut self, keep: impl FnMut(&FlowRef) -> bool, now_secs: i64) -> usize {
-        Refilter::new(self, now_secs).finish(self, None, keep)
+        Refilter::new(self, now_secs)
+            .finish(self, None, keep)
+            .gone()
     }
 }
 

@@ -52,6 +52,73 @@ pub struct Ring {
     scratch_rest: Vec<u8>,
 }
 
+/// The flows a refilter keeps, copied beside the ring as they are decided (a slice at a time,
+/// the ring readable in between) and put in its place by [`Ring::apply`] in one swap: holding
+/// the store's lock while a million rows move up in place would take tens of milliseconds.
+#[derive(Debug)]
+pub struct Kept {
+    rows: VecDeque<Row>,
+    decided: usize,
+    /// The id of the ring's first chunk when deciding started.
+    first_chunk: u32,
+    /// Flows that go, per context id and per chunk (counted from `first_chunk`).
+    contexts_gone: Vec<u32>,
+    chunks_gone: Vec<u32>,
+}
+
+impl Kept {
+    /// Flows decided so far: the next to decide is the ring's `first_seq() + decided()`.
+    pub fn decided(&self) -> usize {
+        self.decided
+    }
+
+    /// Flows kept so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Records the decision about the next flow, which is `flow` (the ring's flow number
+    /// `first_seq() + decided()`).
+    pub fn decide(&mut self, flow: &FlowRef, keep: bool) {
+        let row = flow.row;
+        if keep {
+            self.rows.push_back(row.clone());
+        } else {
+            let id = row.context as usize;
+            if self.contexts_gone.len() <= id {
+                self.contexts_gone.resize(id + 1, 0);
+            }
+            self.contexts_gone[id] += 1;
+            let chunk = row.chunk.wrapping_sub(self.first_chunk) as usize;
+            if self.chunks_gone.len() <= chunk {
+                self.chunks_gone.resize(chunk + 1, 0);
+            }
+            self.chunks_gone[chunk] += 1;
+        }
+        self.decided += 1;
+    }
+}
+
+/// What [`Ring::apply`] took out of the ring: the replaced rows and the freed chunks' memory.
+/// Drop it after releasing the store's lock.
+#[derive(Debug)]
+pub struct Dropped {
+    gone: usize,
+    _rows: VecDeque<Row>,
+    _chunks: Vec<Vec<u8>>,
+}
+
+impl Dropped {
+    /// Flows that went.
+    pub fn gone(&self) -> usize {
+        self.gone
+    }
+}
+
 /// A flow in the ring.
 #[derive(Clone, Copy)]
 pub struct FlowRef<'a> {
@@ -207,6 +274,55 @@ impl Ring {
     pub fn retain(&mut self, mut keep: impl FnMut(&FlowRef) -> bool) -> usize {
         let marks: Vec<bool> = self.iter().map(|f| keep(&f)).collect();
         self.retain_marked(&marks)
+    }
+
+    /// Starts a [`Kept`]: the flows held now, to be decided oldest first.
+    pub fn start_keeping(&self) -> Kept {
+        Kept {
+            // As roomy as the rows it replaces: the ring refills without growing again.
+            rows: VecDeque::with_capacity(self.rows.capacity()),
+            decided: 0,
+            first_chunk: self.chunks.front().map_or(0, |c| c.id),
+            contexts_gone: Vec::new(),
+            chunks_gone: Vec::new(),
+        }
+    }
+
+    /// Holds only the flows `kept` kept, every flow held being decided: the kept rows replace
+    /// the rows (a swap), contexts and chunks lose the references of the flows that went, and a
+    /// chunk left without a live row gives its memory up. What is given up comes back in
+    /// [`Dropped`], to be dropped once the store's lock is released (freeing a million rows and
+    /// hundreds of chunks takes milliseconds). Sequence numbers are positional, as after
+    /// [`Ring::retain_marked`].
+    pub fn apply(&mut self, kept: Kept) -> Dropped {
+        assert_eq!(kept.decided, self.rows.len(), "every flow held is decided");
+        assert_eq!(
+            kept.first_chunk,
+            self.chunks.front().map_or(0, |c| c.id),
+            "decided about these flows"
+        );
+        let gone = self.rows.len() - kept.rows.len();
+        let rows = std::mem::replace(&mut self.rows, kept.rows);
+        for (id, &n) in kept.contexts_gone.iter().enumerate() {
+            if n > 0 {
+                self.contexts.release_many(id as ContextId, n);
+            }
+        }
+        let mut chunks = Vec::new();
+        for (chunk, &n) in self.chunks.iter_mut().zip(&kept.chunks_gone) {
+            chunk.live -= n;
+            if n > 0 && chunk.live == 0 {
+                chunks.push(std::mem::take(&mut chunk.data));
+            }
+        }
+        while self.chunks.front().is_some_and(|c| c.live == 0) {
+            self.chunks.pop_front();
+        }
+        Dropped {
+            gone,
+            _rows: rows,
+            _chunks: chunks,
+        }
     }
 
     /// Bytes held by the arena chunks (their capacity), for tests and memory reports.
@@ -549,5 +665,46 @@ mod tests {
         let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
         assert_eq!(got.iter().collect::<Vec<_>>(), want);
         assert!(r.chunks.len() <= chunks + 1, "{} chunks", r.chunks.len());
+    }
+
+    #[test]
+    fn kept_rows_swapped_in_leave_the_same_ring_as_retaining_in_place() {
+        let all: Vec<Flow> = (0..1_000).map(big).collect();
+        let keep = |f: &FlowRef| !(200..800).contains(&f.seq) && f.verdict() == 1;
+        let mut in_place = Ring::new(1_000);
+        let mut swapped = Ring::new(1_000);
+        for f in &all {
+            in_place.push(f);
+            swapped.push(f);
+        }
+        let before = swapped.arena_bytes();
+        in_place.retain(keep);
+        let mut kept = swapped.start_keeping();
+        for f in swapped.iter() {
+            kept.decide(&f, keep(&f));
+        }
+        assert_eq!(kept.decided(), 1_000);
+        assert_eq!(kept.len(), 200);
+        let dropped = swapped.apply(kept);
+        assert_eq!(dropped.gone(), 800);
+        drop(dropped);
+        let flows = |r: &Ring| r.iter().map(|e| (e.seq, e.flow())).collect::<Vec<_>>();
+        assert_eq!(flows(&swapped), flows(&in_place));
+        assert_eq!(swapped.first_seq(), 800);
+        assert_eq!(swapped.contexts(), 1);
+        assert_eq!(swapped.arena_bytes(), in_place.arena_bytes());
+        assert!(swapped.arena_bytes() <= before - 3 * CHUNK);
+        // Nothing kept: every chunk and context goes.
+        let kept = swapped.start_keeping();
+        let kept = swapped.iter().fold(kept, |mut k, f| {
+            k.decide(&f, false);
+            k
+        });
+        swapped.apply(kept);
+        assert!(swapped.is_empty());
+        assert_eq!((swapped.arena_bytes(), swapped.chunks.len()), (0, 0));
+        assert_eq!(swapped.contexts(), 0);
+        swapped.push(&big(5));
+        assert_eq!(swapped.newest().unwrap().flow(), big(5));
     }
 }
