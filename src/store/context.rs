@@ -158,6 +158,11 @@ impl Contexts {
             .flow
     }
 
+    /// Flows holding this context.
+    pub fn refs(&self, id: ContextId) -> u32 {
+        self.entries[id as usize].as_ref().map_or(0, |e| e.refs)
+    }
+
     pub fn stamp(&self, id: ContextId) -> u64 {
         self.entries[id as usize].as_ref().map_or(0, |e| e.stamp)
     }

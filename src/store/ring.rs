@@ -103,13 +103,14 @@ impl Kept {
     }
 }
 
-/// What [`Ring::apply`] took out of the ring: the replaced rows and the freed chunks' memory.
-/// Drop it after releasing the store's lock.
+/// What [`Ring::apply`] took out of the ring: the replaced rows, the freed chunks' memory and
+/// the contexts no flow holds any more. Drop it after releasing the store's lock.
 #[derive(Debug)]
 pub struct Dropped {
     gone: usize,
     _rows: VecDeque<Row>,
     _chunks: Vec<Vec<u8>>,
+    _contexts: Vec<Arc<Flow>>,
 }
 
 impl Dropped {
@@ -303,9 +304,16 @@ impl Ring {
         );
         let gone = self.rows.len() - kept.rows.len();
         let rows = std::mem::replace(&mut self.rows, kept.rows);
+        let mut contexts = Vec::new();
         for (id, &n) in kept.contexts_gone.iter().enumerate() {
+            let id = id as ContextId;
             if n > 0 {
-                self.contexts.release_many(id as ContextId, n);
+                if self.contexts.refs(id) == n {
+                    // Its last flows go: the decoded context (dozens of allocations) is freed
+                    // with the rest, after the lock.
+                    contexts.push(self.contexts.flow(id).clone());
+                }
+                self.contexts.release_many(id, n);
             }
         }
         let mut chunks = Vec::new();
@@ -322,6 +330,7 @@ impl Ring {
             gone,
             _rows: rows,
             _chunks: chunks,
+            _contexts: contexts,
         }
     }
 
