@@ -432,6 +432,47 @@ impl Drop for StatusPoller {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_newer_filter_arriving_while_the_flows_are_filtered_takes_over() {
+        use crate::api::flow::Verdict;
+        let shared = Shared::new(100_000, "test".into());
+        {
+            let mut store = shared.store();
+            for f in crate::store::sample_flows(70_000) {
+                store.push_flow(f, i64::MAX);
+            }
+        }
+        let only = |v: Verdict| FlowFilter {
+            verdict: vec![v as i32],
+            ..Default::default()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Queued before the first slice is decided: seen at the first yield.
+        tx.send(SourceCommand::SetFilter {
+            whitelist: vec![only(Verdict::Dropped)],
+            blacklist: vec![],
+            id: 2,
+        })
+        .unwrap();
+        let mut dedup = Dedup::new(DEDUP_WINDOW);
+        let first = (vec![only(Verdict::Forwarded)], vec![], 1);
+        let (whitelist, _) = set_filter(&shared, &mut dedup, &mut rx, first, &|_, _| {}).await;
+        assert_eq!(whitelist, vec![only(Verdict::Dropped)]);
+        let store = shared.store();
+        assert_eq!(store.filter_id, 2);
+        assert!(!store.ring.is_empty());
+        assert!(
+            store
+                .ring
+                .iter()
+                .all(|f| f.verdict() == Verdict::Dropped as i32)
+        );
+        assert_eq!(store.counters.flows.total, store.ring.len() as u64);
+        let newest = store.ring.newest().unwrap().key();
+        drop(store);
+        assert!(!dedup.insert(newest), "the window holds the flows kept");
+    }
+
     #[test]
     fn backoff_grows_then_stays_under_the_cap() {
         for attempt in 1..40 {
