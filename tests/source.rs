@@ -262,6 +262,7 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
     tx.send(SourceCommand::SetFilter {
         whitelist: vec![drops],
         blacklist: vec![],
+        id: 3,
     })
     .unwrap();
     wait_for("only the 20 drops", 10, || {
@@ -272,12 +273,68 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
                 .all(|e| e.verdict() == Verdict::Dropped as i32)
     })
     .await;
+    {
+        let s = shared.store();
+        assert_eq!(s.filter_id, 3);
+        assert_eq!(s.counters.flows.total, 20, "counted anew: the flows held");
+        assert_eq!(s.counters.verdicts[&(Verdict::Dropped as i32)].total, 20);
+        let want: Vec<String> = common::sample_flows(100)
+            .into_iter()
+            .filter(|f| f.verdict == Verdict::Dropped as i32)
+            .map(|f| f.uuid)
+            .collect();
+        let got: Vec<String> = s.ring.iter().map(|e| e.flow().uuid).collect();
+        assert_eq!(got, want, "the drops, once each, in order");
+    }
+    let changed = || -> Vec<Value> {
+        log_lines(&log)
+            .into_iter()
+            .filter(|l| l["event"] == "filter_changed")
+            .collect()
+    };
+    wait_for("the filter change logged", 10, || !changed().is_empty()).await;
+    let changed = changed();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["id"], 3);
+    assert_eq!(changed[0]["gone"], 80);
     let reqs = requests(&log);
     assert_eq!(
         reqs.last().unwrap()["whitelist"],
         serde_json::json!([{"verdict": ["DROPPED"]}])
     );
     server.abort().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_filter_applies_to_the_flows_held_at_once_even_with_the_server_gone() {
+    use hubtop::api::flow::{FlowFilter, Verdict};
+    let dir = temp_dir("filter-offline");
+    let file = capture(&dir, 100);
+    let addr = free_addr().await;
+    let server = serve_on(addr, FlowSource::File(file)).await;
+    let (shared, tx) = start_source(ConnectionArgs::plain(addr.to_string()), None, None);
+    wait_for("100 flows", 10, || shared.store().ring.len() == 100).await;
+    server.abort().await;
+    let generation = shared.store().generation;
+    tx.send(SourceCommand::SetFilter {
+        whitelist: vec![],
+        blacklist: vec![FlowFilter {
+            verdict: vec![Verdict::Dropped as i32],
+            ..Default::default()
+        }],
+        id: 5,
+    })
+    .unwrap();
+    wait_for("the filter applied", 10, || shared.store().filter_id == 5).await;
+    let s = shared.store();
+    assert_eq!(s.ring.len(), 80);
+    assert!(
+        s.ring
+            .iter()
+            .all(|e| e.verdict() != Verdict::Dropped as i32)
+    );
+    assert_eq!(s.counters.flows.total, 80);
+    assert_eq!(s.generation, generation + 1);
 }
 
 fn fake_kubectl(dir: &Path, body: &str) -> PathBuf {

@@ -379,4 +379,36 @@ mod tests {
             );
         }
     }
+
+    /// A matcher caches its answer per context `(id, stamp)`; a second ring (the one a new
+    /// filter leaves, or a fresh one) numbers its contexts from 0 again, so the stamp alone must
+    /// tell them apart.
+    #[test]
+    fn a_matcher_used_on_a_second_ring_does_not_reuse_the_first_rings_answers() {
+        let on = |node: &str| Flow {
+            node_name: node.into(),
+            ..Default::default()
+        };
+        let node_a = FlowFilter {
+            node_name: vec!["node-a".into()],
+            ..Default::default()
+        };
+        let m = RingMatcher::compile(&[node_a], &[]).unwrap();
+        let mut first = Ring::new(10);
+        first.push(&on("node-a"));
+        let mut second = Ring::new(10);
+        second.push(&on("node-b"));
+        let (a, b) = (first.get(0).unwrap(), second.get(0).unwrap());
+        assert_eq!(
+            a.context_id().0,
+            b.context_id().0,
+            "the same id in both rings"
+        );
+        assert!(m.matches(&a));
+        assert!(
+            !m.matches(&b),
+            "node-b's context took node-a's cached answer"
+        );
+        assert!(m.matches(&a));
+    }
 }

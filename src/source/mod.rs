@@ -94,9 +94,13 @@ pub struct ConnInfo {
 /// What the UI asks of the source.
 #[derive(Debug, Clone)]
 pub enum SourceCommand {
-    /// Restart the stream with these server-side filters and a fresh backfill.
+    /// Restart the stream with these server-side filters and a fresh backfill. The flows held
+    /// are filtered at once (in slices, the UI keeps drawing); when that is done,
+    /// [`Store::filter_id`] is `id`.
     SetFilter {
         whitelist: Vec<FlowFilter>,
         blacklist: Vec<FlowFilter>,
+        /// The UI's number for this filter (the one the source starts with is 0).
+        id: u64,
     },
 }

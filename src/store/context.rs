@@ -1,7 +1,14 @@
 //! Interned flow contexts: the fields that repeat across many flows (see `ring.rs`), stored once
 //! with a reference count and freed when the last flow using them leaves the ring.
 
-use std::{collections::HashMap, hash::BuildHasher, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::BuildHasher,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use prost::Message;
 use rustc_hash::FxBuildHasher;
@@ -16,7 +23,8 @@ struct Entry {
     key: Arc<[u8]>,
     /// `hash(key)`, kept so that a release finds the map entry without hashing the key again.
     hash: u64,
-    /// Unique per intern, so a cache keyed by id notices when the id is reused.
+    /// Unique per intern across the process (see [`NEXT_STAMP`]), so a cache keyed by id notices
+    /// when the id is reused, in this table or in another one (a ring built after a new filter).
     stamp: u64,
     flow: Arc<Flow>,
     refs: u32,
@@ -33,8 +41,11 @@ pub struct Contexts {
     collided: HashMap<Arc<[u8]>, ContextId, FxBuildHasher>,
     entries: Vec<Option<Entry>>,
     free: Vec<ContextId>,
-    next_stamp: u64,
 }
+
+/// Stamps come from one counter for the whole process: a matcher's cache keyed by
+/// `(id, stamp)` must never take a context of one table for the same id of another.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
 
 /// A context looked up by [`Contexts::probe`], for [`Contexts::intern_probed`].
 #[derive(Debug, Clone, Copy)]
@@ -93,11 +104,10 @@ impl Contexts {
         }
         let flow = Flow::decode(bytes).map_err(|_| WireError("undecodable flow context"))?;
         let key: Arc<[u8]> = Arc::from(bytes);
-        self.next_stamp += 1;
         let entry = Entry {
             key: key.clone(),
             hash: probe.hash,
-            stamp: self.next_stamp,
+            stamp: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
             flow: Arc::new(flow),
             refs: 1,
         };
@@ -121,9 +131,14 @@ impl Contexts {
 
     /// One reference less; the context goes when none is left.
     pub fn release(&mut self, id: ContextId) {
+        self.release_many(id, 1);
+    }
+
+    /// `n` references less (at most as many as it has); the context goes when none is left.
+    pub fn release_many(&mut self, id: ContextId, n: u32) {
         let slot = &mut self.entries[id as usize];
         if let Some(e) = slot {
-            e.refs -= 1;
+            e.refs -= n;
             if e.refs == 0 {
                 if self.ids.get(&e.hash) == Some(&id) {
                     self.ids.remove(&e.hash);
@@ -141,6 +156,11 @@ impl Contexts {
             .as_ref()
             .expect("a held flow's context is alive")
             .flow
+    }
+
+    /// Flows holding this context.
+    pub fn refs(&self, id: ContextId) -> u32 {
+        self.entries[id as usize].as_ref().map_or(0, |e| e.refs)
     }
 
     pub fn stamp(&self, id: ContextId) -> u64 {

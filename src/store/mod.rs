@@ -3,6 +3,7 @@
 
 mod context;
 mod counters;
+mod refilter;
 mod ring;
 mod sample;
 pub mod wire;
@@ -10,7 +11,8 @@ pub mod wire;
 pub use counters::{
     Counter, CounterMap, Counters, RATE_WINDOW_SECS, SERIES_SECS, Series, drop_reason_of,
 };
-pub use ring::{FlowRef, Ring};
+pub use refilter::{Refilter, SLICE_BUDGET, SLICE_FLOWS};
+pub use ring::{Dropped, FlowRef, Kept, Ring};
 pub use sample::sample_flows;
 pub use wire::WireError;
 
@@ -30,10 +32,12 @@ pub struct Store {
     pub version: u64,
     /// Messages from the server that could not be read (skipped, counted, shown).
     pub malformed: u64,
-    /// Bumped when the ring is rebuilt (a new filter): sequence numbers start over.
+    /// Bumped when flows leave the ring other than by age (a new filter, see [`Refilter`]):
+    /// sequence numbers are positional, so the flows kept got new ones.
     pub generation: u64,
-    /// Every flow in the ring passed the filter with this number (0: the one the source
-    /// started with); the UI then need not match the ring itself.
+    /// Every flow in the ring passed the filter with this number (the UI's numbering: 0 is the
+    /// filter the source started with). Set when a new filter's refilter completes; a view of
+    /// that filter need not match the ring's flows again.
     pub filter_id: u64,
 }
 
@@ -45,8 +49,8 @@ impl Store {
             node_events: Default::default(),
             version: 0,
             generation: 0,
-            malformed: 0,
             filter_id: 0,
+            malformed: 0,
         }
     }
 
@@ -93,21 +97,5 @@ impl Store {
         }
         self.node_events.push_back((at, ev));
         self.version += 1;
-    }
-
-    /// Starts over with only the flows `keep` accepts (a new filter): they are re-counted, while
-    /// lost events and node events stay, since a gap in the data is a gap whatever the filter.
-    pub fn rebuild(&mut self, mut keep: impl FnMut(&FlowRef) -> bool, now_secs: i64) {
-        let mut fresh = Store::new(self.ring.capacity());
-        fresh.version = self.version + 1;
-        fresh.generation = self.generation + 1;
-        let old = std::mem::replace(self, fresh);
-        self.counters.lost = old.counters.lost;
-        self.node_events = old.node_events;
-        for entry in old.ring.iter() {
-            if keep(&entry) {
-                self.push_flow(entry.flow(), now_secs);
-            }
-        }
     }
 }

@@ -52,6 +52,74 @@ pub struct Ring {
     scratch_rest: Vec<u8>,
 }
 
+/// The flows a refilter keeps, copied beside the ring as they are decided (a slice at a time,
+/// the ring readable in between) and put in its place by [`Ring::apply`] in one swap: holding
+/// the store's lock while a million rows move up in place would take tens of milliseconds.
+#[derive(Debug)]
+pub struct Kept {
+    rows: VecDeque<Row>,
+    decided: usize,
+    /// The id of the ring's first chunk when deciding started.
+    first_chunk: u32,
+    /// Flows that go, per context id and per chunk (counted from `first_chunk`).
+    contexts_gone: Vec<u32>,
+    chunks_gone: Vec<u32>,
+}
+
+impl Kept {
+    /// Flows decided so far: the next to decide is the ring's `first_seq() + decided()`.
+    pub fn decided(&self) -> usize {
+        self.decided
+    }
+
+    /// Flows kept so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Records the decision about the next flow, which is `flow` (the ring's flow number
+    /// `first_seq() + decided()`).
+    pub fn decide(&mut self, flow: &FlowRef, keep: bool) {
+        let row = flow.row;
+        if keep {
+            self.rows.push_back(row.clone());
+        } else {
+            let id = row.context as usize;
+            if self.contexts_gone.len() <= id {
+                self.contexts_gone.resize(id + 1, 0);
+            }
+            self.contexts_gone[id] += 1;
+            let chunk = row.chunk.wrapping_sub(self.first_chunk) as usize;
+            if self.chunks_gone.len() <= chunk {
+                self.chunks_gone.resize(chunk + 1, 0);
+            }
+            self.chunks_gone[chunk] += 1;
+        }
+        self.decided += 1;
+    }
+}
+
+/// What [`Ring::apply`] took out of the ring: the replaced rows, the freed chunks' memory and
+/// the contexts no flow holds any more. Drop it after releasing the store's lock.
+#[derive(Debug)]
+pub struct Dropped {
+    gone: usize,
+    _rows: VecDeque<Row>,
+    _chunks: Vec<Vec<u8>>,
+    _contexts: Vec<Arc<Flow>>,
+}
+
+impl Dropped {
+    /// Flows that went.
+    pub fn gone(&self) -> usize {
+        self.gone
+    }
+}
+
 /// A flow in the ring.
 #[derive(Clone, Copy)]
 pub struct FlowRef<'a> {
@@ -158,9 +226,117 @@ impl Ring {
         let front = self.chunks.front_mut().expect("a row's chunk is held");
         debug_assert_eq!(front.id, row.chunk);
         front.live -= 1;
-        if front.live == 0 && self.chunks.len() > 1 {
+        // Chunks a retain emptied may follow: they go with it. The last one stays (the next
+        // rest goes there if it has room).
+        while self.chunks.len() > 1 && self.chunks.front().is_some_and(|c| c.live == 0) {
             self.chunks.pop_front();
         }
+    }
+
+    /// Keeps the flows whose mark is `true` (`keep[i]` is for the `i`-th flow held, oldest
+    /// first) and drops the others, in place: nothing is decoded or copied but the kept rows,
+    /// which move up. Rest bytes stay where they are; a chunk left without a live row gives its
+    /// memory back at once (its slot stays until it reaches the front, so the ids of the chunks
+    /// after it still address them). Returns how many flows went.
+    ///
+    /// Sequence numbers are positional: the kept flows end at `next_seq()` as before, so they
+    /// get new numbers (the store bumps its generation).
+    pub fn retain_marked(&mut self, keep: &[bool]) -> usize {
+        assert_eq!(keep.len(), self.rows.len(), "one mark per flow held");
+        let Ring {
+            rows,
+            chunks,
+            contexts,
+            ..
+        } = self;
+        let first_chunk = chunks.front().map_or(0, |c| c.id);
+        let mut marks = keep.iter();
+        let mut gone = 0;
+        rows.retain(|row| {
+            let kept = *marks.next().expect("one mark per flow");
+            if !kept {
+                gone += 1;
+                contexts.release(row.context);
+                let chunk = &mut chunks[row.chunk.wrapping_sub(first_chunk) as usize];
+                chunk.live -= 1;
+                if chunk.live == 0 {
+                    chunk.data = Vec::new();
+                }
+            }
+            kept
+        });
+        while chunks.front().is_some_and(|c| c.live == 0) {
+            chunks.pop_front();
+        }
+        gone
+    }
+
+    /// [`Ring::retain_marked`] with the marks from `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&FlowRef) -> bool) -> usize {
+        let marks: Vec<bool> = self.iter().map(|f| keep(&f)).collect();
+        self.retain_marked(&marks)
+    }
+
+    /// Starts a [`Kept`]: the flows held now, to be decided oldest first.
+    pub fn start_keeping(&self) -> Kept {
+        Kept {
+            // As roomy as the rows it replaces: the ring refills without growing again.
+            rows: VecDeque::with_capacity(self.rows.capacity()),
+            decided: 0,
+            first_chunk: self.chunks.front().map_or(0, |c| c.id),
+            contexts_gone: Vec::new(),
+            chunks_gone: Vec::new(),
+        }
+    }
+
+    /// Holds only the flows `kept` kept, every flow held being decided: the kept rows replace
+    /// the rows (a swap), contexts and chunks lose the references of the flows that went, and a
+    /// chunk left without a live row gives its memory up. What is given up comes back in
+    /// [`Dropped`], to be dropped once the store's lock is released (freeing a million rows and
+    /// hundreds of chunks takes milliseconds). Sequence numbers are positional, as after
+    /// [`Ring::retain_marked`].
+    pub fn apply(&mut self, kept: Kept) -> Dropped {
+        assert_eq!(kept.decided, self.rows.len(), "every flow held is decided");
+        assert_eq!(
+            kept.first_chunk,
+            self.chunks.front().map_or(0, |c| c.id),
+            "decided about these flows"
+        );
+        let gone = self.rows.len() - kept.rows.len();
+        let rows = std::mem::replace(&mut self.rows, kept.rows);
+        let mut contexts = Vec::new();
+        for (id, &n) in kept.contexts_gone.iter().enumerate() {
+            let id = id as ContextId;
+            if n > 0 {
+                if self.contexts.refs(id) == n {
+                    // Its last flows go: the decoded context (dozens of allocations) is freed
+                    // with the rest, after the lock.
+                    contexts.push(self.contexts.flow(id).clone());
+                }
+                self.contexts.release_many(id, n);
+            }
+        }
+        let mut chunks = Vec::new();
+        for (chunk, &n) in self.chunks.iter_mut().zip(&kept.chunks_gone) {
+            chunk.live -= n;
+            if n > 0 && chunk.live == 0 {
+                chunks.push(std::mem::take(&mut chunk.data));
+            }
+        }
+        while self.chunks.front().is_some_and(|c| c.live == 0) {
+            self.chunks.pop_front();
+        }
+        Dropped {
+            gone,
+            _rows: rows,
+            _chunks: chunks,
+            _contexts: contexts,
+        }
+    }
+
+    /// Bytes held by the arena chunks (their capacity), for tests and memory reports.
+    pub fn arena_bytes(&self) -> usize {
+        self.chunks.iter().map(|c| c.data.capacity()).sum()
     }
 
     fn rest<'r>(&'r self, row: &Row) -> &'r [u8] {
@@ -408,5 +584,136 @@ mod tests {
         );
         assert_eq!(r.len(), 1);
         assert_eq!(r.next_seq(), 1);
+    }
+
+    /// Flows of ~2 kB (about 128 to a chunk), on `node-{n % 2}`.
+    #[allow(deprecated)]
+    fn big(n: u32) -> Flow {
+        Flow {
+            summary: "y".repeat(2000),
+            ..flow(n)
+        }
+    }
+
+    #[test]
+    fn retain_keeps_the_marked_flows_whole_with_positional_sequence_numbers() {
+        let mut r = Ring::new(100);
+        let all: Vec<Flow> = (0..150).map(flow).collect();
+        for f in &all {
+            r.push(f);
+        }
+        let held = &all[50..];
+        let gone = r.retain(|f| f.verdict() == 2);
+        let want: Vec<&Flow> = held.iter().filter(|f| f.verdict == 2).collect();
+        assert_eq!(gone, 100 - want.len());
+        assert_eq!(r.len(), want.len());
+        assert_eq!(r.next_seq(), 150, "the newest keeps its number");
+        assert_eq!(r.first_seq(), 150 - want.len() as u64);
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        assert_eq!(r.contexts(), 1, "node-0's context went with its flows");
+        // Pushing and evicting carry on as before.
+        for f in &all[..100] {
+            r.push(f);
+        }
+        assert_eq!(r.len(), 100);
+        assert_eq!(
+            uuids(&r),
+            all[..100]
+                .iter()
+                .map(|f| f.uuid.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn retaining_nothing_frees_every_chunk_and_context() {
+        let mut r = Ring::new(10_000);
+        for n in 0..2_000 {
+            r.push(&big(n));
+        }
+        assert!(r.arena_bytes() >= 2_000 * 2_000);
+        assert_eq!(r.retain(|_| false), 2_000);
+        assert!(r.is_empty());
+        assert_eq!(r.arena_bytes(), 0);
+        assert_eq!(r.contexts(), 0);
+        assert_eq!(r.chunks.len(), 0);
+        assert_eq!(r.first_seq(), 2_000);
+        r.push(&big(7));
+        assert_eq!(r.get(2_000).unwrap().flow(), big(7));
+    }
+
+    #[test]
+    fn a_chunk_left_without_flows_gives_its_memory_back_and_later_ids_still_resolve() {
+        let mut r = Ring::new(1_000);
+        let all: Vec<Flow> = (0..1_000).map(big).collect();
+        for f in &all {
+            r.push(f);
+        }
+        let chunks = r.chunks.len();
+        assert!(chunks >= 6, "{chunks} chunks");
+        let before = r.arena_bytes();
+        // Flows 200..800 go: the chunks wholly inside that span are emptied.
+        r.retain(|f| !(200..800).contains(&f.seq));
+        assert!(
+            r.arena_bytes() <= before - 3 * CHUNK,
+            "{} of {before} bytes held",
+            r.arena_bytes()
+        );
+        assert_eq!(r.chunks.len(), chunks, "emptied slots stay in the middle");
+        let want: Vec<&Flow> = all[..200].iter().chain(&all[800..]).collect();
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        // Evicting the first 200 walks past the emptied slots.
+        let more: Vec<Flow> = (1_000..1_800).map(big).collect();
+        for f in &more {
+            r.push(f);
+        }
+        assert_eq!(r.len(), 1_000);
+        let want: Vec<&Flow> = all[800..].iter().chain(&more).collect();
+        let got: Vec<Flow> = r.iter().map(|e| e.flow()).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        assert!(r.chunks.len() <= chunks + 1, "{} chunks", r.chunks.len());
+    }
+
+    #[test]
+    fn kept_rows_swapped_in_leave_the_same_ring_as_retaining_in_place() {
+        let all: Vec<Flow> = (0..1_000).map(big).collect();
+        let keep = |f: &FlowRef| !(200..800).contains(&f.seq) && f.verdict() == 1;
+        let mut in_place = Ring::new(1_000);
+        let mut swapped = Ring::new(1_000);
+        for f in &all {
+            in_place.push(f);
+            swapped.push(f);
+        }
+        let before = swapped.arena_bytes();
+        in_place.retain(keep);
+        let mut kept = swapped.start_keeping();
+        for f in swapped.iter() {
+            kept.decide(&f, keep(&f));
+        }
+        assert_eq!(kept.decided(), 1_000);
+        assert_eq!(kept.len(), 200);
+        let dropped = swapped.apply(kept);
+        assert_eq!(dropped.gone(), 800);
+        drop(dropped);
+        let flows = |r: &Ring| r.iter().map(|e| (e.seq, e.flow())).collect::<Vec<_>>();
+        assert_eq!(flows(&swapped), flows(&in_place));
+        assert_eq!(swapped.first_seq(), 800);
+        assert_eq!(swapped.contexts(), 1);
+        assert_eq!(swapped.arena_bytes(), in_place.arena_bytes());
+        assert!(swapped.arena_bytes() <= before - 3 * CHUNK);
+        // Nothing kept: every chunk and context goes.
+        let kept = swapped.start_keeping();
+        let kept = swapped.iter().fold(kept, |mut k, f| {
+            k.decide(&f, false);
+            k
+        });
+        swapped.apply(kept);
+        assert!(swapped.is_empty());
+        assert_eq!((swapped.arena_bytes(), swapped.chunks.len()), (0, 0));
+        assert_eq!(swapped.contexts(), 0);
+        swapped.push(&big(5));
+        assert_eq!(swapped.newest().unwrap().flow(), big(5));
     }
 }

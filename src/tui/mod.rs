@@ -151,6 +151,7 @@ fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
             let _ = commands.send(SourceCommand::SetFilter {
                 whitelist: change.flags.allowlist,
                 blacklist: change.flags.denylist,
+                id: change.id,
             });
         }
         Effect::Copy(text) => osc52(&text),
