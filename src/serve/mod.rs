@@ -136,8 +136,24 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    serve_announced(listener, opts, |_| {}, shutdown).await
+}
+
+/// [`serve`], calling `ready` with the address the listener is bound to once the source is
+/// prepared (the file loaded, the demo's history made), just before calls are answered: what
+/// `hubtop serve` reports, so that whoever asked for port 0 learns the port it got.
+pub async fn serve_announced(
+    listener: TcpListener,
+    opts: ServeOptions,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener
+        .local_addr()
+        .wrap_err("the listener has no local address")?;
     let auth = opts.basic_auth.clone();
     let prepared = prepare(opts).await?;
+    ready(addr);
     run(listener, prepared, auth, shutdown).await
 }
 
