@@ -13,3 +13,6 @@ pub mod serve;
 pub mod source;
 pub mod store;
 pub mod tui;
+
+#[cfg(test)]
+pub(crate) mod testdata;

@@ -109,18 +109,13 @@ async fn serve_cmd(args: ServeArgs) -> Result<()> {
             seed: None,
         }),
     };
-    eprintln!(
-        "hubtop serve: Hubble Observer API on {}",
-        listener.local_addr()?
-    );
-    serve::serve(
-        listener,
-        ServeOptions {
-            source,
-            buffer: args.buffer,
-            basic_auth: args.basic_auth_username.zip(args.basic_auth_password),
-        },
-        hubtop::tui::quit_signal(),
-    )
-    .await
+    let opts = ServeOptions {
+        source,
+        buffer: args.buffer,
+        basic_auth: args.basic_auth_username.zip(args.basic_auth_password),
+    };
+    // The address actually bound (`--listen 127.0.0.1:0` picks a free port), once the source is
+    // ready: scripts and tests wait for this line, then connect.
+    let ready = |addr| eprintln!("hubtop serve: listening on {addr}");
+    serve::serve_announced(listener, opts, ready, hubtop::tui::quit_signal()).await
 }

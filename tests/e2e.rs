@@ -2,15 +2,21 @@
 //! including the terminal being restored on quit and on signals.
 
 use std::{
-    process::{Command, Stdio},
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant},
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_hubtop");
 
-/// A private tmux server running one window; killed on drop.
+/// A private tmux server running one shell, in which one command runs; killed on drop.
 struct Tmux {
     socket: String,
+    /// Where the shell writes the command's exit status once it has ended.
+    exit_file: PathBuf,
 }
 
 impl Tmux {
@@ -21,7 +27,9 @@ impl Tmux {
             return None;
         }
         let socket = format!("hubtop-{name}-{}", std::process::id());
-        let t = Tmux { socket };
+        let exit_file = std::env::temp_dir().join(format!("{socket}.exit"));
+        let _ = std::fs::remove_file(&exit_file);
+        let t = Tmux { socket, exit_file };
         let status = t
             .cmd(&[
                 "new-session",
@@ -38,7 +46,12 @@ impl Tmux {
         t.cmd(&["set-option", "-g", "remain-on-exit", "on"])
             .status()
             .unwrap();
-        t.send_literal(&format!("stty -a | head -c 0; {cmd}; echo EXITED=$?"));
+        // The status goes to a file (written whole, then renamed into place): the screen shows
+        // the typed command line too, so reading the status from the screen could match that.
+        let file = t.exit_file.display();
+        t.send_literal(&format!(
+            "stty -a | head -c 0; {cmd}; echo $? > {file}.tmp && mv {file}.tmp {file}"
+        ));
         t.send_keys(&["Enter"]);
         Some(t)
     }
@@ -63,7 +76,8 @@ impl Tmux {
             .unwrap();
     }
 
-    fn screen(&self) -> String {
+    /// One capture of the pane, which may catch a frame half drawn.
+    fn capture(&self) -> String {
         let out = self
             .cmd(&["capture-pane", "-p", "-t", "0"])
             .output()
@@ -71,18 +85,61 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen once two consecutive captures agree (no frame was being drawn between them),
+    /// or `None` at `deadline`.
+    fn settled_screen(&self, deadline: Instant) -> Option<String> {
+        let mut last = self.capture();
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+            let s = self.capture();
+            if s == last {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            last = s;
+        }
+    }
+
+    /// The first settled screen `cond` holds for, within `secs`.
     fn wait_for(&self, what: &str, secs: u64, cond: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let s = self.screen();
-            if cond(&s) {
-                return s;
+            let settled = self.settled_screen(deadline);
+            if let Some(s) = settled.as_deref().filter(|s| cond(s)) {
+                return s.to_string();
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
+                "timed out waiting for {what} ({}); screen:\n{}",
+                if settled.is_some() {
+                    "settled, but not as expected"
+                } else {
+                    "it never settled"
+                },
+                self.capture()
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The exit status of the command, once it has ended (within `secs`).
+    fn exit_status(&self, secs: u64) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&self.exit_file) {
+                return text
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not an exit status: {text:?}"));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the command did not end; screen:\n{}",
+                self.capture()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
@@ -90,7 +147,19 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd(&["kill-server"]).status();
+        let _ = std::fs::remove_file(&self.exit_file);
     }
+}
+
+/// The number in the status bar's ` PAUSED +1,234 new `, if it shows.
+fn new_while_paused(screen: &str) -> Option<u64> {
+    let rest = &screen[screen.find("PAUSED +")? + "PAUSED +".len()..];
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Whether the shell's terminal is back in cooked mode with echo (run inside the pane).
@@ -126,9 +195,9 @@ fn demo_shows_flows_pauses_details_help_and_quits_restoring_the_terminal() {
 
     t.send_keys(&["Space"]);
     let paused = t.wait_for("paused", 5, |s| s.contains("PAUSED"));
-    std::thread::sleep(Duration::from_millis(1500));
-    let later = t.wait_for("more new flows", 10, |s| {
-        s.contains("PAUSED +") && !s.contains("PAUSED +0 ")
+    // Enough new flows (half a second's worth) that unpaused rows would have moved.
+    let later = t.wait_for("200 new flows while paused", 20, |s| {
+        new_while_paused(s).is_some_and(|n| n >= 200)
     });
     let table = |s: &str| {
         s.lines()
@@ -153,7 +222,7 @@ fn demo_shows_flows_pauses_details_help_and_quits_restoring_the_terminal() {
         s.contains("Help") && s.contains("pause / resume")
     });
     t.send_keys(&["q"]);
-    t.wait_for("exit", 10, |s| s.contains("EXITED=0"));
+    assert_eq!(t.exit_status(10), 0, "q quits with status 0");
     check_terminal_restored(&t);
 }
 
@@ -176,40 +245,79 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .status()
             .unwrap();
         assert!(status.success());
-        t.wait_for("exit", 10, |s| s.contains("EXITED="));
+        assert_eq!(t.exit_status(10), 0, "SIG{signal} quits with status 0");
         check_terminal_restored(&t);
     }
 }
 
-#[test]
-fn serve_answers_grpc_and_stops_on_sigterm() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+/// `hubtop serve ARGS --listen 127.0.0.1:0`, the address it reports having bound (within 30 s),
+/// and everything it writes to stderr (read on, so the pipe never fills).
+fn spawn_serve(args: &[&str]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--rate",
-            "1000",
-            "--listen",
-            &addr.to_string(),
-        ])
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("hubtop serve: listening on ") {
+                    let _ = tx.send(addr.parse::<SocketAddr>());
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+    }
+    let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(e)) => panic!(
+            "a bad address in the listening line ({e}): {}",
+            log.lock().unwrap()
+        ),
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "hubtop serve never said where it listens; exit: {:?}; stderr:\n{}",
+                child.try_wait(),
+                log.lock().unwrap()
+            );
+        }
+    };
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    (child, addr, log)
+}
+
+#[test]
+fn serve_reports_the_port_it_bound_answers_grpc_and_stops_on_sigterm() {
+    let (mut child, addr, log) = spawn_serve(&["--demo", "--rate", "1000"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let got = rt.block_on(async {
-        use hubtop::api::observer::{GetFlowsRequest, observer_client::ObserverClient};
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut client = loop {
-            match ObserverClient::connect(format!("http://{addr}")).await {
-                Ok(c) => break c,
-                Err(e) if Instant::now() > deadline => panic!("server never came up: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
+        use hubtop::api::observer::{
+            GetFlowsRequest, ServerStatusRequest, observer_client::ObserverClient,
         };
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut client = ObserverClient::connect(format!("http://{addr}"))
+            .await
+            .expect("the server answers where it said it listens");
+        // Until the server holds at least the 20 flows asked for below.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = client.server_status(ServerStatusRequest {}).await.unwrap();
+            let held = status.into_inner().num_flows;
+            if held >= 20 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "only {held} flows held");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut stream = client
             .get_flows(GetFlowsRequest {
                 number: 20,
@@ -234,8 +342,22 @@ fn serve_answers_grpc_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(
         status.success(),
-        "serve exits cleanly on SIGTERM: {status:?}"
+        "serve exits cleanly on SIGTERM: {status:?}; stderr:\n{}",
+        log.lock().unwrap()
     );
+}
+
+#[test]
+fn serve_reports_a_file_it_cannot_read_and_exits_nonzero_without_a_listening_line() {
+    let out = Command::new(BIN)
+        .args(["serve", "--input-file", "/nonexistent/flows.jsonl"])
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/flows.jsonl"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
 }
 
 unsafe extern "C" {
@@ -373,7 +495,7 @@ fn incident_drill_down_filter_details_one_key_filters_views_and_search() {
     });
 
     t.send_keys(&["q"]);
-    t.wait_for("exit", 10, |s| s.contains("EXITED=0"));
+    assert_eq!(t.exit_status(10), 0, "q quits with status 0");
     check_terminal_restored(&t);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -578,9 +578,17 @@ async fn the_demo_shows_policy_drops_forwarded_dns_and_http_within_a_few_thousan
 #[tokio::test]
 async fn a_slow_follower_gets_lost_events_instead_of_growing_the_server() {
     let (_, _server, mut client) = demo(50_000.0, 1000).await;
+    let start = status(&mut client).await.seen_flows;
     let mut stream = client.get_flows(following()).await.unwrap().into_inner();
-    // Read nothing while the ring turns over many times.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Read nothing while the ring of 1000 turns over ten times (however slow the machine).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while status(&mut client).await.seen_flows < start + 10_000 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the demo made too few flows"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let ring = LostEventSource::HubbleRingBuffer as i32;
     loop {

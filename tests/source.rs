@@ -29,9 +29,9 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A capture of `n` sample flows as jsonpb lines.
+/// A capture of `n` sample flows as jsonpb lines (the first `k` are the same for every `n`).
 fn capture(dir: &Path, n: usize) -> PathBuf {
-    let path = dir.join("flows.jsonl");
+    let path = dir.join(format!("flows-{n}.jsonl"));
     let mut text = String::new();
     for f in common::sample_flows(n) {
         let resp = GetFlowsResponse {
@@ -46,8 +46,9 @@ fn capture(dir: &Path, n: usize) -> PathBuf {
     path
 }
 
-/// A server on a fixed address, so it can be stopped and started again where the client looks.
+/// A server the test stops (and may start again on the same address, where the client looks).
 struct TestServer {
+    addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -60,13 +61,28 @@ impl TestServer {
     }
 }
 
+/// A server on a port the system picks (no window in which another test could take it).
+async fn serve_anywhere(source: FlowSource) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_server(listener, source)
+}
+
+/// A server on `addr`, which the test chose earlier (a restart where the client looks, or a
+/// server that comes up late): retried until the address is free again.
 async fn serve_on(addr: SocketAddr, source: FlowSource) -> TestServer {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let listener = loop {
         match TcpListener::bind(addr).await {
             Ok(l) => break l,
+            Err(e) if tokio::time::Instant::now() > deadline => panic!("cannot bind {addr}: {e}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
+    spawn_server(listener, source)
+}
+
+fn spawn_server(listener: TcpListener, source: FlowSource) -> TestServer {
+    let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let opts = ServeOptions {
@@ -80,11 +96,13 @@ async fn serve_on(addr: SocketAddr, source: FlowSource) -> TestServer {
         .await;
     });
     TestServer {
+        addr,
         stop: Some(tx),
         task,
     }
 }
 
+/// An address nothing listens on now, for a server that comes up later.
 async fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .await
@@ -147,8 +165,8 @@ fn requests(path: &Path) -> Vec<Value> {
 async fn backfill_brings_the_last_n_flows_then_follows() {
     let dir = temp_dir("backfill");
     let file = capture(&dir, 50);
-    let addr = free_addr().await;
-    let server = serve_on(addr, FlowSource::File(file)).await;
+    let server = serve_anywhere(FlowSource::File(file)).await;
+    let addr = server.addr;
     let log = dir.join("log.jsonl");
     let (shared, _tx) = start_source(
         ConnectionArgs::plain(addr.to_string()),
@@ -174,9 +192,9 @@ async fn backfill_brings_the_last_n_flows_then_follows() {
 async fn a_restarted_server_is_reconnected_and_resumed_since_the_last_flow_without_duplicates() {
     let dir = temp_dir("resume");
     let file = capture(&dir, 200);
-    let addr = free_addr().await;
     let log = dir.join("log.jsonl");
-    let server = serve_on(addr, FlowSource::File(file.clone())).await;
+    let server = serve_anywhere(FlowSource::File(file)).await;
+    let addr = server.addr;
     let (shared, _tx) = start_source(ConnectionArgs::plain(addr.to_string()), Some(&log), None);
     wait_for("all 200 flows", 10, || shared.store().ring.len() == 200).await;
     assert!(is_live(&shared));
@@ -191,18 +209,18 @@ async fn a_restarted_server_is_reconnected_and_resumed_since_the_last_flow_witho
         assert!(!error.is_empty());
     }
 
-    // The same history comes back: everything since the last flow is a duplicate.
-    let server = serve_on(addr, FlowSource::File(file)).await;
+    // The same history comes back with 10 newer flows: from `since` on, the last flow held is a
+    // duplicate, and it comes before the new ones. So once there are 210 flows the duplicate
+    // has been dealt with, and 210 distinct flows means it was dropped.
+    let server = serve_on(addr, FlowSource::File(capture(&dir, 210))).await;
     wait_for("live again", 30, || is_live(&shared)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (len, mut uuids) = {
-        let store = shared.store();
-        let uuids: Vec<_> = store.ring.iter().map(|e| e.flow().uuid).collect();
-        (store.ring.len(), uuids)
-    };
-    assert_eq!(len, 200, "the resumed stream added no duplicates");
-    uuids.dedup();
-    assert_eq!(uuids.len(), 200);
+    wait_for("the 10 new flows", 30, || shared.store().ring.len() >= 210).await;
+    let uuids: Vec<String> = shared.store().ring.iter().map(|e| e.flow().uuid).collect();
+    let want: Vec<String> = common::sample_flows(210)
+        .into_iter()
+        .map(|f| f.uuid)
+        .collect();
+    assert_eq!(uuids, want, "every flow once, in order: no duplicates");
 
     let reqs = requests(&log);
     assert!(reqs.len() >= 2, "{reqs:?}");
@@ -250,8 +268,8 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
     use hubtop::api::flow::{FlowFilter, Verdict};
     let dir = temp_dir("filter");
     let file = capture(&dir, 100);
-    let addr = free_addr().await;
-    let server = serve_on(addr, FlowSource::File(file)).await;
+    let server = serve_anywhere(FlowSource::File(file)).await;
+    let addr = server.addr;
     let log = dir.join("log.jsonl");
     let (shared, tx) = start_source(ConnectionArgs::plain(addr.to_string()), Some(&log), None);
     wait_for("100 flows", 10, || shared.store().ring.len() == 100).await;
@@ -352,15 +370,12 @@ fn fake_kubectl(dir: &Path, body: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_forward_runs_kubectl_and_connects_through_the_port_it_reports() {
     let dir = temp_dir("pf");
-    let addr = free_addr().await;
-    let server = serve_on(
-        addr,
-        FlowSource::Demo(DemoConfig {
-            rate: 500.0,
-            seed: Some(1),
-        }),
-    )
+    let server = serve_anywhere(FlowSource::Demo(DemoConfig {
+        rate: 500.0,
+        seed: Some(1),
+    }))
     .await;
+    let addr = server.addr;
     // Stands in for kubectl: says where it "forwards" (our server) and stays up.
     let kubectl = fake_kubectl(
         &dir,

@@ -18,14 +18,35 @@ use hubtop::api::{
 use hubtop::store::Store;
 use prost::Message;
 
-/// `../shared/flows/corpus.jsonl` (real flows as `hubble observe -o jsonpb` prints them), or
-/// `$HUBTOP_CORPUS`.
+/// `$HUBTOP_CORPUS`, or `flows/corpus.jsonl` (real flows as `hubble observe -o jsonpb` prints
+/// them) under `../shared` or `$HUBTOP_SHARED`. `None` (the demo generator stands in, with a note
+/// on stderr) without one; a panic instead under `HUBTOP_REQUIRE_SHARED=1`, so that a run meant
+/// to measure the real captures cannot quietly measure something else.
 pub fn corpus_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HUBTOP_CORPUS") {
         return Some(PathBuf::from(p));
     }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/flows/corpus.jsonl");
-    p.exists().then_some(p)
+    let shared = std::env::var_os("HUBTOP_SHARED").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+        PathBuf::from,
+    );
+    let p = shared.join("flows/corpus.jsonl");
+    if p.exists() {
+        return Some(p);
+    }
+    let required =
+        std::env::var_os("HUBTOP_REQUIRE_SHARED").is_some_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required,
+        "{} not found, and HUBTOP_REQUIRE_SHARED is set (set HUBTOP_SHARED or HUBTOP_CORPUS to \
+         point elsewhere)",
+        p.display()
+    );
+    eprintln!(
+        "no corpus at {} (set HUBTOP_SHARED or HUBTOP_CORPUS): the demo generator stands in",
+        p.display()
+    );
+    None
 }
 
 /// The responses of the corpus (flows and the odd lost event), or, without a corpus, a few

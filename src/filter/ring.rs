@@ -280,14 +280,11 @@ mod tests {
     /// read from the file) agree flow by flow.
     #[test]
     fn the_ring_matcher_agrees_with_the_flow_matcher_on_every_oracle_flag_case() {
-        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-        let (Ok(corpus), Ok(cases)) = (
-            std::fs::read_to_string(shared.join("flows/corpus.jsonl")),
-            std::fs::read_to_string(shared.join("oracle/cases.jsonl")),
-        ) else {
-            eprintln!("SKIPPED: no shared corpus and oracle beside the clone");
+        let Some(shared) = crate::testdata::shared_dir("ring matcher on every oracle case") else {
             return;
         };
+        let read = |p: &str| std::fs::read_to_string(shared.join(p)).expect(p);
+        let (corpus, cases) = (read("flows/corpus.jsonl"), read("oracle/cases.jsonl"));
         let flows: Vec<Flow> = corpus
             .lines()
             .filter(|l| !l.trim().is_empty())

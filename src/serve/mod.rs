@@ -136,16 +136,35 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let auth = opts.basic_auth.clone();
-    let prepared = prepare(opts).await?;
-    run(listener, prepared, auth, shutdown).await
+    serve_announced(listener, opts, |_| {}, shutdown).await
 }
 
+/// [`serve`], calling `ready` with the address the listener is bound to once the source is
+/// prepared (the file loaded, the demo's history made), just before calls are answered: what
+/// `hubtop serve` reports, so that whoever asked for port 0 learns the port it got.
+pub async fn serve_announced(
+    listener: TcpListener,
+    opts: ServeOptions,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener
+        .local_addr()
+        .wrap_err("the listener has no local address")?;
+    let auth = opts.basic_auth.clone();
+    let prepared = prepare(opts).await?;
+    ready(addr);
+    run(listener, prepared, auth, Box::pin(shutdown)).await
+}
+
+/// Not generic: the whole tonic/hyper server stack is instantiated here, once, rather than again
+/// in every crate that calls [`serve`] with its own future (the `hubtop` binary's build took
+/// 40 s longer for that).
 async fn run(
     listener: TcpListener,
     prepared: Prepared,
     basic_auth: Option<(String, String)>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Result<()> {
     let hub = prepared.hub.clone();
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -207,9 +226,14 @@ pub async fn spawn_local(opts: ServeOptions) -> Result<(SocketAddr, ServerHandle
     let auth = opts.basic_auth.clone();
     let prepared = prepare(opts).await?;
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(run(listener, prepared, auth, async move {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(run(
+        listener,
+        prepared,
+        auth,
+        Box::pin(async move {
+            let _ = rx.await;
+        }),
+    ));
     Ok((
         addr,
         ServerHandle {
