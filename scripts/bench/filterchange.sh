@@ -44,8 +44,8 @@ wait_text() {
 counts() {
     local s ring total filtering=0
     s=$(screen)
-    ring=$(grep -o 'ring [0-9,]*/' <<<"$s" | head -1 | tr -dc '0-9')
-    total=$(grep -oE ' [0-9,]+/[0-9,]+ ┘' <<<"$s" | head -1 | sed 's/.*\///; s/ ┘//' | tr -dc '0-9')
+    ring=$( (grep -o 'ring [0-9,]*/' <<<"$s" || true) | head -1 | tr -dc '0-9')
+    total=$( (grep -oE ' [0-9,]+/[0-9,]+ ┘' <<<"$s" || true) | head -1 | sed 's/.*\///; s/ ┘//' | tr -dc '0-9')
     grep -qF 'filtering older flows' <<<"$s" && filtering=1
     echo "${ring:-0} ${total:-x} $filtering"
 }
@@ -54,13 +54,13 @@ type_filter() {
     tmux send-keys -t "$SESSION" /
     [[ $(wait_text 1 "$BAR_TITLE" "$(now_ms)" 3000) != timeout ]] || return 1
     tmux send-keys -t "$SESSION" C-u
-    [[ -n $1 ]] && tmux send-keys -t "$SESSION" -l "$1"
+    [[ -n $1 ]] && tmux send-keys -t "$SESSION" -l -- "$1"
     [[ $(wait_text 1 "/ $1" "$(now_ms)" 3000) != timeout ]]
 }
 
 tmux new-session -d -s "$SESSION" -x 200 -y 60 \
     "exec env TERM=xterm-256color '$BIN' demo --rate $RATE --buffer $BUFFER"
-full="ring $(printf "%'d" "$BUFFER" 2>/dev/null || echo "$BUFFER")/"
+full="ring $(sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$BUFFER")/"
 if [[ $(wait_text 1 "$full" "$(now_ms)" 90000) == timeout ]]; then
     row "$RESULT" filterchange.start "the ring did not fill within 90 s" "-"
     exit 0
