@@ -118,6 +118,7 @@ fn refilter(shared: &Shared, mut keep: impl FnMut(&FlowRef) -> bool) -> Run {
         if done {
             break;
         }
+        shared.hand_over();
         std::thread::yield_now();
     }
     let (dropped, wall, cpu) = timed(|| {
@@ -146,6 +147,7 @@ fn refilter(shared: &Shared, mut keep: impl FnMut(&FlowRef) -> bool) -> Run {
         });
         run.hold(wall, cpu);
         from = to;
+        shared.hand_over();
         std::thread::yield_now();
     }
     run.total = start.elapsed();
@@ -282,6 +284,7 @@ fn under_load(report: &mut Report, variants: &Variants, n: usize) {
             ingest_hold = ingest_hold.max(wall);
             ingest_hold_cpu = ingest_hold_cpu.max(cpu);
             consumed += batch.len() as u64;
+            shared.hand_over();
         }
         if run.is_none() && start.elapsed() >= Duration::from_secs(1) {
             let r = refilter(&shared, |f| m.matches(f));

@@ -147,6 +147,7 @@ pub async fn run(
                                 }
                             }
                             drop(store);
+                            shared.hand_over();
                             if let Some(status) = failed {
                                 break Err(status_text(status));
                             }
@@ -273,6 +274,7 @@ async fn refilter(
     let now = chrono::Utc::now().timestamp();
     let mut r = Refilter::new(&shared.store(), now);
     while !r.step(&shared.store(), SLICE_FLOWS, SLICE_BUDGET, &mut keep) {
+        shared.hand_over();
         tokio::task::yield_now().await;
         if let Some(Ok(cmd)) = commands.as_mut().map(|c| c.try_recv()) {
             return Err(cmd);
@@ -301,6 +303,7 @@ async fn refill_dedup(shared: &Shared, dedup: &mut Dedup) {
             dedup.insert(f.key());
         }
         from = to;
+        shared.hand_over();
         tokio::task::yield_now().await;
     }
 }

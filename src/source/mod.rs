@@ -10,7 +10,10 @@ pub mod portforward;
 pub mod raw;
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard, TryLockError,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Instant,
 };
 
@@ -24,8 +27,10 @@ use crate::store::Store;
 /// State both the source task and the UI see. Locks are held briefly: per batch, per frame.
 #[derive(Debug)]
 pub struct Shared {
-    pub store: Mutex<Store>,
+    store: Mutex<Store>,
     pub conn: Mutex<ConnInfo>,
+    /// Threads blocked on the store's lock right now (see [`Shared::hand_over`]).
+    waiting: AtomicUsize,
 }
 
 impl Shared {
@@ -36,12 +41,33 @@ impl Shared {
                 server,
                 ..Default::default()
             }),
+            waiting: AtomicUsize::new(0),
         })
     }
 
     /// The store; a panic elsewhere while it was held does not make it unreadable.
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        match self.store.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// For a writer that takes the store's lock again and again (ingest batches, refilter
+    /// slices): called between two holds, it lets a thread that blocked on the lock meanwhile
+    /// (the UI, for a frame or a key) take it first. A mutex is not fair: without this, the
+    /// writer that just let go takes the lock back before the woken UI thread runs, and a frame
+    /// waits for many slices. Waits at most a few ms, then goes on anyway.
+    pub fn hand_over(&self) {
+        let until = Instant::now() + std::time::Duration::from_millis(4);
+        while self.waiting.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::yield_now();
+        }
     }
 
     pub fn conn(&self) -> MutexGuard<'_, ConnInfo> {
