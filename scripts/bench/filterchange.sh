@@ -99,6 +99,7 @@ for ((i = 0; i < TRIALS; i++)); do
     sleep 1
 done
 
+printf "%s\n" "${lat[@]}" > "$OUT/filterchange-keys.txt"
 timeouts=$(printf '%s\n' "${lat[@]}" | grep -c timeout || true)
 nums=$(printf '%s\n' "${lat[@]}" | grep -v timeout || true)
 n=$(printf '%s\n' "${lat[@]}" | wc -l)

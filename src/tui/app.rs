@@ -117,6 +117,8 @@ pub struct App {
     pub detail: DetailView,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
+    /// What the frame being prepared may spend on older flows.
+    pub(crate) frame_budget: std::time::Duration,
 }
 
 impl Default for App {
@@ -141,6 +143,7 @@ impl App {
             counters: CountersPane::default(),
             detail: DetailView::default(),
             notice: None,
+            frame_budget: std::time::Duration::MAX,
         }
     }
 

@@ -86,9 +86,13 @@ impl Ui {
 
     /// Prepares the next frame for a terminal of this size, with the store locked once.
     pub fn prepare(&mut self, area: Rect) -> Model {
+        self.prepare_within(area, Duration::MAX)
+    }
+
+    fn prepare_within(&mut self, area: Rect, budget: Duration) -> Model {
         let conn = self.shared.conn().clone();
         let store = self.shared.store();
-        self.app.prepare(&store, &conn, area)
+        self.app.prepare(&store, &conn, area, budget)
     }
 
     /// Prepares and draws one frame; returns whether more work waits for the next frames (a
@@ -97,8 +101,20 @@ impl Ui {
     where
         B::Error: Send + Sync + 'static,
     {
+        self.draw_within(terminal, Duration::MAX)
+    }
+
+    /// [`Ui::draw`], spending at most `budget` on older flows (a frame that answers a key).
+    fn draw_within<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        budget: Duration,
+    ) -> Result<bool>
+    where
+        B::Error: Send + Sync + 'static,
+    {
         let size = terminal.size()?;
-        let model = self.prepare(Rect::new(0, 0, size.width, size.height));
+        let model = self.prepare_within(Rect::new(0, 0, size.width, size.height), budget);
         terminal.draw(|f| render::draw(f, &model))?;
         Ok(model.busy())
     }
@@ -254,7 +270,13 @@ where
         if now {
             ui.app.now_secs = chrono::Utc::now().timestamp();
             let versions = ui.versions();
-            busy = ui.draw(terminal)?;
+            // A frame for input shows it first; the ticks after it catch up on older flows.
+            let budget = if dirty {
+                prepare::INPUT_FRAME_BUDGET
+            } else {
+                Duration::MAX
+            };
+            busy = ui.draw_within(terminal, budget)?;
             drawn = Some((versions, Instant::now()));
             dirty = false;
             due = None;

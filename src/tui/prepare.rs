@@ -3,7 +3,7 @@
 //! is there now, and copy what the frame shows into a [`Model`]. Drawing then reads the model
 //! only, so a frame can never mix two states of the store or move a cursor while drawing.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
 use ratatui::widgets::{Paragraph, Wrap};
@@ -20,9 +20,21 @@ use crate::store::{Counters, Store};
 /// How long a notice ("copied …") stays in the status bar.
 const NOTICE_SECS: i64 = 3;
 
+/// What a frame drawn in answer to a key may spend on older flows (a new filter's index, a view
+/// counting): the key is on screen first, the frames after it catch up.
+pub const INPUT_FRAME_BUDGET: Duration = Duration::from_millis(1);
+
 impl App {
-    /// The model of the next frame for a terminal of this size.
-    pub fn prepare(&mut self, store: &Store, conn: &ConnInfo, area: Rect) -> Model {
+    /// The model of the next frame for a terminal of this size; older flows are tested and
+    /// counted for at most `budget` (and the components' own budgets).
+    pub fn prepare(
+        &mut self,
+        store: &Store,
+        conn: &ConnInfo,
+        area: Rect,
+        budget: Duration,
+    ) -> Model {
+        self.frame_budget = budget;
         let theme = Theme {
             no_color: self.no_color,
         };
@@ -110,7 +122,9 @@ impl App {
 
     fn prepare_table(&mut self, store: &Store, area: Rect) -> model::Table {
         let height = area.height.saturating_sub(3) as usize; // borders + header
-        let window = self.table.window(store, &self.filters, height);
+        let window = self
+            .table
+            .window(store, &self.filters, height, self.frame_budget);
         let rows = window
             .seqs
             .iter()
@@ -148,10 +162,10 @@ impl App {
         let filters = &self.filters;
         self.views.sync(
             self.view,
-            &store.ring,
-            store.generation,
+            store,
             limit,
             self.now_secs,
+            self.frame_budget,
             |flow| filters.accepts(store, flow),
         )
     }

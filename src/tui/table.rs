@@ -182,9 +182,15 @@ impl FlowTable {
 
     /// The window of rows to draw, `height` of them, and where the selection stands; clamps
     /// and scrolls the anchor on the way.
-    pub fn window(&mut self, store: &Store, filters: &Filters, height: usize) -> Window {
+    pub fn window(
+        &mut self,
+        store: &Store,
+        filters: &Filters,
+        height: usize,
+        budget: Duration,
+    ) -> Window {
         self.page = height.max(1);
-        let budget = self.scan_budget;
+        let budget = budget.min(self.scan_budget);
         let (rows, anchor, _) = self.rows_within(store, filters, budget);
         let total = rows.len();
         if total == 0 {

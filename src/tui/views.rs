@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::cursor::Cursor;
 use crate::aggregate::{GroupBy, Groups, L7Sort, L7Stats, SortBy};
-use crate::store::{FlowRef, Ring};
+use crate::store::{FlowRef, Store};
 
 /// Which view the main area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,14 +103,15 @@ impl Views {
     pub fn sync(
         &mut self,
         view: View,
-        ring: &Ring,
-        generation: u64,
+        store: &Store,
         limit: u64,
         now_secs: i64,
+        budget: Duration,
         accepts: impl FnMut(&FlowRef<'_>) -> bool,
     ) -> Option<f64> {
-        self.check_generation(generation);
-        let deadline = Instant::now() + self.budget;
+        self.check_generation(store.generation);
+        let ring = &store.ring;
+        let deadline = Instant::now() + budget.min(self.budget);
         match view {
             View::Flows => None,
             View::Groups => {
