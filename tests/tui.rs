@@ -900,3 +900,22 @@ fn a_frame_is_drawn_from_its_model_without_the_store() {
         _ => panic!("the flows view"),
     }
 }
+
+#[test]
+fn the_detail_view_keeps_its_flow_when_the_ring_renumbers_or_drops_it() {
+    let mut app = app_with(common::sample_flows(5)); // the newest is a drop
+    key(&mut app, KeyCode::Enter);
+    let before = screen(&mut app, 160, 45);
+    assert!(before.contains("00000000-0000-4000-8000-000000000004"));
+    // A new filter's refilter drops the opened flow and renumbers the rest.
+    app.shared.store().retain(|f| f.verdict() != 2, NOW);
+    let after = screen(&mut app, 160, 45);
+    assert!(after.contains("ring 4/"), "{after}");
+    assert_eq!(
+        left_pane(&after),
+        left_pane(&before),
+        "the same flow, unchanged"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    assert!(app.copied[0].contains("00000000-0000-4000-8000-000000000004"));
+}

@@ -20,6 +20,7 @@ use super::rowtext::RowText;
 use super::search::{Search, SearchKey};
 use super::table::FlowTable;
 use super::views::{View, Views};
+use crate::api::flow::Flow;
 use crate::filter::FilterFlags;
 use crate::source::ConnInfo;
 use crate::store::Store;
@@ -266,7 +267,7 @@ impl App {
             return;
         }
         let taken = match self.screen {
-            Screen::Detail => self.detail_action(action, store, fx),
+            Screen::Detail => self.detail_action(action, fx),
             Screen::Flows if self.view != View::Flows => self.list_action(action, store, fx),
             Screen::Flows => self.table_action(action, store),
         };
@@ -284,13 +285,13 @@ impl App {
                 None => {}
             },
             Action::Copy => {
-                if let Some(seq) = self.current_flow(store) {
-                    self.copy(seq, store, fx);
+                if let Some(flow) = self.current_flow(store) {
+                    self.copy(&flow, fx);
                 }
             }
             Action::QuickMenu => {
-                if let Some(flow) = self.current_flow(store).and_then(|s| store.ring.get(s)) {
-                    self.quick.open(&flow.flow());
+                if let Some(flow) = self.current_flow(store) {
+                    self.quick.open(&flow);
                 }
             }
             _ => {}
@@ -298,21 +299,27 @@ impl App {
     }
 
     /// The flow the keys are about: the one in the detail view, or the selected row.
-    fn current_flow(&mut self, store: &Store) -> Option<u64> {
+    fn current_flow(&mut self, store: &Store) -> Option<Flow> {
         match self.screen {
-            Screen::Detail => Some(self.detail.seq),
-            Screen::Flows if self.view == View::Flows => self.selection(store),
+            Screen::Detail => Some((*self.detail.flow).clone()),
+            Screen::Flows if self.view == View::Flows => {
+                let seq = self.selection(store)?;
+                store.ring.get(seq).map(|f| f.flow())
+            }
             Screen::Flows => None,
         }
     }
 
-    fn detail_action(&mut self, action: Action, store: &Store, fx: &mut Vec<Effect>) -> bool {
+    fn detail_action(&mut self, action: Action, fx: &mut Vec<Effect>) -> bool {
         if self.detail.act(action) {
             return true;
         }
         match action {
             Action::Back => self.screen = Screen::Flows,
-            Action::Copy => self.copy(self.detail.seq, store, fx),
+            Action::Copy => {
+                let flow = self.detail.flow.clone();
+                self.copy(&flow, fx)
+            }
             // Nothing to open, pause, search or switch to from a single flow.
             Action::Open
             | Action::TogglePause
@@ -379,8 +386,9 @@ impl App {
             Action::NewestAndFollow => self.table.follow(),
             Action::TogglePause => self.table.toggle_pause(store),
             Action::Open => {
-                if let Some(seq) = self.selection(store) {
-                    self.detail = DetailView::open(seq);
+                let seq = self.selection(store);
+                if let Some(flow) = seq.and_then(|s| store.ring.get(s)) {
+                    self.detail = DetailView::open(flow.flow());
                     self.screen = Screen::Detail;
                 }
             }
@@ -449,11 +457,8 @@ impl App {
     }
 
     /// The flow as one line of jsonpb, for the clipboard.
-    fn copy(&mut self, seq: u64, store: &Store, fx: &mut Vec<Effect>) {
-        let Some(flow) = store.ring.get(seq).map(|f| f.flow()) else {
-            return self.note("this flow has left the ring".into());
-        };
-        if let Ok(json) = serde_json::to_string(&flow) {
+    fn copy(&mut self, flow: &Flow, fx: &mut Vec<Effect>) {
+        if let Ok(json) = serde_json::to_string(flow) {
             self.note(format!("copied {} bytes of JSON (OSC 52)", json.len()));
             fx.push(Effect::Copy(json));
         }

@@ -1,13 +1,16 @@
-//! The detail view's state: which flow, how far it is scrolled, fields or raw JSON. The scroll
-//! is clamped when a frame is prepared, against the lines as wrapped at the frame's width, so
-//! `G` reaches the last line however long the lines are.
+//! The detail view's state: the flow, how far it is scrolled, fields or raw JSON. The flow is
+//! copied out of the ring when the view opens, so it stays what the user opened even when the
+//! ring drops or renumbers its flows meanwhile (a full buffer, a new filter). The scroll is
+//! clamped when a frame is prepared, against the lines as wrapped at the frame's width, so `G`
+//! reaches the last line however long the lines are.
 
 use super::app::Action;
+use crate::api::flow::Flow;
 
 #[derive(Debug, Clone, Default)]
 pub struct DetailView {
-    /// Sequence number of the flow shown.
-    pub seq: u64,
+    /// The flow shown.
+    pub flow: Box<Flow>,
     /// First line shown (of the wrapped text).
     pub scroll: usize,
     /// The raw JSON instead of the grouped fields.
@@ -17,9 +20,9 @@ pub struct DetailView {
 }
 
 impl DetailView {
-    pub fn open(seq: u64) -> Self {
+    pub fn open(flow: Flow) -> Self {
         DetailView {
-            seq,
+            flow: Box::new(flow),
             scroll: 0,
             raw: false,
             page: 20,

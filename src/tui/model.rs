@@ -147,8 +147,7 @@ pub struct L7 {
 }
 
 pub struct Detail {
-    /// `None` when the flow has left the ring.
-    pub lines: Option<Vec<Line<'static>>>,
+    pub lines: Vec<Line<'static>>,
     pub scroll: usize,
     pub raw: bool,
 }

@@ -47,7 +47,7 @@ impl App {
         let main = match &areas {
             None => Main::Flows(empty_table()),
             Some(a) => match (self.screen, self.view) {
-                (Screen::Detail, _) => Main::Detail(self.prepare_detail(store, a.table, &theme)),
+                (Screen::Detail, _) => Main::Detail(self.prepare_detail(a.table, &theme)),
                 (Screen::Flows, View::Flows) => Main::Flows(self.prepare_table(store, a.table)),
                 (Screen::Flows, View::Groups) => Main::Groups(self.prepare_groups(store, a.table)),
                 (Screen::Flows, View::L7) => Main::L7(self.prepare_l7(store, a.table)),
@@ -210,18 +210,12 @@ impl App {
         }
     }
 
-    fn prepare_detail(&mut self, store: &Store, area: Rect, theme: &Theme) -> model::Detail {
-        let Some(flow) = store.ring.get(self.detail.seq).map(|e| e.flow()) else {
-            return model::Detail {
-                lines: None,
-                scroll: 0,
-                raw: self.detail.raw,
-            };
-        };
+    fn prepare_detail(&mut self, area: Rect, theme: &Theme) -> model::Detail {
+        let flow = &self.detail.flow;
         let lines = if self.detail.raw {
-            render::detail::raw_lines(&flow)
+            render::detail::raw_lines(flow)
         } else {
-            render::detail::detail_lines(&flow, theme)
+            render::detail::detail_lines(flow, theme)
         };
         // The scroll counts lines as wrapped at this width, so the end is reachable.
         let wrapped = Paragraph::new(lines.clone())
@@ -231,7 +225,7 @@ impl App {
             .detail
             .clamp(wrapped, area.height.saturating_sub(2) as usize);
         model::Detail {
-            lines: Some(lines),
+            lines,
             scroll,
             raw: self.detail.raw,
         }

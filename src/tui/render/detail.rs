@@ -28,13 +28,8 @@ pub fn draw(f: &mut Frame, m: &Model, d: &model::Detail, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title(name, &theme));
-    let Some(lines) = &d.lines else {
-        let text = "This flow has left the ring (it was the oldest when the buffer filled). Esc to go back.";
-        f.render_widget(Paragraph::new(text).block(block), area);
-        return;
-    };
     f.render_widget(
-        Paragraph::new(lines.clone())
+        Paragraph::new(d.lines.clone())
             .block(block)
             .wrap(Wrap { trim: false })
             .scroll((d.scroll.min(u16::MAX as usize) as u16, 0)),
