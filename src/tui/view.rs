@@ -45,10 +45,11 @@ impl Rows<'_> {
 }
 
 /// Time one frame may spend testing older flows against a new filter; the rest waits for the
-/// next frame, so a filter over a million flows never freezes the screen. A fifth of a frame
-/// at 30 fps: a key that arrives meanwhile waits at most this long, and the source usually
-/// refilters the ring (then the table needs no index) within a few such frames.
-pub const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(6);
+/// next frame, so a filter over a million flows never freezes the screen. A third of a frame
+/// at 30 fps: a key that arrives meanwhile waits at most this long (a frame drawn for a key
+/// spends 1 ms), and the source usually refilters the ring (then the table needs no index)
+/// within a few such frames.
+pub const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The sequence numbers of the flows a matcher accepts, kept up to date incrementally. A new
 /// filter is tested newest first: the rows on screen appear at once, older ones fill in over

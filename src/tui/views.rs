@@ -42,7 +42,7 @@ impl View {
 }
 
 /// Time one frame may spend counting flows the views have not seen (see `FilterIndex`).
-pub const AGGREGATE_BUDGET: Duration = Duration::from_millis(6);
+pub const AGGREGATE_BUDGET: Duration = Duration::from_millis(8);
 
 /// The aggregation engines and the views' own state.
 pub struct Views {
