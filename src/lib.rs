@@ -14,5 +14,5 @@ pub mod source;
 pub mod store;
 pub mod tui;
 
-#[cfg(test)]
-pub(crate) mod testdata;
+#[doc(hidden)]
+pub mod testdata;

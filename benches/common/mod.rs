@@ -26,18 +26,12 @@ pub fn corpus_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HUBTOP_CORPUS") {
         return Some(PathBuf::from(p));
     }
-    let shared = std::env::var_os("HUBTOP_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    );
-    let p = shared.join("flows/corpus.jsonl");
+    let p = hubtop::testdata::shared_root().join("flows/corpus.jsonl");
     if p.exists() {
         return Some(p);
     }
-    let required =
-        std::env::var_os("HUBTOP_REQUIRE_SHARED").is_some_and(|v| !v.is_empty() && v != "0");
     assert!(
-        !required,
+        !hubtop::testdata::shared_required(),
         "{} not found, and HUBTOP_REQUIRE_SHARED is set (set HUBTOP_SHARED or HUBTOP_CORPUS to \
          point elsewhere)",
         p.display()
