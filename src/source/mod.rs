@@ -25,6 +25,8 @@ use crate::api::{flow::FlowFilter, observer::ServerStatusResponse};
 use crate::store::Store;
 
 /// State both the source task and the UI see. Locks are held briefly: per batch, per frame.
+/// Whoever holds both takes `conn` first (the UI, for a frame or an event); nothing takes
+/// `conn` while holding the store.
 #[derive(Debug)]
 pub struct Shared {
     store: Mutex<Store>,

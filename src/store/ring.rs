@@ -233,48 +233,16 @@ impl Ring {
         }
     }
 
-    /// Keeps the flows whose mark is `true` (`keep[i]` is for the `i`-th flow held, oldest
-    /// first) and drops the others, in place: nothing is decoded or copied but the kept rows,
-    /// which move up. Rest bytes stay where they are; a chunk left without a live row gives its
-    /// memory back at once (its slot stays until it reaches the front, so the ids of the chunks
-    /// after it still address them). Returns how many flows went.
-    ///
-    /// Sequence numbers are positional: the kept flows end at `next_seq()` as before, so they
-    /// get new numbers (the store bumps its generation).
-    pub fn retain_marked(&mut self, keep: &[bool]) -> usize {
-        assert_eq!(keep.len(), self.rows.len(), "one mark per flow held");
-        let Ring {
-            rows,
-            chunks,
-            contexts,
-            ..
-        } = self;
-        let first_chunk = chunks.front().map_or(0, |c| c.id);
-        let mut marks = keep.iter();
-        let mut gone = 0;
-        rows.retain(|row| {
-            let kept = *marks.next().expect("one mark per flow");
-            if !kept {
-                gone += 1;
-                contexts.release(row.context);
-                let chunk = &mut chunks[row.chunk.wrapping_sub(first_chunk) as usize];
-                chunk.live -= 1;
-                if chunk.live == 0 {
-                    chunk.data = Vec::new();
-                }
-            }
-            kept
-        });
-        while chunks.front().is_some_and(|c| c.live == 0) {
-            chunks.pop_front();
-        }
-        gone
-    }
-
-    /// [`Ring::retain_marked`] with the marks from `keep`.
+    /// Keeps only the flows `keep` accepts, in one go: the path of a sliced refilter
+    /// ([`Ring::start_keeping`], [`Kept::decide`], [`Ring::apply`]) without the slices. Nothing
+    /// is decoded; sequence numbers are positional, so the kept flows get new ones (the store
+    /// bumps its generation). Returns how many flows went.
     pub fn retain(&mut self, mut keep: impl FnMut(&FlowRef) -> bool) -> usize {
-        let marks: Vec<bool> = self.iter().map(|f| keep(&f)).collect();
-        self.retain_marked(&marks)
+        let mut kept = self.start_keeping();
+        for f in self.iter() {
+            kept.decide(&f, keep(&f));
+        }
+        self.apply(kept).gone()
     }
 
     /// Starts a [`Kept`]: the flows held now, to be decided oldest first.
@@ -293,8 +261,8 @@ impl Ring {
     /// the rows (a swap), contexts and chunks lose the references of the flows that went, and a
     /// chunk left without a live row gives its memory up. What is given up comes back in
     /// [`Dropped`], to be dropped once the store's lock is released (freeing a million rows and
-    /// hundreds of chunks takes milliseconds). Sequence numbers are positional, as after
-    /// [`Ring::retain_marked`].
+    /// hundreds of chunks takes milliseconds). Sequence numbers are positional: the kept flows end
+    /// at `next_seq()` as before, so they get new numbers.
     pub fn apply(&mut self, kept: Kept) -> Dropped {
         assert_eq!(kept.decided, self.rows.len(), "every flow held is decided");
         assert_eq!(
@@ -677,43 +645,45 @@ mod tests {
     }
 
     #[test]
-    fn kept_rows_swapped_in_leave_the_same_ring_as_retaining_in_place() {
+    fn kept_rows_decided_one_by_one_are_swapped_in_and_the_rest_given_up() {
         let all: Vec<Flow> = (0..1_000).map(big).collect();
         let keep = |f: &FlowRef| !(200..800).contains(&f.seq) && f.verdict() == 1;
-        let mut in_place = Ring::new(1_000);
-        let mut swapped = Ring::new(1_000);
+        let mut r = Ring::new(1_000);
         for f in &all {
-            in_place.push(f);
-            swapped.push(f);
+            r.push(f);
         }
-        let before = swapped.arena_bytes();
-        in_place.retain(keep);
-        let mut kept = swapped.start_keeping();
-        for f in swapped.iter() {
+        let before = r.arena_bytes();
+        let want: Vec<(u64, Flow)> = r
+            .iter()
+            .filter(|f| keep(f))
+            .map(|f| f.flow())
+            .zip(800..)
+            .map(|(f, seq)| (seq, f))
+            .collect();
+        let mut kept = r.start_keeping();
+        for f in r.iter() {
             kept.decide(&f, keep(&f));
         }
         assert_eq!(kept.decided(), 1_000);
         assert_eq!(kept.len(), 200);
-        let dropped = swapped.apply(kept);
+        let dropped = r.apply(kept);
         assert_eq!(dropped.gone(), 800);
         drop(dropped);
-        let flows = |r: &Ring| r.iter().map(|e| (e.seq, e.flow())).collect::<Vec<_>>();
-        assert_eq!(flows(&swapped), flows(&in_place));
-        assert_eq!(swapped.first_seq(), 800);
-        assert_eq!(swapped.contexts(), 1);
-        assert_eq!(swapped.arena_bytes(), in_place.arena_bytes());
-        assert!(swapped.arena_bytes() <= before - 3 * CHUNK);
+        let got: Vec<(u64, Flow)> = r.iter().map(|e| (e.seq, e.flow())).collect();
+        assert_eq!(got, want, "the kept flows, in order, ending at next_seq");
+        assert_eq!(r.contexts(), 1);
+        assert!(r.arena_bytes() <= before - 3 * CHUNK);
         // Nothing kept: every chunk and context goes.
-        let kept = swapped.start_keeping();
-        let kept = swapped.iter().fold(kept, |mut k, f| {
+        let kept = r.start_keeping();
+        let kept = r.iter().fold(kept, |mut k, f| {
             k.decide(&f, false);
             k
         });
-        swapped.apply(kept);
-        assert!(swapped.is_empty());
-        assert_eq!((swapped.arena_bytes(), swapped.chunks.len()), (0, 0));
-        assert_eq!(swapped.contexts(), 0);
-        swapped.push(&big(5));
-        assert_eq!(swapped.newest().unwrap().flow(), big(5));
+        r.apply(kept);
+        assert!(r.is_empty());
+        assert_eq!((r.arena_bytes(), r.chunks.len()), (0, 0));
+        assert_eq!(r.contexts(), 0);
+        r.push(&big(5));
+        assert_eq!(r.newest().unwrap().flow(), big(5));
     }
 }

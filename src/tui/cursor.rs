@@ -30,15 +30,6 @@ impl Cursor {
         }
     }
 
-    /// Following the last row (the flow table).
-    pub fn following() -> Self {
-        Cursor {
-            selected: 0,
-            top: 0,
-            follow: true,
-        }
-    }
-
     /// Moves the selection by `delta` rows, clamped to the list. Leaving the last row upwards
     /// stops following; the window stays where it was.
     pub fn move_by(&mut self, delta: i64, len: usize, height: usize) {
@@ -100,7 +91,10 @@ mod tests {
 
     #[test]
     fn following_sticks_to_the_end_until_moved_up() {
-        let mut c = Cursor::following();
+        let mut c = Cursor {
+            follow: true,
+            ..Cursor::at_start()
+        };
         c.fit(100, 10);
         assert_eq!((c.selected, c.top), (99, 90));
         c.move_by(1, 100, 10);

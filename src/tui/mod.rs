@@ -71,9 +71,10 @@ impl Ui {
         Ui { app, shared }
     }
 
-    /// Applies an event with the store locked once.
+    /// Applies an event with the store (and the connection) locked once.
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
-        let conn = self.shared.conn().clone();
+        // Both locks at once, the connection's first (see `Shared`): nothing is copied.
+        let conn = self.shared.conn();
         let store = self.shared.store();
         self.app.update(
             event,
@@ -90,7 +91,7 @@ impl Ui {
     }
 
     fn prepare_within(&mut self, area: Rect, budget: Duration) -> Model {
-        let conn = self.shared.conn().clone();
+        let conn = self.shared.conn();
         let store = self.shared.store();
         self.app.prepare(&store, &conn, area, budget)
     }
@@ -127,7 +128,8 @@ impl Ui {
 
     /// The versions of the store and the connection, to tell whether to redraw.
     fn versions(&self) -> (u64, u64) {
-        (self.shared.store().version, self.shared.conn().version)
+        let conn = self.shared.conn().version;
+        (self.shared.store().version, conn)
     }
 }
 

@@ -3,6 +3,7 @@
 //! is there now, and copy what the frame shows into a [`Model`]. Drawing then reads the model
 //! only, so a frame can never mix two states of the store or move a cursor while drawing.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
@@ -170,42 +171,46 @@ impl App {
         )
     }
 
-    fn prepare_groups(&mut self, store: &Store, area: Rect) -> model::Groups {
+    /// The groups or L7 list: counts brought up to date within the budget, its cursor clamped
+    /// and scrolled; returns the counting progress and the rows to show.
+    fn list_window(&mut self, store: &Store, area: Rect) -> (Option<f64>, Range<usize>) {
         let height = area.height.saturating_sub(3) as usize;
         self.table.page = height.max(1);
         let progress = self.sync_view(store);
-        let total = self.views.groups.row_count();
-        let pos = &mut self.views.group_pos;
-        pos.fit(total, height);
-        let window = pos.window(total, height);
+        let total = match self.view {
+            View::L7 => self.views.l7.row_count(),
+            _ => self.views.groups.row_count(),
+        };
+        let cursor = self.views.cursor(self.view).expect("a list view");
+        cursor.fit(total, height);
+        (progress, cursor.window(total, height))
+    }
+
+    fn prepare_groups(&mut self, store: &Store, area: Rect) -> model::Groups {
+        let (progress, window) = self.list_window(store, area);
+        let v = &self.views;
         model::Groups {
-            rows: self
-                .views
+            rows: v
                 .groups
-                .rows_in(self.views.group_sort, self.now_secs, window.clone()),
+                .rows_in(v.group_sort, self.now_secs, window.clone()),
             top: window.start,
-            selected: self.views.group_pos.selected,
-            total,
-            by: self.views.groups.by(),
-            sort: self.views.group_sort,
+            selected: v.group_pos.selected,
+            total: v.groups.row_count(),
+            by: v.groups.by(),
+            sort: v.group_sort,
             progress,
         }
     }
 
     fn prepare_l7(&mut self, store: &Store, area: Rect) -> model::L7 {
-        let height = area.height.saturating_sub(3) as usize;
-        self.table.page = height.max(1);
-        let progress = self.sync_view(store);
-        let total = self.views.l7.row_count();
-        let pos = &mut self.views.l7_pos;
-        pos.fit(total, height);
-        let window = pos.window(total, height);
+        let (progress, window) = self.list_window(store, area);
+        let v = &self.views;
         model::L7 {
-            rows: self.views.l7.rows_in(self.views.l7_sort, window.clone()),
+            rows: v.l7.rows_in(v.l7_sort, window.clone()),
             top: window.start,
-            selected: self.views.l7_pos.selected,
-            total,
-            sort: self.views.l7_sort,
+            selected: v.l7_pos.selected,
+            total: v.l7.row_count(),
+            sort: v.l7_sort,
             progress,
         }
     }

@@ -9,11 +9,6 @@ pub fn shared_dir(test: &str) -> Option<PathBuf> {
     hubtop::testdata::shared_dir(test)
 }
 
-/// Whether `HUBTOP_REQUIRE_SHARED` asks for `../shared` to be there.
-pub fn shared_required() -> bool {
-    hubtop::testdata::shared_required()
-}
-
 /// Every capture file under `shared/flows/`, jsonpb lines.
 pub fn flow_files(shared: &std::path::Path) -> Vec<PathBuf> {
     let mut files = vec![shared.join("flows/corpus.jsonl")];
