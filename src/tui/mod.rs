@@ -30,6 +30,7 @@ pub mod quick;
 pub mod render;
 pub mod rowtext;
 pub mod search;
+pub mod shorten;
 pub mod table;
 pub mod terminal;
 pub mod view;
