@@ -125,6 +125,10 @@ pub struct Table {
     pub follow: bool,
     /// The NODE column shows.
     pub wide: bool,
+    /// The widest SOURCE and DESTINATION text shown lately (the columns' wish).
+    pub need: (usize, usize),
+    /// The rows span more than one day: times show their date.
+    pub dates: bool,
 }
 
 pub struct Groups {

@@ -13,6 +13,7 @@ use super::app::{App, Screen};
 use super::model::{self, Conn, Main, Model};
 use super::render::{self, Theme};
 use super::rowtext::RowText;
+use super::shorten;
 use super::views::View;
 use super::words;
 use crate::source::{ConnInfo, ConnState};
@@ -141,8 +142,19 @@ impl App {
                     hit,
                 })
             })
-            .collect();
+            .collect::<Vec<model::TableRow>>();
+        for r in &rows {
+            let seen = &mut self.table.seen_widths;
+            seen.0 = seen.0.max(shorten::width(&r.text.source.full()));
+            seen.1 = seen.1.max(shorten::width(&r.text.destination.full()));
+        }
+        let dates = match (rows.first(), rows.last()) {
+            (Some(a), Some(b)) => a.text.date != b.text.date,
+            _ => false,
+        };
         model::Table {
+            need: self.table.seen_widths,
+            dates,
             rows,
             position: window.selected.map(|(p, _)| (p, window.total)),
             filtered: self.filters.active.is_some(),
@@ -265,5 +277,7 @@ fn empty_table() -> model::Table {
         filtering: None,
         follow: true,
         wide: false,
+        need: (0, 0),
+        dates: false,
     }
 }

@@ -81,7 +81,7 @@ impl Endpoint {
             width(&self.tag) + 3
         };
         // Enough of the name to tell replicas apart: the hash's tail and a few characters.
-        const NAME_MIN: usize = 8;
+        const NAME_MIN: usize = 5;
         let name_min = width(&self.name).min(NAME_MIN);
         // The tag is the first to go: the name says more.
         if tag_w > 0 {
@@ -130,6 +130,11 @@ pub fn name_fit(name: &str, max: usize) -> String {
         if let Some(dash) = name.rfind('-') {
             let last = &name[dash + 1..];
             if !last.is_empty() && last.len() <= 6 && width(last) + 3 <= room {
+                // The whole hash goes when the workload fits: a part of it is noise.
+                let workload = name[..dash].rfind('-').map(|d| &name[..d + 1]);
+                if let Some(w) = workload.filter(|w| width(w) + width(last) <= room) {
+                    return format!("{w}{ELLIPSIS}{last}");
+                }
                 let head = head(&name[..dash + 1], room - width(last));
                 return format!("{head}{ELLIPSIS}{last}");
             }

@@ -48,6 +48,9 @@ pub struct FlowTable {
     pub page: usize,
     /// The store generation the sequence numbers above belong to.
     generation: Option<u64>,
+    /// The widest SOURCE and DESTINATION shown since the filter changed: the columns grow to
+    /// them and do not shrink back while rows scroll by, so the table does not jitter.
+    pub seen_widths: (usize, usize),
 }
 
 impl Default for FlowTable {
@@ -63,6 +66,7 @@ impl Default for FlowTable {
             scan_budget: super::view::SCAN_BUDGET,
             page: 20,
             generation: None,
+            seen_widths: (0, 0),
         }
     }
 }
@@ -171,6 +175,7 @@ impl FlowTable {
     /// A new filter: the index starts over, and the selection goes back to the newest flow.
     pub fn filter_changed(&mut self) {
         self.index.reset();
+        self.seen_widths = (0, 0);
         self.anchor.follow = true;
     }
 

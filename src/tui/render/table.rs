@@ -1,46 +1,147 @@
 //! The flow table: newest at the bottom, followed until the user scrolls away. The model holds
 //! only the visible rows, whatever the ring holds.
+//!
+//! Columns adapt to the width: below [`FULL_TIME_FROM`] columns the time loses its milliseconds
+//! and verdicts are abbreviated (`FWD`, `DROP`); the TYPE column shows from [`TYPE_FROM`]; the
+//! endpoints get what the widest one shown needs, up to a share that leaves the summary room,
+//! and are cut the way people read them (`shop/payments-…hs6zj:8080`, see `shorten.rs`).
 
 use ratatui::{
     Frame,
     layout::{Constraint, Rect},
+    style::Color,
     text::{Line, Span},
-    widgets::{Block, Borders, Cell, Row, Table},
+    widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap},
 };
 
 use super::{Theme, filter_title, thousands, view_tabs};
 use crate::format::sanitize;
-use crate::tui::model::{self, Model};
+use crate::tui::model::{self, Conn, Model};
 use crate::tui::rowtext::RowText;
+use crate::tui::shorten;
+
+/// From this inner width on, times show milliseconds and verdicts their full name.
+pub const FULL_TIME_FROM: usize = 100;
+/// From this inner width on, the TYPE column shows (the summary starts with the protocol too).
+pub const TYPE_FROM: usize = 140;
+/// What the summary keeps at least while the endpoints need more.
+const SUMMARY_MIN: usize = 20;
+/// What an endpoint gets at most while the summary could use more: a pod with its hash and port.
+const ENDPOINT_MAX: usize = 36;
+
+/// The columns' widths for a table `inner` columns wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    pub time: usize,
+    pub full_time: bool,
+    pub dates: bool,
+    pub verdict: usize,
+    pub full_verdict: bool,
+    /// 0: no NODE column.
+    pub node: usize,
+    pub source: usize,
+    pub destination: usize,
+    /// 0: no TYPE column.
+    pub kind: usize,
+    pub summary: usize,
+}
+
+impl Columns {
+    /// `need`: the widest source and destination text to show; `wide`: room for NODE.
+    pub fn new(inner: usize, need: (usize, usize), dates: bool, wide: bool) -> Columns {
+        let full_time = inner >= FULL_TIME_FROM;
+        let full_verdict = inner >= FULL_TIME_FROM;
+        let time = if full_time { 12 } else { 8 } + if dates { 7 } else { 0 };
+        let verdict = if full_verdict { 10 } else { 5 };
+        let kind = if inner >= TYPE_FROM { 6 } else { 0 };
+        let node = if wide { (inner / 10).clamp(10, 24) } else { 0 };
+        let columns = 4 + usize::from(kind > 0) + usize::from(node > 0);
+        let fixed = time + verdict + kind + node + columns; // one space between columns
+        let rest = inner.saturating_sub(fixed);
+        // The endpoints take what they need when the summary keeps its minimum; otherwise they
+        // share what is left in proportion to their needs, each at least 12 columns.
+        let cap = ENDPOINT_MAX.max(rest / 4);
+        let (ns, nd) = (need.0.clamp(6, cap), need.1.clamp(11, cap));
+        let room = rest.saturating_sub(SUMMARY_MIN);
+        let (source, destination) = if ns + nd <= room {
+            (ns, nd)
+        } else {
+            let share = room.max(rest * 3 / 5);
+            let s = (share * ns / (ns + nd)).max(12.min(share / 2));
+            let s = s.min(ns);
+            let d = share.saturating_sub(s).min(nd);
+            // What the destination did not use goes back to the source.
+            let s = (share - d).min(ns);
+            (s, d)
+        };
+        let summary = rest.saturating_sub(source + destination);
+        Columns {
+            time,
+            full_time,
+            dates,
+            verdict,
+            full_verdict,
+            node,
+            source,
+            destination,
+            kind,
+            summary,
+        }
+    }
+
+    fn constraints(&self) -> Vec<Constraint> {
+        let mut v = vec![
+            Constraint::Length(self.time as u16),
+            Constraint::Length(self.verdict as u16),
+        ];
+        if self.node > 0 {
+            v.push(Constraint::Length(self.node as u16));
+        }
+        v.push(Constraint::Length(self.source as u16));
+        v.push(Constraint::Length(self.destination as u16));
+        if self.kind > 0 {
+            v.push(Constraint::Length(self.kind as u16));
+        }
+        v.push(Constraint::Fill(1));
+        v
+    }
+
+    fn header(&self) -> Vec<&'static str> {
+        let mut v = vec!["TIME", if self.full_verdict { "VERDICT" } else { "VERD" }];
+        if self.node > 0 {
+            v.push("NODE");
+        }
+        v.push("SOURCE");
+        v.push("DESTINATION");
+        if self.kind > 0 {
+            v.push("TYPE");
+        }
+        v.push("SUMMARY");
+        v
+    }
+}
+
+/// A verdict in five columns, for narrow tables.
+pub fn short_verdict(name: &str) -> &str {
+    match name {
+        "FORWARDED" => "FWD",
+        "DROPPED" => "DROP",
+        "REDIRECTED" => "REDIR",
+        "TRANSLATED" => "XLATE",
+        "VERDICT_UNKNOWN" => "?",
+        other => other,
+    }
+}
 
 pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
     let theme = Theme::of(m);
-    let wide = t.wide;
-    let mut header = vec![
-        "TIME",
-        "VERDICT",
-        "SOURCE",
-        "DESTINATION",
-        "TYPE",
-        "SUMMARY",
-    ];
-    let mut widths = vec![
-        Constraint::Length(12),
-        Constraint::Length(10),
-        Constraint::Fill(3),
-        Constraint::Fill(3),
-        Constraint::Length(6),
-        Constraint::Fill(4),
-    ];
-    if wide {
-        header.insert(2, "NODE");
-        widths.insert(2, Constraint::Fill(1));
-    }
+    let inner = area.width.saturating_sub(2) as usize;
+    let cols = Columns::new(inner, t.need, t.dates, t.wide);
     let rows: Vec<Row> = t
         .rows
         .iter()
         .map(|r| {
-            let row = row_cells(&r.text, r.verdict, wide, &theme);
+            let row = row_cells(&r.text, r.verdict, &cols, &theme);
             if r.selected {
                 row.style(theme.selected())
             } else if r.hit {
@@ -51,20 +152,47 @@ pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
         })
         .collect();
 
-    let position = match t.position {
-        Some((p, total)) => format!("{}/{}", thousands(p as u64 + 1), thousands(total as u64)),
-        None if t.filtered => "no matching flows yet".to_string(),
-        None => "no flows yet".to_string(),
-    };
+    let block = table_block(m, t, &theme);
+    if t.rows.is_empty() {
+        let text = empty_text(m, t, &theme);
+        let inner_area = block.inner(area);
+        f.render_widget(block, area);
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner_area);
+        return;
+    }
+    let table = Table::new(rows, cols.constraints())
+        .header(Row::new(cols.header()).style(theme.header()))
+        .block(block)
+        .column_spacing(1);
+    f.render_widget(table, area);
+}
+
+/// The table's frame: the view tabs, then the state the rows are in (paused, scrolled, the
+/// filter, the search), then the position at the bottom.
+fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme));
-    if let Some(filter) = filter_title(m.filter.as_ref(), &theme) {
+        .title(view_tabs(m.view, theme));
+    if let Some(new) = m.status.paused_new {
+        block = block.title(Line::styled(
+            format!(" PAUSED +{} new · space resumes ", thousands(new)),
+            theme.alert(),
+        ));
+    } else if !t.follow {
+        block = block.title(Line::styled(" SCROLLED · G follows ", theme.alert()));
+    }
+    if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
         block = block.title(filter);
     }
-    let mut block = block.title_bottom(Line::from(format!(" {position} ")).right_aligned());
+    let position = match t.position {
+        Some((p, total)) => format!(" {}/{} ", thousands(p as u64 + 1), thousands(total as u64)),
+        None => String::new(),
+    };
+    if !position.is_empty() {
+        block = block.title_bottom(Line::from(position).right_aligned());
+    }
     if let Some(done) = t.filtering {
-        block = block.title(
+        block = block.title_bottom(
             Line::styled(
                 format!(" filtering older flows… {:.0}% ", done * 100.0),
                 theme.dim(),
@@ -73,41 +201,184 @@ pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
         );
     }
     if let Some(re) = &m.search {
-        block = block.title(
-            Line::styled(
-                format!(" search /{}/ · n/N · Esc clears ", sanitize(re)),
-                theme.search_hit(),
-            )
-            .right_aligned(),
-        );
+        block = block.title_bottom(Line::styled(
+            format!(" search /{}/ · n/N next/prev · Esc clears ", sanitize(re)),
+            theme.search_hit(),
+        ));
     }
-    if !t.follow {
-        block = block.title(Line::styled(" SCROLLED · G to follow ", theme.dim()).right_aligned());
-    }
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.header()))
-        .block(block)
-        .column_spacing(1);
-    f.render_widget(table, area);
+    block
 }
 
-fn row_cells(t: &RowText, verdict: i32, wide: bool, theme: &Theme) -> Row<'static> {
+/// What an empty table says: why there is nothing, and what to do next.
+fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> {
+    let server = sanitize(&m.status.server).into_owned();
+    let mut lines = vec![Line::raw("")];
+    let port_forward = || {
+        vec![
+            Line::raw(""),
+            Line::styled("Is the port-forward running?", theme.header()),
+            Line::raw("  kubectl -n kube-system port-forward svc/hubble-relay 4245:80"),
+            Line::raw(
+                "or let hubtop run it: hubtop -P · another address: hubtop --server HOST:PORT",
+            ),
+            Line::raw("no cluster at hand: hubtop demo"),
+        ]
+    };
+    match &m.status.conn {
+        Conn::Reconnecting {
+            in_secs,
+            attempt,
+            error,
+        } => {
+            lines.push(Line::styled(
+                format!("Cannot reach {server}"),
+                theme.fg(Color::Red),
+            ));
+            lines.push(Line::raw(format!("  {}", sanitize(error))));
+            lines.push(Line::styled(
+                format!("Retrying in {in_secs}s (attempt {attempt})."),
+                theme.dim(),
+            ));
+            lines.extend(port_forward());
+        }
+        Conn::Failed(error) => {
+            lines.push(Line::styled(
+                format!("Gave up on {server}"),
+                theme.fg(Color::Red),
+            ));
+            lines.push(Line::raw(format!("  {}", sanitize(error))));
+            lines.extend(port_forward());
+        }
+        Conn::Connecting => {
+            lines.push(Line::raw(format!("Connecting to {server}…")));
+        }
+        Conn::Live if m.filter.is_some() => {
+            lines.push(Line::raw("No flow matches the filter yet."));
+            if let Some(done) = t.filtering {
+                lines.push(Line::styled(
+                    format!("Still testing older flows: {:.0}%", done * 100.0),
+                    theme.dim(),
+                ));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(
+                "Esc takes back the last step, then clears the filter · / edits it",
+            ));
+        }
+        Conn::Live if m.status.paused_new.is_some() => {
+            lines.push(Line::raw("Paused before the first flow arrived."));
+            lines.push(Line::raw("space resumes"));
+        }
+        Conn::Live => {
+            lines.push(Line::raw(format!("Connected to {server}; no flows yet.")));
+            let empty_server = m
+                .status
+                .server_status
+                .as_ref()
+                .is_some_and(|s| s.num_flows == 0);
+            if empty_server {
+                lines.push(Line::styled(
+                    "The server holds no flows either: is Hubble enabled on the nodes, and is there traffic?",
+                    theme.dim(),
+                ));
+            } else {
+                lines.push(Line::styled(
+                    "Flows show here as the server sends them.",
+                    theme.dim(),
+                ));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| {
+            let mut l = l;
+            l.spans.insert(0, Span::raw(" "));
+            l
+        })
+        .collect()
+}
+
+fn row_cells(t: &RowText, verdict: i32, cols: &Columns, theme: &Theme) -> Row<'static> {
+    let mut time = if cols.full_time {
+        t.time.clone()
+    } else {
+        t.time.chars().take(8).collect()
+    };
+    if cols.dates {
+        time = format!("{} {time}", t.date);
+    }
+    let verdict_text = if cols.full_verdict {
+        t.verdict.clone()
+    } else {
+        shorten::end_cut(short_verdict(&t.verdict), cols.verdict)
+    };
     // A drop's reason leads its summary, in the verdict's colour: it is what the SRE is after.
     let mut summary = vec![];
+    let mut room = cols.summary.max(1);
     if let Some(reason) = &t.reason {
-        summary.push(Span::styled(format!("{reason} "), theme.verdict(verdict)));
+        let reason = shorten::end_cut(reason, room);
+        room = room.saturating_sub(shorten::width(&reason) + 1);
+        summary.push(Span::styled(reason, theme.verdict(verdict)));
+        if room > 0 {
+            summary.push(Span::raw(" "));
+        }
     }
-    summary.push(Span::raw(t.summary.clone()));
+    if room > 0 {
+        summary.push(Span::raw(shorten::end_cut(&t.summary, room)));
+    }
     let mut cells = vec![
-        Cell::from(t.time.clone()),
-        Cell::from(Span::styled(t.verdict.clone(), theme.verdict(verdict))),
-        Cell::from(t.source.clone()),
-        Cell::from(t.destination.clone()),
-        Cell::from(t.kind),
-        Cell::from(Line::from(summary)),
+        Cell::from(time),
+        Cell::from(Span::styled(verdict_text, theme.verdict(verdict))),
+        Cell::from(t.source.fit(cols.source)),
+        Cell::from(t.destination.fit(cols.destination)),
     ];
-    if wide {
-        cells.insert(2, Cell::from(t.node.clone()));
+    if cols.kind > 0 {
+        cells.push(Cell::from(t.kind));
+    }
+    cells.push(Cell::from(Line::from(summary)));
+    if cols.node > 0 {
+        cells.insert(2, Cell::from(shorten::name_fit(&t.node, cols.node)));
     }
     Row::new(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fill_the_width_exactly_and_endpoints_get_what_they_need() {
+        for inner in [58, 78, 98, 118, 138, 198, 298] {
+            for need in [(10, 10), (30, 34), (60, 60)] {
+                for dates in [false, true] {
+                    let wide = inner >= 148;
+                    let c = Columns::new(inner, need, dates, wide);
+                    let spaces = 4 + usize::from(c.kind > 0) + usize::from(c.node > 0);
+                    let used = c.time + c.verdict + c.node + c.source + c.destination + c.kind;
+                    assert_eq!(used + spaces + c.summary, inner, "{inner} {need:?}: {c:?}");
+                    assert!(c.source >= 12.min(need.0) || inner < 70, "{c:?}");
+                }
+            }
+        }
+        // A pod with its port fits whole at 120 columns.
+        let c = Columns::new(118, (30, 34), false, false);
+        assert_eq!((c.source, c.destination), (30, 34));
+        assert!(c.summary >= SUMMARY_MIN, "{c:?}");
+        let c = Columns::new(98, (30, 34), false, false);
+        assert!(c.source >= 26 && c.destination >= 26, "{c:?}");
+        // At 80 they share, and the summary keeps room too.
+        let c = Columns::new(78, (30, 34), false, false);
+        assert!(c.source >= 18 && c.destination >= 18, "{c:?}");
+        assert!(c.summary >= 10, "{c:?}");
+    }
+
+    #[test]
+    fn verdicts_are_abbreviated_only_when_narrow() {
+        assert_eq!(short_verdict("FORWARDED"), "FWD");
+        assert_eq!(short_verdict("DROPPED"), "DROP");
+        assert_eq!(short_verdict("AUDIT"), "AUDIT");
+        assert!(Columns::new(118, (20, 20), false, false).full_verdict);
+        assert!(!Columns::new(78, (20, 20), false, false).full_verdict);
+    }
 }
