@@ -11,6 +11,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::command::{Command, CommandKey, CommandLine};
 use super::counters::{CountersPane, PaneKey, counter_items};
 use super::detail::DetailView;
 use super::filterbar::Vocabulary;
@@ -98,6 +99,8 @@ pub enum Action {
     CycleGroup,
     /// Groups and L7 views: the next sort order (`s`).
     CycleSort,
+    /// Open the `:` command line.
+    OpenCommand,
 }
 
 pub struct App {
@@ -116,6 +119,8 @@ pub struct App {
     pub quick: QuickMenu,
     pub counters: CountersPane,
     pub detail: DetailView,
+    /// The `:` command line, while open.
+    pub command: Option<CommandLine>,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
     /// What the frame being prepared may spend on older flows.
@@ -131,7 +136,7 @@ impl Default for App {
 impl App {
     pub fn new() -> Self {
         App {
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            no_color: colours_off(),
             now_secs: chrono::Utc::now().timestamp(),
             screen: Screen::Flows,
             view: View::Flows,
@@ -143,6 +148,7 @@ impl App {
             quick: QuickMenu::default(),
             counters: CountersPane::default(),
             detail: DetailView::default(),
+            command: None,
             notice: None,
             frame_budget: std::time::Duration::MAX,
         }
@@ -161,7 +167,11 @@ impl App {
             Event::Key(key) => self.key(key, ctx, &mut fx),
             Event::Paste(text) => {
                 // Into whichever prompt is open; the table has nothing to paste into.
-                let _ = self.filters.paste(&text) || self.search.paste(&text);
+                if let Some(c) = &mut self.command {
+                    c.paste(&text);
+                } else {
+                    let _ = self.filters.paste(&text) || self.search.paste(&text);
+                }
             }
             Event::Resize(..) | Event::Tick | Event::Source => {}
         }
@@ -173,7 +183,7 @@ impl App {
         self.table.selection(store, &self.filters)
     }
 
-    fn note(&mut self, text: String) {
+    pub(crate) fn note(&mut self, text: String) {
         self.notice = Some((text, self.now_secs));
     }
 
@@ -186,6 +196,14 @@ impl App {
                 MenuKey::Add(args) => self.push_crumb(args, fx),
                 MenuKey::Missing(what) => self.note(format!("this flow has no {what}")),
                 MenuKey::Closed => {}
+            }
+            return;
+        }
+        if let Some(line) = &mut self.command {
+            match line.key(key) {
+                CommandKey::Editing => {}
+                CommandKey::Closed => self.command = None,
+                CommandKey::Run(cmd) => self.run_command(cmd, ctx.store, fx),
             }
             return;
         }
@@ -251,6 +269,7 @@ impl App {
             KeyCode::Char('3') => Action::ShowView(View::L7),
             KeyCode::Char('a') => Action::CycleGroup,
             KeyCode::Char('s') => Action::CycleSort,
+            KeyCode::Char(':') => Action::OpenCommand,
             _ => return None,
         })
     }
@@ -279,6 +298,8 @@ impl App {
             Action::ToggleHelp => self.help = true,
             Action::OpenFilter => self.filters.open_bar(),
             Action::OpenSearch => self.search.open(),
+            Action::OpenCommand => self.command = Some(CommandLine::default()),
+            Action::Back if self.screen == Screen::Flows => self.step_back(fx),
             Action::PopCrumb => match self.filters.pop_crumb() {
                 Some(Ok(change)) => self.filter_changed(change, fx),
                 Some(Err(e)) => self.note(e),
@@ -392,15 +413,80 @@ impl App {
                     self.screen = Screen::Detail;
                 }
             }
-            Action::Back if self.search.regex.is_some() => self.search.regex = None,
+            Action::Back if self.search.regex.is_some() => {
+                self.search.regex = None;
+                self.note("search cleared".into());
+            }
             Action::SearchNext => self.jump_to_match(true, store),
             Action::SearchPrev => self.jump_to_match(false, store),
             Action::FocusCounters => self.counters.focus(),
             Action::ShowView(v) => self.view = v,
-            Action::Back | Action::ToggleRaw | Action::CycleGroup | Action::CycleSort => {}
+            Action::Back => return false,
+            Action::ToggleRaw | Action::CycleGroup | Action::CycleSort => {}
             _ => return false,
         }
         true
+    }
+
+    /// Esc where nothing else takes it: the last breadcrumb goes, then the filter.
+    fn step_back(&mut self, fx: &mut Vec<Effect>) {
+        let crumbs = self.filters.crumbs.len();
+        match self.filters.step_back() {
+            Some(Ok(change)) => {
+                self.note(if crumbs > 0 {
+                    "took back the last filter step (Esc again: clear the filter)".into()
+                } else {
+                    "filter cleared".into()
+                });
+                self.filter_changed(change, fx)
+            }
+            Some(Err(e)) => self.note(e),
+            None => {}
+        }
+    }
+
+    /// A `:` command; an error keeps the command line open with it.
+    fn run_command(&mut self, cmd: Command, store: &Store, fx: &mut Vec<Effect>) {
+        self.command = None;
+        match cmd {
+            Command::Quit => fx.push(Effect::Quit),
+            Command::Filter(text) => match self.filters.apply_text(&text) {
+                Ok(change) => {
+                    self.filters.bar = None;
+                    self.filter_changed(change, fx);
+                }
+                Err(e) => {
+                    self.command = Some(CommandLine {
+                        cursor: text.len() + 7,
+                        input: format!("filter {text}"),
+                        error: Some(e),
+                    })
+                }
+            },
+            Command::Clear => {
+                self.search.regex = None;
+                if let Some(change) = self.filters.clear() {
+                    self.filter_changed(change, fx);
+                }
+                self.note("filter and search cleared".into());
+            }
+            Command::Help => self.help = true,
+            Command::View(v) => {
+                self.screen = Screen::Flows;
+                self.view = v;
+            }
+            Command::Pause => {
+                if self.table.paused_at.is_none() {
+                    self.table.toggle_pause(store);
+                }
+            }
+            Command::Resume => {
+                if self.table.paused_at.is_some() {
+                    self.table.toggle_pause(store);
+                }
+                self.table.follow();
+            }
+        }
     }
 
     /// Enter on a group or an L7 row: its filter flags are added like a one-key filter, and the
@@ -497,6 +583,15 @@ impl App {
             }
         }
     }
+}
+
+/// Colours off: `NO_COLOR` is set, or the terminal says it has none (`TERM=dumb`).
+pub fn colours_off() -> bool {
+    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty());
+    if env("NO_COLOR").is_some() {
+        return true;
+    }
+    env("TERM").is_some_and(|t| t == "dumb")
 }
 
 /// Namespaces and pods for Tab: from the server's GetNamespaces and from the flows held.

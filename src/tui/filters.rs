@@ -4,7 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::filterbar::{BarOutcome, Check, FilterBar, Vocabulary};
+use super::filterbar::{self, BarOutcome, Check, FilterBar, Vocabulary};
 use super::words;
 use crate::filter::RingMatcher;
 use crate::filter::flags::{self as filter_flags, FilterFlags};
@@ -124,20 +124,52 @@ impl Filters {
     fn apply_bar(&mut self) -> Option<FilterChange> {
         let bar = self.bar.as_ref()?;
         // An error stays on screen; Esc cancels.
-        let Check::Ok(flags, _) = bar.check.clone() else {
+        if !matches!(bar.check, Check::Ok(..)) {
             return None;
+        }
+        let text = bar.input.clone();
+        let change = self.apply_text(&text).ok()?;
+        self.bar = None;
+        Some(change)
+    }
+
+    /// A filter typed as flags (the bar, `:filter`) replaces the one in force, breadcrumbs
+    /// included; an error leaves everything as it was.
+    pub fn apply_text(&mut self, text: &str) -> Result<FilterChange, String> {
+        let flags = match filterbar::check(text) {
+            Check::Ok(flags, _) => flags,
+            Check::Err(e, _) => return Err(e),
         };
-        let matcher = RingMatcher::compile(&flags.allowlist, &flags.denylist).ok()?;
-        let text = bar.input.trim().to_string();
+        let matcher =
+            RingMatcher::compile(&flags.allowlist, &flags.denylist).map_err(|e| e.to_string())?;
+        let text = text.trim().to_string();
         self.base_args = words::split(&text)
             .map(|w| w.into_iter().map(|w| w.text).collect())
             .unwrap_or_default();
         self.crumbs.clear();
-        self.bar = None;
         if !text.is_empty() && self.history.last() != Some(&text) {
             self.history.push(text.clone());
         }
-        Some(self.set(flags, matcher, text))
+        Ok(self.set(flags, matcher, text))
+    }
+
+    /// Esc in the table: takes back the last breadcrumb, else clears the filter; `None` when
+    /// there is no filter.
+    pub fn step_back(&mut self) -> Option<Result<FilterChange, String>> {
+        if !self.crumbs.is_empty() {
+            return self.pop_crumb();
+        }
+        self.clear().map(Ok)
+    }
+
+    /// No filter at all; `None` when there was none.
+    pub fn clear(&mut self) -> Option<FilterChange> {
+        if self.active.is_none() && self.base_args.is_empty() && self.crumbs.is_empty() {
+            return None;
+        }
+        self.base_args.clear();
+        self.crumbs.clear();
+        self.apply_crumbs().ok()
     }
 
     /// Adds a breadcrumb; an error (the combination does not parse) leaves everything as it was.

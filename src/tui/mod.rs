@@ -19,6 +19,7 @@
 //! | `terminal` | raw mode, the alternate screen, one buffered write per frame, restoring |
 
 pub mod app;
+pub mod command;
 pub mod counters;
 pub mod cursor;
 pub mod detail;

@@ -4,6 +4,7 @@
 
 use ratatui::text::Line;
 
+use super::command::CommandLine;
 use super::counters::CounterItem;
 use super::filterbar::FilterBar;
 use super::quick::QuickFilter;
@@ -33,6 +34,10 @@ pub struct Model {
     pub bar: Option<FilterBar>,
     pub quick: Option<Vec<QuickFilter>>,
     pub search_prompt: Option<SearchPrompt>,
+    /// The `:` command line, while open.
+    pub command: Option<CommandLine>,
+    /// A recent notice ("copied …"), shown in the footer for a few seconds.
+    pub notice: Option<String>,
     /// The search in force.
     pub search: Option<String>,
     pub help: bool,
@@ -69,8 +74,6 @@ pub struct Status {
     pub server_status: Option<ServerStatusResponse>,
     pub ring_len: usize,
     pub ring_capacity: usize,
-    /// A recent notice ("copied …"), still fresh.
-    pub notice: Option<String>,
     /// Paused, with this many flows arrived since.
     pub paused_new: Option<u64>,
 }
@@ -93,6 +96,10 @@ pub struct FilterTitle {
 #[derive(Debug, Clone, Copy)]
 pub struct Hints {
     pub detail: bool,
+    /// A filter is in force, and how many one-key steps it has.
+    pub filtered: bool,
+    pub crumbs: usize,
+    pub searching: bool,
     pub raw: bool,
     pub paused: bool,
     pub counters_focused: bool,

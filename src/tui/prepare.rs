@@ -44,7 +44,7 @@ impl App {
             .into_iter()
             .map(|(src, c)| (src, c.total))
             .collect();
-        let areas = render::layout(area, !lost.is_empty());
+        let areas = render::layout(area, !lost.is_empty(), self.counters.focused);
         let too_small = areas.is_none().then_some((area.width, area.height));
         let main = match &areas {
             None => Main::Flows(empty_table()),
@@ -59,7 +59,7 @@ impl App {
         // them current only when shown (they catch up within a few frames when switched to).
         let counters = areas
             .as_ref()
-            .and_then(|a| a.counters)
+            .filter(|a| a.counters.is_some() || a.strip.is_some())
             .map(|_| self.prepare_counters(store));
         let notice = self
             .notice
@@ -88,7 +88,6 @@ impl App {
             server_status: conn.status.clone(),
             ring_len: store.ring.len(),
             ring_capacity: store.ring.capacity(),
-            notice,
             paused_new: self
                 .table
                 .paused_at
@@ -110,6 +109,9 @@ impl App {
             filter,
             hints: model::Hints {
                 detail: self.screen == Screen::Detail,
+                filtered: self.filters.active.is_some(),
+                crumbs: self.filters.crumbs.len(),
+                searching: self.search.regex.is_some(),
                 raw: self.detail.raw,
                 paused: self.table.paused_at.is_some(),
                 counters_focused: self.counters.focused,
@@ -117,6 +119,8 @@ impl App {
             bar: self.filters.bar.clone(),
             quick: self.quick.entries.clone(),
             search_prompt: self.search.prompt.clone(),
+            command: self.command.clone(),
+            notice,
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
             help: self.help,
         }

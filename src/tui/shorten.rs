@@ -98,7 +98,7 @@ impl Endpoint {
         if !self.namespace.is_empty() {
             let ns_room = max.saturating_sub(port_w + name_min + 1);
             if ns_room >= 3 {
-                let ns = middle(&self.namespace, ns_room);
+                let ns = end_cut(&self.namespace, ns_room);
                 let name = name_fit(&self.name, max - port_w - width(&ns) - 1);
                 return self.render(&ns, &name, false);
             }
@@ -129,14 +129,24 @@ pub fn name_fit(name: &str, max: usize) -> String {
         // read; the replica set's hash is what may go.
         if let Some(dash) = name.rfind('-') {
             let last = &name[dash + 1..];
-            if !last.is_empty() && last.len() <= 6 && width(last) + 3 <= room {
+            if !last.is_empty() && last.len() <= 6 {
+                // A StatefulSet's ordinal keeps its dash: `kafka…-2`.
+                let last = if last.bytes().all(|b| b.is_ascii_digit()) {
+                    &name[dash..]
+                } else {
+                    last
+                };
                 // The whole hash goes when the workload fits: a part of it is noise.
                 let workload = name[..dash].rfind('-').map(|d| &name[..d + 1]);
                 if let Some(w) = workload.filter(|w| width(w) + width(last) <= room) {
                     return format!("{w}{ELLIPSIS}{last}");
                 }
-                let head = head(&name[..dash + 1], room - width(last));
-                return format!("{head}{ELLIPSIS}{last}");
+                if width(last) + 3 <= room {
+                    let head = head(&name[..dash + 1], room - width(last));
+                    return format!("{head}{ELLIPSIS}{last}");
+                }
+                // Too narrow for both ends: the workload's start says more than the suffix.
+                return end_cut(name, max);
             }
         }
         // `storage.googleapis.com`: the first label says what, the end says whose.

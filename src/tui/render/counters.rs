@@ -45,7 +45,7 @@ pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
 
     let row = |name: String, counter: &Counter, style| {
         let nums = format!(
-            "{:>9} {:>8}/s",
+            "{:>9} {:>6}/s",
             thousands(counter.total),
             rate_text(counter.rate(now))
         );
@@ -58,7 +58,7 @@ pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
     };
 
     lines.push(Line::styled(
-        format!("{:<w$}", "VERDICT", w = width.saturating_sub(20)) + "    TOTAL    RATE",
+        format!("{:<w$}", "VERDICT", w = width.saturating_sub(18)) + "    TOTAL  RATE",
         theme.header(),
     ));
     lines.push(row("all flows".into(), &c.flows, theme.dim()));
@@ -72,7 +72,7 @@ pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        format!("{:<w$}", "DROP REASON", w = width.saturating_sub(20)) + "    TOTAL    RATE",
+        format!("{:<w$}", "DROP REASON", w = width.saturating_sub(18)) + "    TOTAL  RATE",
         theme.header(),
     ));
     if c.drop_reasons.is_empty() {
@@ -125,6 +125,73 @@ pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
         block = block.border_style(theme.header());
     }
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The counters in one line, for terminals too narrow for the pane: each verdict with its total
+/// and rate, then the drop reasons, largest first, as many as fit.
+pub fn draw_strip(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
+    let theme = Theme::of(m);
+    let c = &pane.counters;
+    let now = m.now_secs;
+    let width = area.width as usize;
+    let short = width < 120;
+    let tail = " · Tab: pane";
+    let mut spans: Vec<Span> = vec![Span::raw(" ")];
+    let mut used = 1;
+    let mut push = |spans: &mut Vec<Span<'static>>, text: String, style, reserve: usize| {
+        let w = crate::tui::shorten::width(&text);
+        if used + w + reserve > width {
+            return false;
+        }
+        used += w;
+        spans.push(Span::styled(text, style));
+        true
+    };
+    let verdicts = Counters::sorted(&c.verdicts);
+    if verdicts.is_empty() {
+        push(&mut spans, "no flows counted yet".into(), theme.dim(), 0);
+    }
+    for (i, (v, counter)) in verdicts.into_iter().enumerate() {
+        let sep = if i == 0 { "" } else { " · " };
+        let name = format::verdict_name(v);
+        let name = if short {
+            super::table::short_verdict(&name).to_string()
+        } else {
+            name.into_owned()
+        };
+        // The rate of drops is what moves in an incident; the others' totals are enough here.
+        let rate = if v == crate::api::flow::Verdict::Dropped as i32 || !short {
+            format!(" ({}/s)", rate_text(counter.rate(now)))
+        } else {
+            String::new()
+        };
+        let text = format!("{sep}{name} {}{rate}", thousands(counter.total));
+        if !push(&mut spans, text, theme.verdict(v), 0) {
+            break;
+        }
+    }
+    let reasons = Counters::sorted(&c.drop_reasons);
+    let count = reasons.len();
+    for (i, (r, counter)) in reasons.into_iter().enumerate() {
+        let sep = if i == 0 { " │ " } else { ", " };
+        let text = format!(
+            "{sep}{} {}",
+            format::drop_reason_name(r),
+            thousands(counter.total)
+        );
+        let more = if i == 0 {
+            format!(" │ {count} drop reasons")
+        } else {
+            format!(" +{} more", count - i)
+        };
+        let reserve = if i + 1 < count { more.len() } else { 0 };
+        if !push(&mut spans, text, theme.verdict(2), reserve) {
+            push(&mut spans, more, theme.dim(), 0);
+            break;
+        }
+    }
+    push(&mut spans, tail.into(), theme.dim(), 0);
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// Bars of eight heights, scaled to the largest value shown.

@@ -15,8 +15,8 @@
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! The detail view and the groups and L7 lists take the table's place; help, the `f` menu, the
-//! filter bar and the search prompt draw over the main area. Below 110 columns the counters pane
-//! is left out.
+//! filter bar and the search prompt draw over the main area. Below 140 columns the counters fold
+//! into a one-line strip under the status bar; `Tab` shows the pane while it has the keys.
 
 mod counters;
 pub(crate) mod detail;
@@ -37,16 +37,20 @@ use ratatui::{
     widgets::Paragraph,
 };
 
+use super::command::CommandLine;
 use super::model::{FilterTitle, Main, Model};
 use super::search::SearchPrompt;
+use super::shorten;
 use super::views::View;
+use crate::format::sanitize;
 
 /// Below this the screen would be garbage; say so instead.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 10;
-/// The counters pane shows from this width on.
-const COUNTERS_FROM_WIDTH: u16 = 110;
-const COUNTERS_WIDTH: u16 = 42;
+/// The counters pane shows from this width on; below it the counters fold into a one-line strip
+/// and the pane shows only while it has the keys (`Tab`), so the table gets the width.
+pub const COUNTERS_FROM_WIDTH: u16 = 140;
+const COUNTERS_WIDTH: u16 = 46;
 /// The flow table shows a NODE column from this width of its own on.
 pub const WIDE_TABLE: u16 = 150;
 
@@ -59,22 +63,27 @@ pub struct Areas {
     /// The flow table, a list view or the detail view.
     pub table: Rect,
     pub counters: Option<Rect>,
+    /// The counters folded into one line (narrow terminals).
+    pub strip: Option<Rect>,
     pub hints: Rect,
 }
 
-/// The screen's layout, or `None` when the terminal is too small for one.
-pub fn layout(area: Rect, lost: bool) -> Option<Areas> {
+/// The screen's layout, or `None` when the terminal is too small for one. `lost`: the banner
+/// shows; `pane`: the counters pane has the keys, so it shows even when narrow.
+pub fn layout(area: Rect, lost: bool, pane: bool) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let [status, banner, main, hints] = Layout::vertical([
+    let wide = area.width >= COUNTERS_FROM_WIDTH;
+    let [status, banner, strip, main, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(lost)),
+        Constraint::Length(u16::from(!wide)),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
-    let (table, counters) = if area.width >= COUNTERS_FROM_WIDTH {
+    let (table, counters) = if wide || pane {
         let [t, c] = Layout::horizontal([Constraint::Min(40), Constraint::Length(COUNTERS_WIDTH)])
             .areas(main);
         (t, Some(c))
@@ -87,6 +96,7 @@ pub fn layout(area: Rect, lost: bool) -> Option<Areas> {
         main,
         table,
         counters,
+        strip: (!wide).then_some(strip),
         hints,
     })
 }
@@ -94,7 +104,9 @@ pub fn layout(area: Rect, lost: bool) -> Option<Areas> {
 /// Draws a prepared frame: a pure function of the model.
 pub fn draw(f: &mut Frame, m: &Model) {
     let area = f.area();
-    let Some(areas) = layout(area, !m.lost.is_empty()).filter(|_| m.too_small.is_none()) else {
+    let pane = m.counters.as_ref().is_some_and(|c| c.focused);
+    let Some(areas) = layout(area, !m.lost.is_empty(), pane).filter(|_| m.too_small.is_none())
+    else {
         let msg = format!(
             "Terminal too small ({}x{}): hubtop needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Resize, or q to quit.",
             area.width, area.height
@@ -118,6 +130,9 @@ pub fn draw(f: &mut Frame, m: &Model) {
     if let (Some(c), Some(rect)) = (&m.counters, areas.counters) {
         counters::draw(f, m, c, rect);
     }
+    if let (Some(c), Some(rect)) = (&m.counters, areas.strip) {
+        counters::draw_strip(f, m, c, rect);
+    }
     status::draw_hints(f, m, areas.hints);
     if let Some(bar) = &m.bar {
         filterbar::draw(f, m, bar, areas.main);
@@ -127,6 +142,9 @@ pub fn draw(f: &mut Frame, m: &Model) {
     }
     if let Some(prompt) = &m.search_prompt {
         search_prompt(f, m, prompt, areas.main);
+    }
+    if let Some(line) = &m.command {
+        command_line(f, m, line, areas.main);
     }
     if m.help {
         help::draw(f, m, areas.main);
@@ -167,6 +185,56 @@ fn search_prompt(f: &mut Frame, m: &Model, prompt: &SearchPrompt, area: Rect) {
         rect,
     );
     let col = (prompt.input.chars().count() + 9).min(rect.width.saturating_sub(3) as usize) as u16;
+    f.set_cursor_position(ratatui::layout::Position::new(rect.x + 1 + col, rect.y + 1));
+}
+
+/// The `:` command line over the bottom of the main area: what is typed, then the answer to
+/// the last Enter or the commands there are.
+fn command_line(f: &mut Frame, m: &Model, line: &CommandLine, area: Rect) {
+    use ratatui::text::Span;
+    use ratatui::widgets::{Block, Borders, Clear};
+    let theme = Theme::of(m);
+    let rect = Rect::new(
+        area.x,
+        area.y + area.height.saturating_sub(4),
+        area.width,
+        4.min(area.height),
+    );
+    let inner = rect.width.saturating_sub(2) as usize;
+    // Scrolled so the cursor shows: the text before it, cut from the left.
+    let before = sanitize(&line.input[..line.cursor]).into_owned();
+    let after = sanitize(&line.input[line.cursor..]).into_owned();
+    let room = inner.saturating_sub(2);
+    let shown_before = shorten::tail(&before, room.saturating_sub(1));
+    let shown_after = shorten::end_cut(&after, room.saturating_sub(shorten::width(&shown_before)));
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", theme.header()),
+        Span::raw(shown_before.clone()),
+        Span::raw(shown_after),
+    ])];
+    lines.push(match &line.error {
+        Some(e) => Line::styled(
+            shorten::end_cut(&format!("✗ {}", sanitize(e)), inner),
+            theme.fg(Color::Red),
+        ),
+        None => Line::styled(
+            shorten::end_cut(
+                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume",
+                inner,
+            ),
+            theme.dim(),
+        ),
+    });
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title("Command", &theme)),
+        ),
+        rect,
+    );
+    let col = (1 + shorten::width(&shown_before)).min(inner.saturating_sub(1)) as u16;
     f.set_cursor_position(ratatui::layout::Position::new(rect.x + 1 + col, rect.y + 1));
 }
 
@@ -227,8 +295,9 @@ impl Theme {
         }
     }
 
+    /// Secondary text: dimmed, not a grey that some dark themes cannot show.
     pub fn dim(&self) -> Style {
-        self.fg(Color::DarkGray)
+        Style::default().add_modifier(Modifier::DIM)
     }
 
     pub fn alert(&self) -> Style {

@@ -3,7 +3,7 @@
 use ratatui::{
     Frame,
     layout::Rect,
-    style::{Color, Modifier},
+    style::{Color, Modifier, Style},
     text::{Line, Span},
     widgets::Paragraph,
 };
@@ -11,84 +11,110 @@ use ratatui::{
 use super::{Theme, thousands};
 use crate::format::{self, sanitize};
 use crate::tui::model::{Conn, Model};
+use crate::tui::shorten;
 use crate::tui::views::View;
 
+/// The status line: what matters most first when the width runs out. The connection's state
+/// always shows (its error cut to fit); then the ring, the rate, the nodes, the server's buffer
+/// and its version, as room allows.
 pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     let theme = Theme::of(m);
     let st = &m.status;
-    let mut spans = vec![
-        Span::styled(" hubtop ", theme.header().add_modifier(Modifier::REVERSED)),
-        Span::raw(" "),
-        Span::raw(sanitize(&st.server).into_owned()),
-        Span::raw(" "),
+    let width = area.width as usize;
+    // (priority, text, style): shown in this order, dropped from the least important.
+    let mut parts: Vec<(u8, String, Style)> = vec![
+        (
+            0,
+            " hubtop ".into(),
+            theme.header().add_modifier(Modifier::REVERSED),
+        ),
+        (1, format!(" {} ", sanitize(&st.server)), Style::default()),
     ];
-    let state = match &st.conn {
-        Conn::Connecting => Span::styled("● connecting", theme.fg(Color::Yellow)),
-        Conn::Live => Span::styled(
-            "● live",
+    let (state, style) = match &st.conn {
+        Conn::Connecting => ("● connecting".to_string(), theme.fg(Color::Yellow)),
+        Conn::Live => (
+            "● live".to_string(),
             theme.fg(Color::Green).add_modifier(Modifier::BOLD),
         ),
         Conn::Reconnecting {
             in_secs,
             attempt,
             error,
-        } => Span::styled(
+        } => (
             format!(
                 "● reconnecting in {in_secs}s (attempt {attempt}): {}",
                 sanitize(error)
             ),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
-        Conn::Failed(e) => Span::styled(format!("● error: {}", sanitize(e)), theme.alert()),
+        Conn::Failed(e) => (format!("● error: {}", sanitize(e)), theme.alert()),
     };
-    spans.push(state);
+    parts.push((0, state, style));
+    parts.push((
+        2,
+        format!(
+            " · ring {}/{}",
+            thousands(st.ring_len as u64),
+            thousands(st.ring_capacity as u64)
+        ),
+        Style::default(),
+    ));
     if let Some(s) = &st.server_status {
-        let mut parts = vec![];
-        if !s.version.is_empty() {
-            parts.push(sanitize(&s.version).into_owned());
-        }
-        parts.push(format!("{:.0} flows/s", s.flows_rate));
-        if s.max_flows > 0 {
-            parts.push(format!(
-                "server buffer {}/{}",
-                thousands(s.num_flows),
-                thousands(s.max_flows)
-            ));
-        }
+        parts.push((3, format!(" · {:.0} flows/s", s.flows_rate), theme.dim()));
         if let Some(n) = &s.num_connected_nodes {
             let unavailable = s.num_unavailable_nodes.as_ref().map_or(0, |u| u.value);
-            parts.push(format!("nodes {}/{}", n.value, n.value + unavailable));
-        }
-        spans.push(Span::styled(
-            format!(" · {}", parts.join(" · ")),
-            theme.dim(),
-        ));
-        if !s.unavailable_nodes.is_empty() {
-            let names = sanitize(&s.unavailable_nodes.join(",")).into_owned();
-            spans.push(Span::styled(
-                format!(" · unavailable: {names}"),
-                theme.fg(Color::Red),
+            let style = if unavailable > 0 {
+                theme.fg(Color::Red)
+            } else {
+                theme.dim()
+            };
+            parts.push((
+                4,
+                format!(" · nodes {}/{}", n.value, n.value + unavailable),
+                style,
             ));
         }
+        if !s.unavailable_nodes.is_empty() {
+            let names = sanitize(&s.unavailable_nodes.join(",")).into_owned();
+            parts.push((5, format!(" · unavailable: {names}"), theme.fg(Color::Red)));
+        }
+        if s.max_flows > 0 {
+            parts.push((
+                6,
+                format!(
+                    " · server buffer {}/{}",
+                    thousands(s.num_flows),
+                    thousands(s.max_flows)
+                ),
+                theme.dim(),
+            ));
+        }
+        if !s.version.is_empty() {
+            parts.push((7, format!(" · {}", sanitize(&s.version)), theme.dim()));
+        }
     }
-    spans.push(Span::raw(format!(
-        " · ring {}/{}",
-        thousands(st.ring_len as u64),
-        thousands(st.ring_capacity as u64)
-    )));
-    if let Some(text) = &st.notice {
-        spans.push(Span::styled(
-            format!(" · {}", sanitize(text)),
-            theme.fg(Color::Green),
-        ));
+    // Keep the most important parts that fit; the state is cut rather than left out.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| parts[i].0);
+    let mut keep = vec![false; parts.len()];
+    let mut used = 0;
+    for i in order {
+        let w = shorten::width(&parts[i].1);
+        if used + w <= width {
+            used += w;
+            keep[i] = true;
+        } else if parts[i].0 == 0 {
+            parts[i].1 = shorten::end_cut(&parts[i].1, width.saturating_sub(used));
+            used = width;
+            keep[i] = true;
+        }
     }
-    if let Some(new) = st.paused_new {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(
-            format!(" PAUSED +{} new ", thousands(new)),
-            theme.alert(),
-        ));
-    }
+    let spans: Vec<Span> = parts
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|((_, text, style), _)| Span::styled(text, style))
+        .collect();
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -107,13 +133,26 @@ pub fn draw_lost_banner(f: &mut Frame, m: &Model, area: Rect) {
     f.render_widget(Paragraph::new(Line::styled(text, theme.alert())), area);
 }
 
+/// The footer: a fresh notice (what `y` or a command did), then the keys that work where the
+/// keys are now, as many as fit; `?` help always shows.
 pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
     let theme = Theme::of(m);
     let h = &m.hints;
     let pause = if h.paused { "resume" } else { "pause" };
-    let hints: &[(&str, &str)] = match m.view {
-        _ if m.help => &[("?/Esc", "close help"), ("q", "quit")],
-        _ if m.bar.is_some() => &[
+    let esc_filter = if h.crumbs > 0 {
+        "undo filter step"
+    } else {
+        "clear filter"
+    };
+    let mut hints: Vec<(&str, &str)> = match m.view {
+        _ if m.help => vec![("j/k", "scroll"), ("?/Esc", "close help"), ("q", "quit")],
+        _ if m.command.is_some() => vec![
+            ("Enter", "run"),
+            ("Tab", "complete"),
+            ("Esc", "cancel"),
+            (":help", "commands"),
+        ],
+        _ if m.bar.is_some() => vec![
             ("Enter", "apply"),
             ("Esc", "cancel"),
             ("Tab", "complete"),
@@ -121,63 +160,89 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("Ctrl-w/u", "delete word/line"),
         ],
         _ if m.search_prompt.is_some() => {
-            &[("Enter", "search"), ("Esc", "cancel"), ("Ctrl-u", "clear")]
+            vec![("Enter", "search"), ("Esc", "cancel"), ("Ctrl-u", "clear")]
         }
-        _ if h.detail => &[
+        _ if m.quick.is_some() => vec![("key", "add that filter"), ("Esc", "cancel")],
+        _ if h.detail => vec![
             ("j/k", "scroll"),
             ("g/G", "top/end"),
             ("o", if h.raw { "details" } else { "raw JSON" }),
             ("y", "copy JSON"),
             ("f", "filter on flow"),
             ("Esc", "back"),
-            ("?", "help"),
-            ("q", "quit"),
         ],
-        _ if h.counters_focused => &[
+        _ if h.counters_focused => vec![
             ("j/k", "select"),
             ("Enter", "filter on it"),
             ("Tab/Esc", "back to the table"),
-            ("?", "help"),
-            ("q", "quit"),
         ],
-        View::Groups => &[
+        View::Groups => vec![
             ("j/k", "move"),
+            ("Enter", "filter to group"),
             ("a", "group by"),
             ("s", "sort"),
-            ("Enter", "filter to group"),
             ("space", pause),
-            ("1/3", "flows/L7"),
-            ("/", "filter"),
             ("Esc", "flows"),
-            ("?", "help"),
-            ("q", "quit"),
+            ("/", "filter"),
         ],
-        View::L7 => &[
+        View::L7 => vec![
             ("j/k", "move"),
-            ("s", "sort"),
             ("Enter", "filter to route"),
+            ("s", "sort"),
             ("space", pause),
-            ("1/2", "flows/groups"),
-            ("/", "filter"),
             ("Esc", "flows"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        View::Flows => &[
-            ("j/k", "move"),
-            ("g/G", "oldest/newest"),
-            ("space", pause),
-            ("Enter", "details"),
             ("/", "filter"),
-            ("f", "filter on flow"),
-            ("^f", "search"),
-            ("2/3", "groups/L7"),
-            ("?", "help"),
-            ("q", "quit"),
         ],
+        View::Flows => {
+            let mut v = vec![("j/k", "move"), ("Enter", "details")];
+            if h.searching {
+                v.push(("n/N", "next/prev match"));
+            }
+            if h.filtered {
+                v.push(("Esc", esc_filter));
+            }
+            v.push(("space", pause));
+            v.push(("/", "filter"));
+            v.push(("f", "filter on flow"));
+            v.extend([
+                ("y", "copy"),
+                ("^f", "search"),
+                ("Tab", "counters"),
+                ("2/3", "groups/L7"),
+                (":", "command"),
+                ("g/G", "oldest/newest"),
+            ]);
+            v
+        }
     };
+    if !m.help {
+        hints.push(("?", "help"));
+    }
+    let width = area.width as usize;
     let mut spans = vec![];
-    for (key, what) in hints {
+    let mut used = 0;
+    if let Some(text) = &m.notice {
+        let text = format!(" ✓ {} ", sanitize(text));
+        let text = shorten::end_cut(&text, width);
+        used += shorten::width(&text);
+        spans.push(Span::styled(
+            text,
+            theme.fg(Color::Green).add_modifier(Modifier::BOLD),
+        ));
+    }
+    // The help key is kept: the rest of the keys are behind it.
+    let help = hints.pop();
+    let help_w = help.map_or(0, |(k, w)| k.len() + w.len() + 3);
+    for (key, what) in hints.iter().chain(help.iter()) {
+        let w = shorten::width(key) + shorten::width(what) + 3;
+        let last = Some((*key, *what)) == help;
+        if used + w + if last { 0 } else { help_w } > width {
+            if last {
+                break;
+            }
+            continue;
+        }
+        used += w;
         spans.push(Span::styled(format!(" {key} "), theme.header()));
         spans.push(Span::styled(format!("{what} "), theme.dim()));
     }

@@ -24,7 +24,8 @@ use crate::tui::shorten;
 pub const FULL_TIME_FROM: usize = 100;
 /// From this inner width on, the TYPE column shows (the summary starts with the protocol too).
 pub const TYPE_FROM: usize = 140;
-/// What the summary keeps at least while the endpoints need more.
+/// What the summary keeps at least (or 30 % of what the fixed columns leave) while the
+/// endpoints need more.
 const SUMMARY_MIN: usize = 20;
 /// What an endpoint gets at most while the summary could use more: a pod with its hash and port.
 const ENDPOINT_MAX: usize = 36;
@@ -62,7 +63,7 @@ impl Columns {
         // share what is left in proportion to their needs, each at least 12 columns.
         let cap = ENDPOINT_MAX.max(rest / 4);
         let (ns, nd) = (need.0.clamp(6, cap), need.1.clamp(11, cap));
-        let room = rest.saturating_sub(SUMMARY_MIN);
+        let room = rest.saturating_sub(SUMMARY_MIN.max(rest * 3 / 10));
         let (source, destination) = if ns + nd <= room {
             (ns, nd)
         } else {

@@ -1,0 +1,291 @@
+//! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
+//! views by name, `:pause` / `:resume`. An unknown command or a bad filter is answered in the
+//! prompt, which stays open to be corrected; Tab completes a command's name.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::views::View;
+
+/// The commands, with what `:help` and the prompt say about them.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("q", "quit (also :quit)"),
+    (
+        "filter FLAGS",
+        "set the filter, as hubble observe flags (also :f)",
+    ),
+    ("clear", "clear the filter and the search"),
+    ("help", "the keys and commands (also :h)"),
+    ("flows", "the flows view (also :1)"),
+    ("groups", "the groups view (also :2)"),
+    ("l7", "the L7 view (also :3)"),
+    ("pause", "pause the table"),
+    ("resume", "resume following (also :follow)"),
+];
+
+/// Every name a command answers to, for matching, completion and suggestions.
+const NAMES: &[&str] = &[
+    "q", "quit", "filter", "f", "clear", "help", "h", "flows", "groups", "l7", "1", "2", "3",
+    "pause", "resume", "follow",
+];
+
+/// What a command asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    /// Flags as typed after `:filter` (empty: no filter).
+    Filter(String),
+    Clear,
+    Help,
+    View(View),
+    Pause,
+    Resume,
+}
+
+/// The prompt, while open.
+#[derive(Debug, Default, Clone)]
+pub struct CommandLine {
+    pub input: String,
+    /// Byte offset of the cursor in `input`.
+    pub cursor: usize,
+    /// Why the last Enter did nothing.
+    pub error: Option<String>,
+}
+
+/// What a key in the prompt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CommandKey {
+    Editing,
+    Closed,
+    Run(Command),
+}
+
+impl CommandLine {
+    pub fn key(&mut self, key: KeyEvent) -> CommandKey {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return CommandKey::Closed,
+            KeyCode::Char('c') if ctrl => return CommandKey::Closed,
+            // Backspace on an empty line closes it, as in vim.
+            KeyCode::Backspace if self.input.is_empty() => return CommandKey::Closed,
+            KeyCode::Enter => match parse(&self.input) {
+                Ok(cmd) => return CommandKey::Run(cmd),
+                Err(e) => self.error = Some(e),
+            },
+            KeyCode::Tab => self.complete(),
+            KeyCode::Left => self.cursor = prev(&self.input, self.cursor),
+            KeyCode::Right => self.cursor = next(&self.input, self.cursor),
+            KeyCode::Home => self.cursor = 0,
+            KeyCode::End => self.cursor = self.input.len(),
+            KeyCode::Char('u') if ctrl => {
+                self.input.replace_range(..self.cursor, "");
+                self.cursor = 0;
+                self.error = None;
+            }
+            KeyCode::Backspace if self.cursor > 0 => {
+                let p = prev(&self.input, self.cursor);
+                self.input.replace_range(p..self.cursor, "");
+                self.cursor = p;
+                self.error = None;
+            }
+            KeyCode::Delete if self.cursor < self.input.len() => {
+                let n = next(&self.input, self.cursor);
+                self.input.replace_range(self.cursor..n, "");
+                self.error = None;
+            }
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
+                self.input.insert(self.cursor, c);
+                self.cursor += c.len_utf8();
+                self.error = None;
+            }
+            _ => {}
+        }
+        CommandKey::Editing
+    }
+
+    /// Pasted text at the cursor, on one line.
+    pub fn paste(&mut self, text: &str) {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.input.insert_str(self.cursor, &clean);
+        self.cursor += clean.len();
+        self.error = None;
+    }
+
+    /// Tab on the command's name: the one name it starts, or the common start of several.
+    fn complete(&mut self) {
+        if self.input.contains(' ') {
+            return;
+        }
+        let cands: Vec<&str> = NAMES
+            .iter()
+            .copied()
+            .filter(|n| n.len() > 1 && n.starts_with(self.input.as_str()))
+            .collect();
+        match cands.as_slice() {
+            [] => self.error = Some(format!("no command starts with {:?}", self.input)),
+            [one] => {
+                self.input = format!("{one} ");
+                self.cursor = self.input.len();
+            }
+            many => {
+                self.error = Some(format!("Tab: {}", many.join(" ")));
+            }
+        }
+    }
+}
+
+/// A command line's meaning, or what is wrong with it.
+pub fn parse(input: &str) -> Result<Command, String> {
+    let input = input.trim();
+    let (name, rest) = input.split_once(' ').unwrap_or((input, ""));
+    let rest = rest.trim();
+    let no_args = |cmd: Command| {
+        if rest.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(format!(":{name} takes no arguments"))
+        }
+    };
+    match name {
+        "" => Err("type a command: :q, :filter FLAGS, :clear, :help".into()),
+        "q" | "quit" | "q!" => no_args(Command::Quit),
+        "filter" | "f" => Ok(Command::Filter(rest.to_string())),
+        "clear" => no_args(Command::Clear),
+        "help" | "h" => no_args(Command::Help),
+        "flows" | "1" => no_args(Command::View(View::Flows)),
+        "groups" | "2" => no_args(Command::View(View::Groups)),
+        "l7" | "3" => no_args(Command::View(View::L7)),
+        "pause" => no_args(Command::Pause),
+        "resume" | "follow" => no_args(Command::Resume),
+        other => Err(match closest(other, NAMES) {
+            Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
+            None => format!(
+                "unknown command :{other}: try :q, :filter FLAGS, :clear, :help (Tab completes)"
+            ),
+        }),
+    }
+}
+
+/// The candidate nearest to `word` by edits (insert, delete, replace, swap), when near enough
+/// to be a typo of it.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 2);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: edits, with a swap of neighbours counted as one.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+fn prev(s: &str, i: usize) -> usize {
+    s[..i].char_indices().last().map_or(0, |(p, _)| p)
+}
+
+fn next(s: &str, i: usize) -> usize {
+    s[i..].chars().next().map_or(i, |c| i + c.len_utf8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(text: &str) -> (CommandLine, CommandKey) {
+        let mut c = CommandLine::default();
+        c.paste(text);
+        let out = c.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        (c, out)
+    }
+
+    #[test]
+    fn commands_parse_with_their_aliases() {
+        assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(parse(" quit "), Ok(Command::Quit));
+        assert_eq!(
+            parse("filter --verdict DROPPED"),
+            Ok(Command::Filter("--verdict DROPPED".into()))
+        );
+        assert_eq!(parse("f"), Ok(Command::Filter(String::new())));
+        assert_eq!(parse("clear"), Ok(Command::Clear));
+        assert_eq!(parse("h"), Ok(Command::Help));
+        assert_eq!(parse("2"), Ok(Command::View(View::Groups)));
+        assert_eq!(parse("l7"), Ok(Command::View(View::L7)));
+        assert_eq!(parse("pause"), Ok(Command::Pause));
+        assert_eq!(parse("follow"), Ok(Command::Resume));
+        assert!(
+            parse("clear now")
+                .unwrap_err()
+                .contains("takes no arguments")
+        );
+    }
+
+    #[test]
+    fn unknown_commands_are_answered_in_place_with_a_suggestion() {
+        let (c, out) = typed("fitler --verdict DROPPED");
+        assert_eq!(out, CommandKey::Editing);
+        let e = c.error.unwrap();
+        assert!(e.contains("did you mean :filter?"), "{e}");
+        let (c, _) = typed("zzzzzz");
+        assert!(c.error.unwrap().contains("try :q, :filter FLAGS"));
+        let (c, _) = typed("");
+        assert!(c.error.is_some());
+    }
+
+    #[test]
+    fn tab_completes_names_and_esc_or_backspace_on_empty_closes() {
+        let mut c = CommandLine::default();
+        c.paste("gr");
+        c.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        assert_eq!(c.input, "groups ");
+        let mut c = CommandLine::default();
+        c.paste("f");
+        c.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        assert!(c.error.unwrap().contains("filter flows follow"));
+        let mut c = CommandLine::default();
+        assert_eq!(
+            c.key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+            CommandKey::Closed
+        );
+        assert_eq!(
+            c.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            CommandKey::Closed
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("verdcit", "verdict"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(closest("qiut", NAMES), Some("quit"));
+        assert_eq!(closest("xyz", NAMES), None);
+    }
+}
