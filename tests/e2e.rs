@@ -499,3 +499,59 @@ fn incident_drill_down_filter_details_one_key_filters_views_and_search() {
     check_terminal_restored(&t);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The colour parameters of the SGR sequences in `text` (foreground/background other than the
+/// terminal's default).
+fn colour_codes(text: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\x1b\[([0-9;:]*)m").unwrap();
+    let mut found = Vec::new();
+    for cap in re.captures_iter(text) {
+        for p in cap[1].split([';', ':']) {
+            let Ok(n) = p.parse::<u32>() else { continue };
+            let colour = (30..=38).contains(&n)
+                || (40..=48).contains(&n)
+                || (90..=97).contains(&n)
+                || (100..=107).contains(&n);
+            if colour {
+                found.push(cap[0].escape_debug().to_string());
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_dumb_terminal_gets_no_colours_and_colon_q_quits() {
+    let Some(t) = Tmux::start("dumb", &format!("TERM=dumb {BIN} demo --rate 200"), 100, 30) else {
+        return;
+    };
+    t.wait_for("flows", 30, |s| s.contains("● live") && s.contains("FWD"));
+    let out = t
+        .cmd(&["capture-pane", "-e", "-p", "-t", "0"])
+        .output()
+        .unwrap();
+    let styled = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(styled.contains("FWD"), "{styled}");
+    let colours = colour_codes(&styled);
+    assert!(
+        colours.is_empty(),
+        "colours drawn with TERM=dumb: {colours:?}"
+    );
+    // `:` opens the command line: `q` is text there until Enter.
+    t.send_keys(&[":"]);
+    t.send_keys(&["q"]);
+    t.wait_for("the command line", 5, |s| {
+        s.contains("Command") && s.contains(":q")
+    });
+    t.send_keys(&["Enter"]);
+    assert_eq!(t.exit_status(10), 0, ":q quits with status 0");
+    check_terminal_restored(&t);
+}
+
+#[test]
+fn colour_codes_are_found_where_they_are() {
+    assert!(colour_codes("\x1b[1;31mX\x1b[0m").len() == 1);
+    assert!(colour_codes("\x1b[38;5;3mX").len() == 1);
+    assert!(colour_codes("\x1b[1mX\x1b[7m\x1b[2m\x1b[39m\x1b[49m").is_empty());
+}
