@@ -236,7 +236,8 @@ impl App {
         let lines = if self.detail.raw {
             render::detail::raw_lines(flow)
         } else {
-            render::detail::detail_lines(flow, theme)
+            let lines = render::detail::detail_lines(flow, theme);
+            render::detail::hang_indent(lines, area.width.saturating_sub(2) as usize)
         };
         // The scroll counts lines as wrapped at this width, so the end is reachable.
         let wrapped = Paragraph::new(lines.clone())

@@ -453,3 +453,113 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
         other => out.push((prefix.to_string(), other.to_string())),
     }
 }
+
+/// Key/value lines longer than `width` continue under their value, not at the left edge: the
+/// keys' column stays clear. Breaks after a comma or a space where one is near the end of the
+/// room, else at the width.
+pub(crate) fn hang_indent(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    use crate::tui::shorten::width as w;
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let [key, value] = line.spans.as_slice() else {
+            out.push(line);
+            continue;
+        };
+        let indent = w(&key.content);
+        if !key.content.starts_with("  ")
+            || indent + w(&value.content) <= width
+            || width < indent + 10
+        {
+            out.push(line);
+            continue;
+        }
+        let room = width - indent;
+        let mut rest: &str = &value.content;
+        let mut first = true;
+        while !rest.is_empty() {
+            let cut = break_at(rest, room);
+            let (piece, tail) = rest.split_at(cut);
+            let lead = if first {
+                key.clone()
+            } else {
+                Span::raw(" ".repeat(indent))
+            };
+            out.push(Line::from(vec![
+                lead,
+                Span::styled(piece.to_string(), value.style),
+            ]));
+            rest = tail.trim_start_matches(' ');
+            first = false;
+        }
+    }
+    out
+}
+
+/// Where to end a piece of `s` of at most `room` columns: after the last comma or space in its
+/// last two thirds, else at the room (on a character boundary, at least one character).
+fn break_at(s: &str, room: usize) -> usize {
+    use unicode_width::UnicodeWidthChar;
+    let mut used = 0;
+    let mut end = s.len();
+    for (i, c) in s.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > room {
+            end = i.max(c.len_utf8().min(s.len()));
+            break;
+        }
+    }
+    if end == s.len() {
+        return end;
+    }
+    let piece = &s[..end];
+    match piece.rfind([' ', ',']) {
+        Some(p) if p + 1 >= end / 3 => p + 1,
+        _ => end,
+    }
+}
+
+#[cfg(test)]
+mod hang_tests {
+    use super::*;
+
+    #[test]
+    fn long_values_continue_under_their_value() {
+        let line = Line::from(vec![
+            Span::raw(format!("  {:<20}", "node labels")),
+            Span::raw(
+                "kubernetes.io/arch=amd64, kubernetes.io/hostname=kind-worker, kubernetes.io/os=linux",
+            ),
+        ]);
+        let out = hang_indent(vec![line], 60);
+        assert!(out.len() >= 2, "{out:?}");
+        for l in &out {
+            assert!(l.width() <= 60, "{l:?}");
+        }
+        let text: Vec<String> = out.iter().map(|l| l.to_string()).collect();
+        assert!(text[1].starts_with(&" ".repeat(22)), "{text:?}");
+        assert!(text[0].ends_with("amd64, "), "{text:?}");
+        // A value without spaces is cut at the width; nothing is lost.
+        let long = "x".repeat(100);
+        let out = hang_indent(
+            vec![Line::from(vec![
+                Span::raw(format!("  {:<20}", "k")),
+                Span::raw(long.clone()),
+            ])],
+            50,
+        );
+        let joined: String = out.iter().map(|l| l.spans[1].content.to_string()).collect();
+        assert_eq!(joined, long);
+        // Wide characters never split or overflow.
+        let wide = "日本語".repeat(20);
+        let out = hang_indent(
+            vec![Line::from(vec![
+                Span::raw(format!("  {:<20}", "k")),
+                Span::raw(wide.clone()),
+            ])],
+            41,
+        );
+        assert!(out.iter().all(|l| l.width() <= 41));
+        let joined: String = out.iter().map(|l| l.spans[1].content.to_string()).collect();
+        assert_eq!(joined, wide);
+    }
+}
