@@ -1232,3 +1232,30 @@ fn no_color_draws_without_colours_and_dims_secondary_text() {
     let dimmed = (0..buf.area.width).any(|x| buf[(x, last)].modifier.contains(Modifier::DIM));
     assert!(dimmed, "the footer's descriptions are dimmed");
 }
+
+/// Every main screen at the sizes people's terminals have: nothing an SRE must read is cut
+/// where it could fit, and the layout adapts (strip or pane, short or full columns).
+#[test]
+fn every_screen_at_80_100_120_and_200_columns() {
+    let screens: [(&str, &[KeyCode]); 5] = [
+        ("flows", &[]),
+        ("groups", &[KeyCode::Char('2')]),
+        ("l7", &[KeyCode::Char('3')]),
+        ("details", &[KeyCode::Char('k'), KeyCode::Enter]),
+        ("help", &[KeyCode::Char('?')]),
+    ];
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 60)] {
+        for (name, keys) in screens {
+            let mut app = app_with(common::sample_flows(60));
+            for k in keys {
+                key(&mut app, *k);
+            }
+            let text = screen(&mut app, w, h);
+            // The right border is where the screen ends: nothing spills or is left short.
+            for line in text.lines().filter(|l| l.starts_with('│')) {
+                assert_eq!(line.chars().count(), w as usize, "{name} {w}x{h}: {line}");
+            }
+            snapshot!(format!("sizes_{name}_{w}x{h}"), text);
+        }
+    }
+}
