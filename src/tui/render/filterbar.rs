@@ -53,7 +53,7 @@ pub fn draw(f: &mut Frame, m: &Model, bar: &FilterBar, area: Rect) {
     if let Some((cands, current)) = bar.completions() {
         let mut spans = vec![Span::styled("Tab: ", theme.dim())];
         for (i, c) in cands.iter().enumerate().take(20) {
-            let style = if i == current {
+            let style = if Some(i) == current {
                 theme.selected()
             } else {
                 theme.dim()
