@@ -218,12 +218,16 @@ impl FilterBar {
                 // The word itself stays a candidate but does not hold back what the others share.
                 let others: Vec<String> = matches.iter().filter(|c| **c != word).cloned().collect();
                 let common = common_prefix(&others);
-                if common.len() > word.len() {
-                    self.replace_word(start..self.cursor, &common);
-                    let matches = prefixed(&universe, &common);
+                if common.len() <= word.len() {
                     self.list(start, matches);
+                    return;
+                }
+                let longer = prefixed(&universe, &common);
+                if let [only] = longer.as_slice() {
+                    self.take(start, only);
                 } else {
-                    self.list(start, matches);
+                    self.replace_word(start..self.cursor, &common);
+                    self.list(start, longer);
                 }
             }
         }
@@ -975,6 +979,18 @@ mod tests {
         assert_eq!(cands[7], "shop/report-");
         assert_eq!(cands[8], "db/kafka-0");
         assert_eq!(cands.len(), 8 + cluster().pods.len());
+    }
+
+    #[test]
+    fn a_word_that_is_itself_a_candidate_completes_to_the_only_longer_one() {
+        let one_pod = || Vocabulary {
+            namespaces: vec!["shop".into()],
+            pods: vec!["shop/api".into()],
+        };
+        let mut bar = FilterBar::new("--pod shop/".into());
+        tab(&mut bar, &one_pod);
+        assert_eq!(bar.input, "--pod shop/api ");
+        assert!(bar.completions().is_none());
     }
 
     #[test]
