@@ -3,8 +3,8 @@
 //!
 //! Who owns what:
 //! - `mod.rs` (here): the public API — [`parse`], [`to_args`], [`raw_filters_yaml`],
-//!   [`FLAG_NAMES`], and [`FilterFlags`] and [`FlagError`] (defined at the `filter` root, which
-//!   the matcher shares) — and the order of hubble's checks;
+//!   [`FLAG_NAMES`], [`flag_values`], and [`FilterFlags`] and [`FlagError`] (defined at the
+//!   `filter` root, which the matcher shares) — and the order of hubble's checks;
 //! - `argv.rs`: pflag's argument syntax, and passing non-filter arguments through;
 //! - `table.rs`: the flag table and hubble's conflict groups;
 //! - `tracker.rs`: one list's flags → left/right filters, namespaces, conflicts;
@@ -130,6 +130,57 @@ pub fn parse(args: &[String]) -> Result<(FilterFlags, Vec<String>), FlagError> {
         }
     }
     Ok((flags, rest))
+}
+
+/// The protocols the matcher knows (`l4.rs`), for Tab and "did you mean" in the filter bar.
+const PROTOCOLS: &[&str] = &[
+    "tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6", "vrrp", "igmp", "dns", "http", "kafka",
+];
+
+/// The values of a filter flag (`--verdict`, `-t`) that come from a fixed set, in their
+/// canonical spelling, for Tab completion and "did you mean" in the TUI's filter bar: verdicts,
+/// drop reasons, event types and subtypes, protocols, traffic directions, reserved identities.
+/// `Some(vec![])` for a flag whose value is free text; `None` for a flag that takes no value
+/// (`--not`, `-A`) or is no filter flag.
+pub fn flag_values(flag: &str) -> Option<Vec<String>> {
+    use crate::api::flow::{DropReason, Verdict};
+    let spec = match flag.strip_prefix("--") {
+        Some(name) => table::by_name(name)?,
+        None => match flag.as_bytes() {
+            [b'-', c] => table::by_short(*c)?,
+            _ => return None,
+        },
+    };
+    if spec.bare.is_some() {
+        return None;
+    }
+    let names = |t: &[(&str, i32)], prefix: &str| -> Vec<String> {
+        t.iter().map(|(n, _)| format!("{prefix}{n}")).collect()
+    };
+    Some(match spec.name {
+        "verdict" => (0..64)
+            .filter_map(|v| Verdict::try_from(v).ok())
+            .map(|v| v.as_str_name().to_string())
+            .collect(),
+        "drop-reason-desc" => (0..1024)
+            .filter_map(|v| DropReason::try_from(v).ok())
+            .map(|v| v.as_str_name().to_string())
+            .collect(),
+        "type" => {
+            let mut all = names(values::MESSAGE_TYPES, "");
+            all.extend(names(values::TRACE_POINTS, "trace:"));
+            all.extend(names(values::AGENT_SUBTYPES, "agent:"));
+            all
+        }
+        "protocol" => PROTOCOLS.iter().map(|p| p.to_string()).collect(),
+        "traffic-direction" => vec!["ingress".into(), "egress".into()],
+        "identity" | "from-identity" | "to-identity" => values::RESERVED_IDENTITIES
+            .iter()
+            .filter(|(_, id)| *id != 0)
+            .map(|(n, _)| n.to_string())
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 #[cfg(test)]

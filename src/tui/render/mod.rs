@@ -135,7 +135,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
     }
     status::draw_hints(f, m, areas.hints);
     if let Some(bar) = &m.bar {
-        filterbar::draw(f, m, bar, areas.main);
+        filterbar::draw(f, &Theme::of(m), bar, areas.main);
     }
     if let Some(menu) = &m.quick {
         quick::draw(f, m, menu, areas.main);
