@@ -213,7 +213,7 @@ impl Ingester {
                     .push_encoded(bytes, now_secs, |key| dedup.insert(key))
                     .expect("a valid flow");
             }
-            Response::LostEvents(l) => store.push_lost(&l, now_secs),
+            Response::LostEvents(l, node) => store.push_lost_on(&l, node, now_secs),
             _ => {}
         }
     }

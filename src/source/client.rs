@@ -342,8 +342,8 @@ fn ingest(
                     }
                 }
             }),
-        Ok(raw::Response::LostEvents(lost)) => {
-            store.push_lost(&lost, now_secs);
+        Ok(raw::Response::LostEvents(lost, node)) => {
+            store.push_lost_on(&lost, node, now_secs);
             Ok(())
         }
         Ok(raw::Response::NodeStatus(ev, at)) => {
@@ -474,6 +474,34 @@ mod tests {
         let newest = store.ring.newest().unwrap().key();
         drop(store);
         assert!(!dedup.insert(newest), "the window holds the flows kept");
+    }
+
+    #[test]
+    fn lost_events_are_counted_on_the_node_the_response_names() {
+        use crate::api::flow::LostEvent;
+        use crate::api::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
+        use prost::Message;
+        let mut store = crate::store::Store::new(10);
+        let mut dedup = Dedup::new(DEDUP_WINDOW);
+        let mut resume = None;
+        for (node, n) in [("kind-worker", 4), ("kind-worker2", 2), ("", 1)] {
+            let msg = GetFlowsResponse {
+                node_name: node.into(),
+                response_types: Some(ResponseTypes::LostEvents(LostEvent {
+                    source: 1,
+                    num_events_lost: n,
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            ingest(&mut store, &mut dedup, &mut resume, &msg, 0, None);
+        }
+        assert_eq!(store.counters.lost_total(), 7);
+        assert_eq!(
+            store.counters.lost_by_node(),
+            [("kind-worker", 4), ("kind-worker2", 2)]
+        );
     }
 
     #[test]

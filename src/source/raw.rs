@@ -60,7 +60,8 @@ impl Decoder for BytesDecoder {
 pub enum Response<'a> {
     Flow(&'a [u8]),
     NodeStatus(NodeStatusEvent, Option<Timestamp>),
-    LostEvents(LostEvent),
+    /// Lost events, with the response's `node_name` (empty when it has none or it is not UTF-8).
+    LostEvents(LostEvent, &'a str),
     /// A response type this client does not know (a newer server): skipped.
     Other,
 }
@@ -69,6 +70,7 @@ pub enum Response<'a> {
 pub fn parse(msg: &[u8]) -> Result<Response<'_>, WireError> {
     let mut out = Response::Other;
     let mut time = None;
+    let mut node: &[u8] = &[];
     for f in wire::fields(msg) {
         let f = f?;
         if f.wire_type != 2 {
@@ -83,15 +85,19 @@ pub fn parse(msg: &[u8]) -> Result<Response<'_>, WireError> {
             }
             3 => {
                 let ev = LostEvent::decode(payload).map_err(|_| WireError("lost_events"))?;
-                out = Response::LostEvents(ev);
+                out = Response::LostEvents(ev, "");
             }
+            // Only lost events use it: read below, for those.
+            1000 => node = payload,
             // Only node status events use it: decoded below, for those.
             1001 => time = Some(payload),
             _ => {}
         }
     }
-    if let Response::NodeStatus(_, t) = &mut out {
-        *t = time.and_then(|b| Timestamp::decode(b).ok());
+    match &mut out {
+        Response::NodeStatus(_, t) => *t = time.and_then(|b| Timestamp::decode(b).ok()),
+        Response::LostEvents(_, n) => *n = std::str::from_utf8(node).unwrap_or_default(),
+        _ => {}
     }
     Ok(out)
 }
@@ -123,7 +129,7 @@ mod tests {
             Response::Flow(b) => assert_eq!(Flow::decode(b).unwrap(), flow),
             other => panic!("{other:?}"),
         }
-        let lost = GetFlowsResponse {
+        let mut lost = GetFlowsResponse {
             response_types: Some(ResponseTypes::LostEvents(LostEvent {
                 num_events_lost: 7,
                 ..Default::default()
@@ -131,8 +137,13 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            matches!(parse(&lost.encode_to_vec()).unwrap(), Response::LostEvents(l) if l.num_events_lost == 7)
+            matches!(parse(&lost.encode_to_vec()).unwrap(), Response::LostEvents(l, "") if l.num_events_lost == 7)
         );
+        lost.node_name = "kind-worker".into();
+        assert!(matches!(
+            parse(&lost.encode_to_vec()).unwrap(),
+            Response::LostEvents(_, "kind-worker")
+        ));
         assert!(parse(&[0x0a, 0x05, 1]).is_err());
         assert!(matches!(parse(&[]).unwrap(), Response::Other));
     }

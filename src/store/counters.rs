@@ -1,5 +1,6 @@
 //! Counters per verdict, per drop reason and per lost-event source: totals and a rate over the
-//! last [`RATE_WINDOW_SECS`] seconds, each updated in O(1) per flow.
+//! last [`RATE_WINDOW_SECS`] seconds, each updated in O(1) per flow. Lost events are also
+//! totalled per node, where the server says which.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,12 @@ pub type CounterMap = HashMap<i32, Counter, rustc_hash::FxBuildHasher>;
 use crate::api::flow::{Flow, LostEvent, Verdict};
 
 pub const RATE_WINDOW_SECS: usize = 10;
+
+/// Nodes whose lost events are counted apart; more are counted under [`OTHER_NODES`]. A cluster
+/// has fewer, a misbehaving server may send any number.
+pub const LOST_NODES_KEPT: usize = 512;
+/// Where lost events of nodes beyond [`LOST_NODES_KEPT`] are counted.
+pub const OTHER_NODES: &str = "other nodes";
 
 /// A total plus per-second buckets for the rate window.
 #[derive(Debug, Default, Clone)]
@@ -99,6 +106,9 @@ pub struct Counters {
     pub drop_reasons: CounterMap,
     /// Lost events per `LostEventSource` number: events lost, not messages.
     pub lost: CounterMap,
+    /// Lost events per node, for the responses that name one (as the server sent it: sanitize
+    /// before showing). Events from responses without a node are only in [`Counters::lost`].
+    pub lost_nodes: HashMap<String, u64, rustc_hash::FxBuildHasher>,
 }
 
 impl Counters {
@@ -116,15 +126,46 @@ impl Counters {
         }
     }
 
-    pub fn count_lost(&mut self, lost: &LostEvent, now_secs: i64) {
+    /// Events lost on `node` (empty: the server did not say), counted per source and per node.
+    pub fn count_lost(&mut self, lost: &LostEvent, node: &str, now_secs: i64) {
         self.lost
             .entry(lost.source)
             .or_default()
             .add(lost.num_events_lost, now_secs);
+        if node.is_empty() || lost.num_events_lost == 0 {
+            return;
+        }
+        let n = lost.num_events_lost;
+        let full = self.lost_nodes.len() >= LOST_NODES_KEPT;
+        match self.lost_nodes.get_mut(node) {
+            Some(total) => *total += n,
+            None if !full => {
+                self.lost_nodes.insert(node.to_string(), n);
+            }
+            None => *self.lost_nodes.entry(OTHER_NODES.into()).or_default() += n,
+        }
     }
 
     pub fn lost_total(&self) -> u64 {
         self.lost.values().map(|c| c.total).sum()
+    }
+
+    /// Lost events per node, largest first, then by name.
+    pub fn lost_by_node(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<_> = self
+            .lost_nodes
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+
+    /// Moves the lost-event counts of `from` here: a gap in the data stays a gap whatever the
+    /// filter, so a refilter's new counters keep them.
+    pub fn take_lost(&mut self, from: &mut Counters) {
+        self.lost = std::mem::take(&mut from.lost);
+        self.lost_nodes = std::mem::take(&mut from.lost_nodes);
     }
 
     /// `(key, counter)` sorted by total, largest first, then by key for a stable order.
@@ -207,5 +248,40 @@ mod tests {
         );
         assert_eq!(cs.verdicts[&2].total, 3);
         assert_eq!(cs.verdicts[&1].total, 1);
+    }
+
+    fn lost(source: i32, n: u64) -> LostEvent {
+        LostEvent {
+            source,
+            num_events_lost: n,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lost_events_are_counted_per_source_and_per_named_node() {
+        let mut cs = Counters::default();
+        cs.count_lost(&lost(1, 3), "kind-worker", 10);
+        cs.count_lost(&lost(1, 2), "kind-worker2", 10);
+        cs.count_lost(&lost(3, 1), "kind-worker", 11);
+        cs.count_lost(&lost(1, 5), "", 11);
+        assert_eq!(cs.lost_total(), 11);
+        assert_eq!(cs.lost[&1].total, 10);
+        assert_eq!(cs.lost[&3].total, 1);
+        // The node-less five are in the sources' totals only.
+        assert_eq!(cs.lost_by_node(), [("kind-worker", 4), ("kind-worker2", 2)]);
+    }
+
+    #[test]
+    fn nodes_beyond_the_cap_are_counted_together() {
+        let mut cs = Counters::default();
+        for i in 0..LOST_NODES_KEPT + 3 {
+            cs.count_lost(&lost(1, 1), &format!("node-{i}"), 0);
+        }
+        cs.count_lost(&lost(1, 2), "node-0", 0);
+        assert_eq!(cs.lost_nodes.len(), LOST_NODES_KEPT + 1);
+        assert_eq!(cs.lost_nodes[OTHER_NODES], 3);
+        assert_eq!(cs.lost_nodes["node-0"], 3);
+        assert_eq!(cs.lost_total(), LOST_NODES_KEPT as u64 + 5);
     }
 }

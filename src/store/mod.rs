@@ -9,7 +9,8 @@ mod sample;
 pub mod wire;
 
 pub use counters::{
-    Counter, CounterMap, Counters, RATE_WINDOW_SECS, SERIES_SECS, Series, drop_reason_of,
+    Counter, CounterMap, Counters, LOST_NODES_KEPT, OTHER_NODES, RATE_WINDOW_SECS, SERIES_SECS,
+    Series, drop_reason_of,
 };
 pub use refilter::{Refilter, SLICE_BUDGET, SLICE_FLOWS};
 pub use ring::{Dropped, FlowRef, Kept, Ring};
@@ -86,8 +87,14 @@ impl Store {
         Ok(true)
     }
 
+    /// Lost events from a response that does not say which node lost them.
     pub fn push_lost(&mut self, lost: &LostEvent, now_secs: i64) {
-        self.counters.count_lost(lost, now_secs);
+        self.push_lost_on(lost, "", now_secs);
+    }
+
+    /// Lost events on `node` (the response's `node_name`; empty when it has none).
+    pub fn push_lost_on(&mut self, lost: &LostEvent, node: &str, now_secs: i64) {
+        self.counters.count_lost(lost, node, now_secs);
         self.version += 1;
     }
 

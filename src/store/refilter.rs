@@ -99,7 +99,7 @@ impl Refilter {
     ) -> Dropped {
         self.step(store, usize::MAX, Duration::MAX, keep);
         let dropped = store.ring.apply(self.kept);
-        self.counters.lost = std::mem::take(&mut store.counters.lost);
+        self.counters.take_lost(&mut store.counters);
         store.counters = self.counters;
         if dropped.gone() > 0 {
             store.generation += 1;
@@ -174,12 +174,13 @@ mod tests {
         for args in cases {
             // 3000 flows in a ring of 2000: the first 1000 were evicted before the refilter.
             let mut store = filled(3000, 2000);
-            store.push_lost(
+            store.push_lost_on(
                 &LostEvent {
                     source: 1,
                     num_events_lost: 7,
                     ..Default::default()
                 },
+                "kind-worker",
                 0,
             );
             let generation = store.generation;
@@ -209,6 +210,7 @@ mod tests {
             assert_eq!(counted(&store), counted(&fresh), "{args:?}");
             assert_eq!(store.counters.flows.total, store.ring.len() as u64);
             assert_eq!(store.counters.lost_total(), 7, "lost events stay");
+            assert_eq!(store.counters.lost_by_node(), [("kind-worker", 7)]);
             assert_eq!(store.generation, generation + 1);
             assert_eq!(store.filter_id, 9);
         }
