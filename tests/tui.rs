@@ -256,7 +256,7 @@ fn lost_events_raise_a_banner_and_are_counted_per_source() {
     );
     let text = screen(&mut app, 160, 45);
     assert!(
-        text.contains("1,234 EVENTS LOST (PERF_EVENT_RING_BUFFER 1,234)"),
+        text.contains("1,234 events lost · L to acknowledge · PERF_EVENT_RING_BUFFER"),
         "{text}"
     );
 }

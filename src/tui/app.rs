@@ -16,6 +16,7 @@ use super::counters::{CountersPane, PaneKey, counter_items};
 use super::detail::DetailView;
 use super::filterbar::Vocabulary;
 use super::filters::{BarKey, FilterChange, Filters};
+use super::lost::LostAck;
 use super::quick::{MenuKey, QuickMenu};
 use super::rowtext::RowText;
 use super::search::{Search, SearchKey};
@@ -101,6 +102,8 @@ pub enum Action {
     CycleSort,
     /// Open the `:` command line.
     OpenCommand,
+    /// Acknowledge the events lost so far (`L`): the banner goes until more are lost.
+    AcknowledgeLost,
 }
 
 pub struct App {
@@ -112,6 +115,8 @@ pub struct App {
     /// The view in the main area (`1`, `2`, `3`).
     pub view: View,
     pub help: bool,
+    /// The lost events the user acknowledged.
+    pub lost: LostAck,
     pub table: FlowTable,
     pub views: Views,
     pub filters: Filters,
@@ -141,6 +146,7 @@ impl App {
             screen: Screen::Flows,
             view: View::Flows,
             help: false,
+            lost: LostAck::default(),
             table: FlowTable::default(),
             views: Views::default(),
             filters: Filters::default(),
@@ -270,6 +276,7 @@ impl App {
             KeyCode::Char('a') => Action::CycleGroup,
             KeyCode::Char('s') => Action::CycleSort,
             KeyCode::Char(':') => Action::OpenCommand,
+            KeyCode::Char('L') => Action::AcknowledgeLost,
             _ => return None,
         })
     }
@@ -314,6 +321,10 @@ impl App {
                 if let Some(flow) = self.current_flow(store) {
                     self.quick.open(&flow);
                 }
+            }
+            Action::AcknowledgeLost => {
+                let told = self.lost.acknowledge(store.counters.lost_total());
+                self.note(told);
             }
             _ => {}
         }

@@ -22,8 +22,8 @@ pub struct Model {
     /// The terminal is below the minimum size: only this message is drawn.
     pub too_small: Option<(u16, u16)>,
     pub status: Status,
-    /// Events lost so far, by source (the banner shows when not empty).
-    pub lost: Vec<(i32, u64)>,
+    /// The lost-events banner (shown when not empty).
+    pub lost: Lost,
     /// The counters pane, when the terminal is wide enough for it.
     pub counters: Option<CountersPane>,
     pub view: View,
@@ -52,6 +52,28 @@ impl Model {
             Main::L7(l) => l.progress.is_some(),
             Main::Detail(_) => false,
         }
+    }
+}
+
+/// Lost events as the banner tells them; empty when nothing was lost, or nothing since the user
+/// acknowledged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lost {
+    pub total: u64,
+    /// Lost since the user acknowledged; `None` before they did.
+    pub since_ack: Option<u64>,
+    /// Per `LostEventSource` number, largest first.
+    pub sources: Vec<(i32, u64)>,
+    /// Per node where the server said which (as sent: sanitize), largest first.
+    pub nodes: Vec<(String, u64)>,
+    /// More nodes lost events than `nodes` holds.
+    pub more_nodes: bool,
+}
+
+impl Lost {
+    /// No banner.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
     }
 }
 

@@ -17,7 +17,7 @@ use super::shorten;
 use super::views::View;
 use super::words;
 use crate::source::{ConnInfo, ConnState};
-use crate::store::{Counters, Store};
+use crate::store::Store;
 
 /// How long a notice ("copied …") stays in the status bar.
 const NOTICE_SECS: i64 = 3;
@@ -40,10 +40,7 @@ impl App {
         let theme = Theme {
             no_color: self.no_color,
         };
-        let lost: Vec<(i32, u64)> = Counters::sorted(&store.counters.lost)
-            .into_iter()
-            .map(|(src, c)| (src, c.total))
-            .collect();
+        let lost = self.lost.banner(&store.counters);
         let areas = render::layout(area, !lost.is_empty(), self.counters.focused);
         let too_small = areas.is_none().then_some((area.width, area.height));
         let main = match &areas {

@@ -10,9 +10,9 @@ use ratatui::{
 
 use super::{Theme, thousands};
 use crate::format::{self, sanitize};
-use crate::tui::model::{Conn, Model};
-use crate::tui::shorten;
+use crate::tui::model::{Conn, Lost, Model};
 use crate::tui::views::View;
+use crate::tui::{lost, shorten};
 
 /// The status line: what matters most first when the width runs out. The connection's state
 /// always shows (its error cut to fit); then the ring, the rate, the nodes, the server's buffer
@@ -118,19 +118,114 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The lost-events banner: the total, what is new since the user acknowledged, the key that
+/// acknowledges; then the sources and the nodes as the width allows.
 pub fn draw_lost_banner(f: &mut Frame, m: &Model, area: Rect) {
     let theme = Theme::of(m);
-    let parts: Vec<String> = m
-        .lost
-        .iter()
-        .map(|(src, total)| format!("{} {}", format::lost_source_name(*src), thousands(*total)))
-        .collect();
-    let text = format!(
-        " ⚠ {} EVENTS LOST ({}): the flows shown have gaps ",
-        thousands(m.lost.iter().map(|(_, n)| n).sum()),
-        parts.join(", ")
-    );
+    let text = lost_text(&m.lost, area.width as usize);
     f.render_widget(Paragraph::new(Line::styled(text, theme.alert())), area);
+}
+
+/// The banner's text in at most `width` columns (the most important first).
+pub(crate) fn lost_text(lost: &Lost, width: usize) -> String {
+    let head = format!(" ⚠ {} lost", lost::events(lost.total));
+    let long = match lost.since_ack {
+        Some(n) => format!(
+            "{head}, +{} since you acknowledged · L to acknowledge",
+            thousands(n)
+        ),
+        None => format!("{head} · L to acknowledge"),
+    };
+    let mut out = if shorten::width(&long) < width {
+        long
+    } else {
+        match lost.since_ack {
+            Some(n) => format!("{head}, +{} new · L: ack", thousands(n)),
+            None => format!("{head} · L: ack"),
+        }
+    };
+    // A lone node or source with all of them needs no count.
+    let count = |n: u64, alone: bool| (!alone || n != lost.total).then(|| thousands(n));
+    // Nodes first: the banner is where they show.
+    let nodes: Vec<_> = lost
+        .nodes
+        .iter()
+        .map(|(name, n)| {
+            let alone = lost.nodes.len() == 1 && !lost.more_nodes;
+            (sanitize(name).into_owned(), count(*n, alone))
+        })
+        .collect();
+    push_list(&mut out, width, &nodes, lost.more_nodes, true);
+    let sources: Vec<_> = lost
+        .sources
+        .iter()
+        .map(|(src, n)| {
+            let alone = lost.sources.len() == 1;
+            (
+                format::lost_source_name(*src).into_owned(),
+                count(*n, alone),
+            )
+        })
+        .collect();
+    push_list(&mut out, width, &sources, false, false);
+    let gaps = " · the flows shown have gaps";
+    if shorten::width(&out) + shorten::width(gaps) < width {
+        out.push_str(gaps);
+    }
+    out.push(' ');
+    out
+}
+
+/// Appends ` · name n, name n` with as many items as fit in `width` (a trailing space kept),
+/// then `, …` when some did not (or `more` are not in `items`). A first name too long is cut
+/// when `cut` (names, not enum names), else the list is left out.
+fn push_list(
+    out: &mut String,
+    width: usize,
+    items: &[(String, Option<String>)],
+    more: bool,
+    cut: bool,
+) {
+    const SEP: &str = " · ";
+    const MORE: &str = ", …";
+    let w = shorten::width;
+    let Some(room) = width.checked_sub(w(out) + w(SEP) + 1) else {
+        return;
+    };
+    let mut list = String::new();
+    for (i, (name, n)) in items.iter().enumerate() {
+        let count = n.as_ref().map_or(0, |n| w(n) + 1);
+        let comma = if i == 0 { 0 } else { 2 };
+        let last = i + 1 == items.len() && !more;
+        let reserve = if last { 0 } else { w(MORE) };
+        let left = room.saturating_sub(w(&list) + comma + reserve);
+        let name = if w(name) + count <= left {
+            name.clone()
+        } else if cut && i == 0 && left >= count + 6 {
+            // The first name cut rather than none.
+            shorten::name_fit(name, left - count)
+        } else {
+            if i > 0 {
+                list.push_str(MORE);
+            }
+            break;
+        };
+        if i > 0 {
+            list.push_str(", ");
+        }
+        list.push_str(&name);
+        if let Some(n) = n {
+            list.push(' ');
+            list.push_str(n);
+        }
+        if i + 1 == items.len() && more {
+            list.push_str(MORE);
+        }
+    }
+    if !list.is_empty() {
+        out.push_str(SEP);
+        out.push_str(&list);
+    }
 }
 
 /// The footer: a fresh notice (what `y` or a command did), then the keys that work where the
@@ -247,4 +342,84 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
         spans.push(Span::styled(format!("{what} "), theme.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(total: u64, since_ack: Option<u64>, nodes: &[(&str, u64)]) -> Lost {
+        Lost {
+            total,
+            since_ack,
+            sources: vec![(1, total)],
+            nodes: nodes.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
+            more_nodes: false,
+        }
+    }
+
+    #[test]
+    fn the_banner_puts_the_count_and_the_key_first_and_the_rest_as_room_allows() {
+        let l = lost(6, None, &[("kind-worker", 4), ("kind-worker2", 2)]);
+        assert_eq!(
+            lost_text(&l, 200),
+            " ⚠ 6 events lost · L to acknowledge · kind-worker 4, kind-worker2 2 \
+             · PERF_EVENT_RING_BUFFER · the flows shown have gaps "
+        );
+        assert_eq!(
+            lost_text(&l, 60),
+            " ⚠ 6 events lost · L to acknowledge · kind-worker 4, … "
+        );
+        let one = lost(1, None, &[("kind-worker", 1)]);
+        assert_eq!(
+            lost_text(&one, 80),
+            " ⚠ 1 event lost · L to acknowledge · kind-worker · PERF_EVENT_RING_BUFFER "
+        );
+        let since = lost(1240, Some(6), &[("kind-worker", 1240)]);
+        assert!(
+            lost_text(&since, 80)
+                .starts_with(" ⚠ 1,240 events lost, +6 since you acknowledged · L to acknowledge")
+        );
+        assert_eq!(
+            lost_text(&since, 60),
+            " ⚠ 1,240 events lost, +6 new · L: ack · kind-worker "
+        );
+    }
+
+    #[test]
+    fn a_long_node_name_is_cut_and_more_nodes_are_marked() {
+        let long = "ip-10-0-113-27.eu-west-1.compute.internal";
+        let mut l = lost(9, None, &[(long, 7), ("b", 2)]);
+        let text = lost_text(&l, 80);
+        assert!(text.contains(" · ip-10-0-113-27.…"), "{text}");
+        assert!(text.ends_with(".compute.internal 7, … "), "{text}");
+        assert!(!text.contains(long));
+        l.nodes.truncate(1);
+        l.more_nodes = true;
+        assert!(lost_text(&l, 200).contains(&format!("{long} 7, … · PERF")));
+    }
+
+    #[test]
+    fn the_banner_never_passes_the_width() {
+        let l = lost(
+            123_456,
+            Some(7_890),
+            &[("kind-worker", 100_000), ("kind-worker2", 23_456)],
+        );
+        // From the narrowest terminal the TUI draws in.
+        for width in super::super::MIN_WIDTH as usize..240 {
+            let text = lost_text(&l, width);
+            assert!(shorten::width(&text) <= width, "{width}: {text}");
+        }
+    }
+
+    #[test]
+    fn node_names_are_sanitized() {
+        let l = lost(2, None, &[("evil\x1b]0;x\x07", 2)]);
+        let text = lost_text(&l, 120);
+        assert!(
+            !text.contains('\x1b') && text.contains("evil^[]0;x^G"),
+            "{text}"
+        );
+    }
 }
