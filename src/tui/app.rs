@@ -16,6 +16,7 @@ use super::counters::{CountersPane, PaneKey, counter_items};
 use super::detail::DetailView;
 use super::filterbar::Vocabulary;
 use super::filters::{BarKey, FilterChange, Filters};
+use super::help::HelpScroll;
 use super::lost::LostAck;
 use super::quick::{MenuKey, QuickMenu};
 use super::rowtext::RowText;
@@ -115,6 +116,7 @@ pub struct App {
     /// The view in the main area (`1`, `2`, `3`).
     pub view: View,
     pub help: bool,
+    pub help_scroll: HelpScroll,
     /// The lost events the user acknowledged.
     pub lost: LostAck,
     pub table: FlowTable,
@@ -146,6 +148,7 @@ impl App {
             screen: Screen::Flows,
             view: View::Flows,
             help: false,
+            help_scroll: HelpScroll::default(),
             lost: LostAck::default(),
             table: FlowTable::default(),
             views: Views::default(),
@@ -285,10 +288,14 @@ impl App {
     /// L7 list, then the flow table; what none of them takes is common to all.
     pub fn apply(&mut self, action: Action, store: &Store, fx: &mut Vec<Effect>) {
         if self.help {
+            // Scrolling keys scroll the help; it opens at the top next time.
             match action {
-                Action::ToggleHelp | Action::Back => self.help = false,
+                Action::ToggleHelp | Action::Back => {
+                    self.help = false;
+                    self.help_scroll = HelpScroll::default();
+                }
                 Action::Quit => fx.push(Effect::Quit),
-                _ => {}
+                _ => _ = self.help_scroll.act(action),
             }
             return;
         }

@@ -16,7 +16,7 @@
 //! | `views` | the groups and L7 engines and their cursors |
 //! | `filters`, `filterbar`, `words` | the filter in force, breadcrumbs, history; the bar |
 //! | `search`, `quick`, `counters`, `detail` | the search, the `f` menu, the counters pane, the detail view |
-//! | `lost` | the lost events acknowledged (`L`) |
+//! | `lost`, `help` | the lost events acknowledged (`L`); the help's scroll |
 //! | `terminal` | raw mode, the alternate screen, one buffered write per frame, restoring |
 
 pub mod app;
@@ -26,6 +26,7 @@ pub mod cursor;
 pub mod detail;
 pub mod filterbar;
 pub mod filters;
+pub mod help;
 pub mod lost;
 pub mod model;
 mod prepare;

@@ -41,6 +41,8 @@ pub struct Model {
     /// The search in force.
     pub search: Option<String>,
     pub help: bool,
+    /// The help's first line shown, clamped to its lines as wrapped at this size.
+    pub help_scroll: usize,
 }
 
 impl Model {

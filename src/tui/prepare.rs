@@ -90,6 +90,15 @@ impl App {
                 .paused_at
                 .map(|_| self.table.new_since_pause(store)),
         };
+        // Clamped against the help as wrapped in the area it is drawn over.
+        let help_scroll = match &areas {
+            Some(a) if self.help => {
+                let (rect, lines) = render::help::fit(a.main);
+                self.help_scroll
+                    .clamp(lines, rect.height.saturating_sub(2) as usize)
+            }
+            _ => 0,
+        };
         let filter = self.filters.active.as_ref().map(|_| model::FilterTitle {
             base: words::join(&self.filters.base_args),
             crumbs: self.filters.crumbs.iter().map(|c| words::join(c)).collect(),
@@ -120,6 +129,7 @@ impl App {
             notice,
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
             help: self.help,
+            help_scroll,
         }
     }
 

@@ -22,7 +22,7 @@ mod counters;
 pub(crate) mod detail;
 mod filterbar;
 mod groups;
-mod help;
+pub(crate) mod help;
 mod quick;
 mod status;
 mod table;
