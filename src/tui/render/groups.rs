@@ -151,6 +151,7 @@ fn l7_row(r: &L7Row, key_width: usize, theme: &Theme) -> Row<'static> {
     let kind = match r.kind {
         Some(L7Kind::Http) => "HTTP",
         Some(L7Kind::Dns) => "DNS",
+        Some(L7Kind::Kafka) => "Kafka",
         None => "",
     };
     let text = elide_middle(&sanitize(&r.key), key_width);
