@@ -202,6 +202,7 @@ fn pairs_keep_both_sides_the_arrow_the_destination_and_its_port_at_every_width()
                 "monitoring/prometheus-kube-prometheus-stack-prometheus-0 → shop/recommendations-5f8d7c9b6-h7j2m:9090",
                 "shop/payments-8cc5w8j8g-rxmd8 → api.stripe.com:443 (world, 54.187.174.169)",
                 "shop/payments-8cc5w8j8g-rxmd8 → [2001:db8::2]:443 (world)",
+                "shop/payments-8cc5w8j8g-rxmd8 → 10.0.0.9 ICMPv4 (world)",
             ] {
                 assert!(
                     keys.iter().any(|k| k == whole),
@@ -422,6 +423,18 @@ fn l7_rows_name_their_service_and_no_two_read_the_same_at_every_width() {
             assert!(
                 cells[4].0.starts_with("kube-system/"),
                 "{w}x{h}: {cells:#?}"
+            );
+        }
+        if w <= 80 {
+            // The tail of the latencies and the median go first; the error share and p99 stay.
+            let header = text(&header);
+            assert!(
+                !header.contains("P99.9") && !header.contains("P50"),
+                "{header}"
+            );
+            assert!(
+                header.contains("ERR%") && header.contains("P99"),
+                "{header}"
             );
         }
         if w >= 200 {

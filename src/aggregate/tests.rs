@@ -866,3 +866,76 @@ fn dns_names_are_counted_per_server_and_kafka_topics_per_broker() {
     );
     assert_exact(&rows, &flows);
 }
+
+#[test]
+fn servers_without_pods_or_with_odd_names_and_a_full_index_still_filter_exactly() {
+    let mut flows = Vec::new();
+    // A DNS name, an address only, and nothing at all.
+    let mut named = http_exchange("shop/cart-5f8d7c9b6-h7j2m", "54.1.2.3", "/v1/charges", 200);
+    named[0].destination_names = vec!["api.stripe.com".into()];
+    named[1].source_names = vec!["api.stripe.com".into()];
+    flows.extend(named);
+    flows.extend(http_exchange(
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "54.1.2.3",
+        "/v1/charges",
+        200,
+    ));
+    let mut nothing = http_exchange("shop/cart-5f8d7c9b6-h7j2m", "54.1.2.4", "/v1/charges", 200);
+    for f in &mut nothing {
+        f.ip = None;
+    }
+    flows.extend(nothing);
+    // A workload whose name ends like a template hash, beside the shorter one its replica
+    // pods' names would also give.
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/x-bcdfgh-12",
+        "/metrics",
+        200,
+    ));
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/x-bcdfgh-bcdfg",
+        "/metrics",
+        200,
+    ));
+    let rows = l7_rows(&flows);
+    let services: Vec<String> = rows.iter().map(service).collect();
+    assert_eq!(
+        services,
+        [
+            "shop/x",
+            "shop/x-bcdfgh",
+            "54.1.2.3 (world)",
+            "? (world)",
+            "api.stripe.com (world)"
+        ],
+        "{rows:#?}"
+    );
+    assert_exact(&rows, &flows);
+    // With room for one row and four servers, the first row's server would need no
+    // refinement, but the index misses the servers that did not fit: it is refined.
+    let mut first = http_exchange(
+        "monitoring/prometheus-0",
+        "shop/catalog-7d9f8b6c5-hs6zj",
+        "/metrics",
+        200,
+    )
+    .to_vec();
+    first.extend(flows);
+    let mut s = L7Stats::with_cap(1);
+    s.sync(&ring(&first));
+    let rows = s.rows(L7Sort::Requests);
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!(service(&rows[0]), "shop/catalog");
+    assert!(
+        rows[0]
+            .filter
+            .iter()
+            .any(|f| f.contains("int(_flow.l7.type) == 2")),
+        "{rows:#?}"
+    );
+    assert_eq!(selected(&rows[0].filter, &first), [0, 1]);
+    assert!(rows[1].kind.is_none(), "(other)");
+}
