@@ -23,6 +23,12 @@
 //! namespace or name containing `/`. Kubernetes makes neither; a static pod's mirror seen
 //! without its namespace is the one case met in captures.
 //!
+//! An L7 row's server (see `server.rs`) answers requests as their destination and responses as
+//! their source, so it is named on either side (`--pod shop/payments-`); a CEL term says which
+//! side answers, and exactly which pods, where the flags alone would take more (the server was
+//! also a client of that kind of flow, another workload's pods share the prefix, the index is
+//! full) or cannot say it (a DNS name, an address, nothing).
+//!
 //! The flags are a complete filter: appended to other flags, repeated flags OR their values.
 
 use std::net::IpAddr;

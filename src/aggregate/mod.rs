@@ -30,7 +30,6 @@ mod stats;
 pub use filters::cel_str;
 pub use groups::{GroupBy, GroupRow, Groups, RATE_SECS, SortBy};
 pub use keys::{KeyParts, Peer};
-pub use server::workload_of;
 pub use stats::{L7Kind, L7Row, L7Sort, L7Stats, SIGNIFICANT_DIGITS};
 
 use std::time::Instant;
