@@ -1,5 +1,5 @@
 //! The aggregation engines against the shared captures: every group's and every L7 row's
-//! filter flags select exactly its flows (hubble's flag parser and Cilium-semantics matcher),
+//! (route and server) filter flags select exactly its flows (hubble's flag parser and Cilium-semantics matcher),
 //! percentiles agree with a sorted vector, and feeding incrementally changes nothing.
 
 mod common;
@@ -109,12 +109,18 @@ fn check_l7(name: &str, ring: &Ring, flows: &[Flow]) -> L7Stats {
         again.sync(&ring_of(&picked));
         let back = again.rows(L7Sort::Requests);
         assert!(
-            back.len() == 1 && back[0].key == row.key && back[0].flows == row.flows,
-            "{name}: {:?} ({} flows) with {:?} selects {:?}",
+            back.len() == 1
+                && back[0].key == row.key
+                && back[0].service == row.service
+                && back[0].flows == row.flows,
+            "{name}: {:?} of {:?} ({} flows) with {:?} selects {:?}",
             row.key,
+            row.service.full(),
             row.flows,
             row.filter,
-            back.iter().map(|r| (&r.key, r.flows)).collect::<Vec<_>>()
+            back.iter()
+                .map(|r| (&r.key, r.service.full(), r.flows))
+                .collect::<Vec<_>>()
         );
     }
     stats
@@ -160,16 +166,45 @@ fn assert_close(what: &str, hdr: Option<u64>, exact: u64) {
     );
 }
 
-fn check_percentiles(stats: &L7Stats, kind: L7Kind, exact: &HashMap<String, Vec<u64>>) {
+/// Who answered a response, as the L7 rows name it: the response's source, by namespace and
+/// workload (the pod's name without its replica suffix: a template hash and five generated
+/// characters, or an ordinal), else its first DNS name or its address.
+fn server_of(f: &Flow) -> (String, String) {
+    let suffix = regex::Regex::new(
+        "^(.+?)-(([bcdfghjklmnpqrstvwxz2456789]{6,10}-)?[bcdfghjklmnpqrstvwxz2456789]{5}|[0-9]+)$",
+    )
+    .unwrap();
+    match f.source.as_ref().filter(|e| !e.pod_name.is_empty()) {
+        Some(e) => {
+            let name = suffix
+                .captures(&e.pod_name)
+                .map_or(e.pod_name.as_str(), |c| c.get(1).unwrap().as_str());
+            (e.namespace.clone(), name.to_string())
+        }
+        None => {
+            let ip = f.ip.as_ref().map_or("", |i| i.source.as_str());
+            let name = f.source_names.first().map_or(ip, String::as_str);
+            (String::new(), name.to_string())
+        }
+    }
+}
+
+type Exact = HashMap<(String, (String, String)), Vec<u64>>;
+
+fn check_percentiles(stats: &L7Stats, kind: L7Kind, exact: &Exact) {
     let rows = stats.rows(L7Sort::P99);
     let mut checked = 0;
-    for (key, values) in exact {
+    for ((key, (ns, server)), values) in exact {
         let mut sorted = values.clone();
         sorted.sort_unstable();
         let row = rows
             .iter()
-            .find(|r| &r.key == key && r.kind == Some(kind))
-            .unwrap_or_else(|| panic!("no row {key}"));
+            .find(|r| {
+                &r.key == key
+                    && r.kind == Some(kind)
+                    && (&r.service.namespace, &r.service.name) == (ns, server)
+            })
+            .unwrap_or_else(|| panic!("no row {key} of {ns}/{server}"));
         assert_eq!(row.samples, sorted.len() as u64, "{key}");
         for (q, got) in [(0.5, row.p50), (0.99, row.p99), (0.999, row.p999)] {
             assert_close(&format!("{key} q{q}"), got, exact_quantile(&sorted, q));
@@ -185,7 +220,7 @@ fn http_latency_percentiles_match_a_sorted_vector_within_hdr_precision() {
         return;
     };
     let (ring, flows) = load(&shared, HTTP);
-    let mut exact: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut exact = Exact::new();
     for f in &flows {
         let Some(l7) = &f.l7 else { continue };
         let Some(Record::Http(h)) = &l7.record else {
@@ -194,7 +229,10 @@ fn http_latency_percentiles_match_a_sorted_vector_within_hdr_precision() {
         if l7.r#type == 2 && l7.latency_ns > 0 {
             let r = route(&h.url).expect("the capture's URLs are request URIs");
             let key = format!("{} {}", h.method.to_ascii_uppercase(), r.path);
-            exact.entry(key).or_default().push(l7.latency_ns);
+            exact
+                .entry((key, server_of(f)))
+                .or_default()
+                .push(l7.latency_ns);
         }
     }
     let mut stats = L7Stats::new();
@@ -212,7 +250,7 @@ fn dns_latency_comes_from_pairing_requests_with_responses_in_the_shared_capture(
     let (ring, flows) = load(&shared, DNS);
     // Independent pairing: the oldest waiting request of (client, port, server, query).
     let mut waiting: HashMap<(String, u32, String, String), i128> = HashMap::new();
-    let mut exact: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut exact = Exact::new();
     for f in &flows {
         let (Some(l7), Some(ip), Some(t)) = (&f.l7, &f.ip, f.time) else {
             continue;
@@ -254,7 +292,7 @@ fn dns_latency_comes_from_pairing_requests_with_responses_in_the_shared_capture(
                 if (0..=10_000_000_000).contains(&(at - sent)) {
                     waiting.remove(&key);
                     exact
-                        .entry(d.query.clone())
+                        .entry((d.query.clone(), server_of(f)))
                         .or_default()
                         .push((at - sent) as u64);
                 }

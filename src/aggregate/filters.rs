@@ -23,6 +23,12 @@
 //! namespace or name containing `/`. Kubernetes makes neither; a static pod's mirror seen
 //! without its namespace is the one case met in captures.
 //!
+//! An L7 row's server (see `server.rs`) answers requests as their destination and responses as
+//! their source, so it is named on either side (`--pod shop/payments-`); a CEL term says which
+//! side answers, and exactly which pods, where the flags alone would take more (the server was
+//! also a client of that kind of flow, another workload's pods share the prefix, the index is
+//! full) or cannot say it (a DNS name, an address, nothing).
+//!
 //! The flags are a complete filter: appended to other flags, repeated flags OR their values.
 
 use std::net::IpAddr;
@@ -30,6 +36,10 @@ use std::net::IpAddr;
 use super::keys::{
     Endpoint, Index, NsKey, ON_POD, ON_WORKLOAD, Part, PartKey, Side, WITH_WORKLOAD, node_norm,
 };
+use super::server::{
+    Known, Server, Servers, WORKLOAD_NAME, client_bit, ends_in_hash, short_regex, workload_regex,
+};
+use super::stats::L7Kind;
 use crate::api::flow::{DropReason, Verdict};
 
 /// Flags, CEL terms and denials, put together at the end.
@@ -215,30 +225,52 @@ pub fn port_code(kind: u8, destination_port: u32) -> u32 {
     }
 }
 
-/// The text a pair's port code adds after the destination address.
-pub fn port_label(code: u32) -> String {
+/// What a pair's port code adds after the destination address: the port, or the name of a
+/// protocol without ports (` ICMPv4`).
+pub fn port_parts(code: u32) -> (Option<u32>, &'static str) {
     match code >> 16 {
-        1 => format!(":{}", code & 0xffff),
+        1 => (Some(code & 0xffff), ""),
         2 => match code & 0xffff {
-            3 => " ICMPv4".into(),
-            4 => " ICMPv6".into(),
-            6 => " VRRP".into(),
-            _ => " IGMP".into(),
+            3 => (None, " ICMPv4"),
+            4 => (None, " ICMPv6"),
+            6 => (None, " VRRP"),
+            _ => (None, " IGMP"),
         },
-        _ => String::new(),
+        _ => (None, ""),
     }
 }
 
 /// The filter of a context- or L7-keyed group.
 pub fn part_filter(part: &Part, extra: u32, index: &Index) -> Vec<String> {
     let mut f = Filter::default();
+    part_terms(&mut f, part, extra, index);
+    f.finish()
+}
+
+/// The filter of an L7 row: its route, DNS name or Kafka topic, and its server.
+pub fn l7_filter(
+    part: &Part,
+    index: &Index,
+    server: &Known,
+    servers: &Servers,
+    kind: Option<L7Kind>,
+) -> Vec<String> {
+    let mut f = Filter::default();
+    part_terms(&mut f, part, 0, index);
+    // Flags on either side also take the flows of this kind it asked another server.
+    let client = kind.is_none_or(|k| server.bits & client_bit(k) != 0);
+    server_terms(&mut f, server, servers, client);
+    f.finish()
+}
+
+fn part_terms(f: &mut Filter, part: &Part, extra: u32, index: &Index) {
     match &part.key {
         PartKey::Pair(src, dst) => {
-            endpoint(&mut f, Side::Source, src, index, false);
-            endpoint(&mut f, Side::Destination, dst, index, false);
-            port(&mut f, extra);
+            endpoint(f, Side::Source, src, index, false);
+            endpoint(f, Side::Destination, dst, index, false);
+            port(f, extra);
         }
-        PartKey::NoWorkload(src) => endpoint(&mut f, Side::Source, src, index, true),
+        PartKey::NoWorkload(src) => endpoint(f, Side::Source, src, index, true),
         PartKey::Workload { ns, kind, name } => {
             let w0 = "_flow.source.workloads[0]";
             let exact = format!(
@@ -268,7 +300,7 @@ pub fn part_filter(part: &Part, extra: u32, index: &Index) -> Vec<String> {
             } else {
                 NsKey::Ns(ns.clone())
             };
-            namespace(&mut f, Side::Source, &ns);
+            namespace(f, Side::Source, &ns);
         }
         PartKey::Service { ns, name } => {
             let exact_name = format!("_flow.destination_service.name == {}", cel_str(name));
@@ -289,8 +321,8 @@ pub fn part_filter(part: &Part, extra: u32, index: &Index) -> Vec<String> {
             }
         }
         PartKey::Namespaces(src, dst) => {
-            namespace(&mut f, Side::Source, src);
-            namespace(&mut f, Side::Destination, dst);
+            namespace(f, Side::Source, src);
+            namespace(f, Side::Destination, dst);
         }
         PartKey::Node(name) => {
             let crowded = index
@@ -314,19 +346,120 @@ pub fn part_filter(part: &Part, extra: u32, index: &Index) -> Vec<String> {
             f.cel(term);
         }
         PartKey::Route { method, route } => {
-            http_method(&mut f, method);
+            http_method(f, method);
             f.flag("--http-path", route.regex.clone());
         }
         PartKey::BadUrl { method, url } => {
-            http_method(&mut f, method);
+            http_method(f, method);
             if url.is_empty() {
                 f.cel("has(_flow.l7.http) && _flow.l7.http.url == ''".into());
             } else {
                 f.flag("--http-url", format!("^{}$", regex::escape(url)));
             }
         }
+        PartKey::Kafka { api_key, topic } => {
+            f.flag("--protocol", "kafka");
+            f.cel(format!(
+                "_flow.l7.kafka.api_key == {} && _flow.l7.kafka.topic == {}",
+                cel_str(api_key),
+                cel_str(topic)
+            ));
+        }
     }
-    f.finish()
+}
+
+/// A DNS name that `--fqdn` (a pattern, lower-cased, `*` a wildcard) matches as itself.
+fn plain_fqdn(name: &str) -> bool {
+    !name.is_empty()
+        && !name.ends_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+}
+
+/// The server of an L7 row: a request's destination, a response's source. The flags name it
+/// on either side (`--pod shop/payments-`, `--ip`, `--fqdn`); where they would also take flows
+/// it was the client of, or other pods with the same prefix, or where they cannot say it at
+/// all, a CEL term says which side answers and exactly what it is.
+fn server_terms(f: &mut Filter, known: &Known, servers: &Servers, client: bool) {
+    let refine = match &known.key {
+        Server::Workload { ns, name } => {
+            let prefix = format!("{name}-");
+            if name_ok(ns) && name_ok(name) {
+                f.flag("--pod", format!("{ns}/{prefix}"));
+                let (bits, _) = servers.prefixed(ns, &prefix);
+                bits != 0 || ends_in_hash(name)
+            } else {
+                if name_ok(name) {
+                    f.flag("--pod", format!("/{prefix}"));
+                }
+                true
+            }
+        }
+        Server::Pod { ns, name } => {
+            if name_ok(ns) && name_ok(name) {
+                f.flag("--pod", format!("{ns}/{name}"));
+                let (bits, others) = servers.prefixed(ns, name);
+                others || bits & WORKLOAD_NAME != 0
+            } else {
+                if name_ok(name) {
+                    f.flag("--pod", format!("/{name}"));
+                }
+                true
+            }
+        }
+        Server::Fqdn(fqdn) => {
+            if plain_fqdn(fqdn) {
+                f.flag("--fqdn", &**fqdn);
+            }
+            true
+        }
+        Server::Ip(ip) => {
+            if ip.parse::<IpAddr>().is_ok() {
+                f.flag("--ip", &**ip);
+            }
+            true
+        }
+        Server::Unknown => true,
+    };
+    if refine || client || servers.saturated {
+        // L7FlowType RESPONSE is 2: Cilium's proxy sends a response from the server.
+        f.cel(format!(
+            "int(_flow.l7.type) == 2 ? ({}) : ({})",
+            server_is(&known.key, Side::Source),
+            server_is(&known.key, Side::Destination)
+        ));
+    }
+}
+
+/// CEL: the endpoint on `side` is the server `key`.
+fn server_is(key: &Server, side: Side) -> String {
+    let (ep, addr, _, _) = side_names(side);
+    let names = match side {
+        Side::Source => "_flow.source_names",
+        Side::Destination => "_flow.destination_names",
+    };
+    match key {
+        Server::Workload { name, .. } => {
+            let pods = format!("{ep}.pod_name.matches({})", cel_str(&workload_regex(name)));
+            if ends_in_hash(name) {
+                let short = cel_str(&short_regex(name));
+                format!("{pods} && !{ep}.pod_name.matches({short})")
+            } else {
+                pods
+            }
+        }
+        Server::Pod { name, .. } => format!("{ep}.pod_name == {}", cel_str(name)),
+        Server::Fqdn(fqdn) => format!(
+            "{ep}.pod_name == '' && size({names}) > 0 && {names}[0] == {}",
+            cel_str(fqdn)
+        ),
+        Server::Ip(ip) => format!(
+            "{ep}.pod_name == '' && size({names}) == 0 && {addr} == {}",
+            cel_str(ip)
+        ),
+        Server::Unknown => format!("{ep}.pod_name == '' && size({names}) == 0 && {addr} == ''"),
+    }
 }
 
 fn namespace(f: &mut Filter, side: Side, ns: &NsKey) {
@@ -404,14 +537,14 @@ mod tests {
 
     #[test]
     fn port_codes_keep_ports_for_tcp_udp_sctp_and_protocols_otherwise() {
-        assert_eq!(port_label(port_code(1, 80)), ":80");
+        assert_eq!(port_parts(port_code(1, 80)), (Some(80), ""));
         assert_eq!(
             port_code(2, 53),
             port_code(5, 53),
             "one port, whatever the protocol"
         );
-        assert_eq!(port_label(port_code(3, 0)), " ICMPv4");
-        assert_eq!(port_label(port_code(0, 0)), "");
+        assert_eq!(port_parts(port_code(3, 0)), (None, " ICMPv4"));
+        assert_eq!(port_parts(port_code(0, 0)), (None, ""));
         assert_eq!(port_code(1, 70_000) & 0xffff, 70_000 & 0xffff);
     }
 

@@ -8,8 +8,8 @@ use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
-use super::filters::{part_filter, port_code, port_label, verdict_filter};
-use super::keys::{OTHER, PartKey, Parts, pair_label, source_label};
+use super::filters::{part_filter, port_code, port_parts, verdict_filter};
+use super::keys::{KeyParts, OTHER, Parts, key_parts};
 use super::l7::{Record, l7_facts};
 use super::{Cursor, DEFAULT_GROUP_CAP};
 use crate::api::Timestamp;
@@ -101,6 +101,9 @@ impl SortBy {
 pub struct GroupRow {
     /// What the group is (flow data: sanitise before it reaches a terminal).
     pub key: String,
+    /// The key in parts (both sides of a pair, an endpoint), for a screen to shorten each on
+    /// its own; [`KeyParts::Text`] when the key is one piece.
+    pub parts: KeyParts,
     /// `hubble observe` flags selecting exactly this group's flows (see `filters.rs` for the
     /// rare exceptions), as a complete filter; empty for "(other)".
     pub filter: Vec<String>,
@@ -181,6 +184,7 @@ struct Group {
     extra: u32,
     /// From the group's first flow.
     label: String,
+    parts: KeyParts,
     counts: Counts,
 }
 
@@ -291,11 +295,12 @@ impl Groups {
             Some(&slot) => slot,
             None if self.groups.len() < self.cap => {
                 let slot = self.groups.len() as u32;
-                let label = self.text(part, extra, flow);
+                let (label, parts) = self.text(part, extra, flow);
                 self.groups.push(Group {
                     part,
                     extra,
                     label,
+                    parts,
                     counts: Counts::default(),
                 });
                 self.lookup.insert((part, extra), slot);
@@ -336,11 +341,11 @@ impl Groups {
             }
             GroupBy::DnsQuery => match l7_facts(flow)?.record? {
                 Record::Dns { query, .. } => Some((self.parts.dns(query), 0)),
-                Record::Http { .. } => None,
+                Record::Http { .. } | Record::Kafka { .. } => None,
             },
             GroupBy::HttpRoute => match l7_facts(flow)?.record? {
                 Record::Http { method, url, .. } => Some((self.parts.http(method, url), 0)),
-                Record::Dns { .. } => None,
+                Record::Dns { .. } | Record::Kafka { .. } => None,
             },
             GroupBy::Pair => {
                 let part = self.parts.of_context(self.by, flow);
@@ -420,23 +425,25 @@ impl Groups {
         self.groups.len() + usize::from(self.other.flows > 0)
     }
 
-    /// A new group's text, from its first flow.
-    fn text(&self, part: u32, extra: u32, flow: &FlowRef<'_>) -> String {
+    /// A new group's text and its parts, from its first flow.
+    fn text(&self, part: u32, extra: u32, flow: &FlowRef<'_>) -> (String, KeyParts) {
         if self.by == GroupBy::DropReason {
             let verdict = part as i32;
-            return if verdict == Verdict::Dropped as i32 {
+            let text = if verdict == Verdict::Dropped as i32 {
                 crate::format::drop_reason_name(extra as i32).into_owned()
             } else {
                 format!("({})", verdict_name(verdict))
             };
+            return (text, KeyParts::Text);
         }
         match self.parts.list.get(part as usize) {
-            Some(p) => match p.key {
-                PartKey::Pair(..) => pair_label(flow.context(), &port_label(extra)),
-                PartKey::NoWorkload(_) => source_label(flow.context()),
-                _ => p.label.clone(),
-            },
-            None => String::new(),
+            Some(p) => {
+                let (port, suffix) = port_parts(extra);
+                let parts = key_parts(p, port, suffix, flow.context());
+                let text = parts.full().unwrap_or_else(|| p.label.clone());
+                (text, parts)
+            }
+            None => (String::new(), KeyParts::Text),
         }
     }
 
@@ -463,6 +470,7 @@ impl Groups {
         };
         GroupRow {
             key: text,
+            parts: key.map_or(KeyParts::Text, |g| g.parts.clone()),
             filter,
             flows: c.flows,
             rate: c.rate.rate(now_secs),

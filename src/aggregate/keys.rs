@@ -95,12 +95,16 @@ pub enum PartKey {
         method: Box<str>,
         url: Box<str>,
     },
+    Kafka {
+        api_key: Box<str>,
+        topic: Box<str>,
+    },
 }
 
 #[derive(Debug)]
 pub struct Part {
     pub key: PartKey,
-    /// The row text; empty where it depends on the context (see [`pair_label`]).
+    /// The row text; empty where it depends on the context (see [`pair_parts`]).
     pub label: String,
 }
 
@@ -227,6 +231,8 @@ pub struct Parts {
     dns: FxHashMap<Box<str>, u32>,
     /// URL → (method as sent, part): a known URL costs no parsing (bounded, see `http`).
     urls: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
+    /// Kafka topic → (API key, part), so a known pair costs no allocation.
+    topics: FxHashMap<Box<str>, Vec<(Box<str>, u32)>>,
 }
 
 /// URLs remembered by [`Parts::http`] before the memo starts over.
@@ -361,6 +367,39 @@ impl Parts {
         id
     }
 
+    /// The part of a Kafka record: its API key and topic.
+    pub fn kafka(&mut self, api_key: &str, topic: &str) -> u32 {
+        if let Some(known) = self.topics.get(topic) {
+            if let Some((_, id)) = known.iter().find(|(k, _)| &**k == api_key) {
+                return *id;
+            }
+        }
+        let key = PartKey::Kafka {
+            api_key: api_key.into(),
+            topic: topic.into(),
+        };
+        let id = self.intern(key, || {
+            let api_key = if api_key.is_empty() {
+                "(no API key)"
+            } else {
+                api_key
+            };
+            let topic = if topic.is_empty() {
+                "(no topic)"
+            } else {
+                topic
+            };
+            format!("{api_key} {topic}")
+        });
+        if id != OTHER {
+            self.topics
+                .entry(topic.into())
+                .or_default()
+                .push((api_key.into(), id));
+        }
+        id
+    }
+
     /// The part of an HTTP flow: its method and route, or its whole URL when hubble's
     /// `--http-path` cannot match it.
     pub fn http(&mut self, method: &str, url: &str) -> u32 {
@@ -452,24 +491,137 @@ fn ns_prefix(ns: &str) -> String {
     }
 }
 
-/// A pair's row text from its first flow's context: the names and reserved identity of an
+/// A name in parts, so that a screen can shorten each where it says least:
+/// `namespace/name:port (tag)`, each part optional (flow data: sanitise before display).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    pub namespace: String,
+    /// A pod, workload or service name, a DNS name, an address, or `?`.
+    pub name: String,
+    pub port: Option<u32>,
+    /// What the name alone does not say: a reserved identity, a workload's kind, the address
+    /// behind a DNS name.
+    pub tag: String,
+}
+
+impl Peer {
+    pub fn named(name: impl Into<String>) -> Self {
+        Peer {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The whole text; an IPv6 address followed by a port is bracketed.
+    pub fn full(&self) -> String {
+        self.full_with("")
+    }
+
+    /// The whole text with `suffix` (a protocol) before the tag.
+    pub fn full_with(&self, suffix: &str) -> String {
+        let mut s = ns_prefix(&self.namespace);
+        match self.port {
+            Some(p) if self.name.contains(':') => s.push_str(&format!("[{}]:{p}", self.name)),
+            Some(p) => s.push_str(&format!("{}:{p}", self.name)),
+            None => s.push_str(&self.name),
+        }
+        s.push_str(suffix);
+        if !self.tag.is_empty() {
+            s.push_str(&format!(" ({})", self.tag));
+        }
+        s
+    }
+}
+
+/// A row key's structure, for a screen to shorten each part on its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum KeyParts {
+    /// One piece of text: the row's key as it is.
+    #[default]
+    Text,
+    /// One endpoint, workload or service.
+    One(Peer),
+    /// `source → destination`, and a protocol without ports (` ICMPv4`) after the
+    /// destination's address.
+    Two {
+        source: Peer,
+        destination: Peer,
+        suffix: &'static str,
+    },
+}
+
+impl KeyParts {
+    /// The whole text (`None` for [`KeyParts::Text`], whose text is the key).
+    pub fn full(&self) -> Option<String> {
+        match self {
+            KeyParts::Text => None,
+            KeyParts::One(p) => Some(p.full()),
+            KeyParts::Two {
+                source,
+                destination,
+                suffix,
+            } => Some(format!(
+                "{} → {}",
+                source.full(),
+                destination.full_with(suffix)
+            )),
+        }
+    }
+}
+
+/// A group's key in parts, from its part and its first flow's context; `port` and `suffix`
+/// are a pair's destination port or protocol (see `filters::port_parts`).
+pub fn key_parts(part: &Part, port: Option<u32>, suffix: &'static str, ctx: &Flow) -> KeyParts {
+    match &part.key {
+        PartKey::Pair(..) => pair_parts(ctx, port, suffix),
+        PartKey::NoWorkload(_) => KeyParts::One(peer(ctx, Side::Source)),
+        PartKey::Workload { ns, kind, name } => KeyParts::One(Peer {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            port: None,
+            tag: if kind.is_empty() { "?" } else { kind }.to_string(),
+        }),
+        PartKey::Service { ns, name } if !(ns.is_empty() && name.is_empty()) => {
+            KeyParts::One(Peer {
+                namespace: ns.to_string(),
+                name: name.to_string(),
+                ..Default::default()
+            })
+        }
+        PartKey::Namespaces(s, d) => KeyParts::Two {
+            source: Peer::named(s.label()),
+            destination: Peer::named(d.label()),
+            suffix: "",
+        },
+        _ => KeyParts::Text,
+    }
+}
+
+/// A pair's parts from its first flow's context: the names and reserved identity of an
 /// address can differ from context to context, so a pair's text is not its part's.
-pub fn pair_label(ctx: &Flow, port: &str) -> String {
-    let (s, s_suffix) = label(ctx, Side::Source, false);
-    let (d, d_suffix) = label(ctx, Side::Destination, port.starts_with(':'));
-    format!("{s}{s_suffix} → {d}{port}{d_suffix}")
+pub fn pair_parts(ctx: &Flow, port: Option<u32>, suffix: &'static str) -> KeyParts {
+    let mut destination = peer(ctx, Side::Destination);
+    destination.port = port;
+    KeyParts::Two {
+        source: peer(ctx, Side::Source),
+        destination,
+        suffix,
+    }
 }
 
-/// A source endpoint's text from a context (for sources without a workload).
-pub fn source_label(ctx: &Flow) -> String {
-    let (s, suffix) = label(ctx, Side::Source, false);
-    s + &suffix
+/// The reserved identity of an endpoint (`world`, `host`…), but not `init`.
+pub fn reserved(ep: Option<&ApiEndpoint>) -> Option<&str> {
+    ep.and_then(|e| {
+        e.labels
+            .iter()
+            .find_map(|l| l.strip_prefix("reserved:"))
+            .filter(|r| *r != "init")
+    })
 }
 
-/// Like `format::endpoint`: `ns/pod`, else a DNS name or the IP, with the reserved identity and
-/// (when a name stands for it) the IP in parentheses. Returns the address and that suffix; an
-/// IPv6 address that a port may follow is bracketed.
-fn label(ctx: &Flow, side: Side, port_follows: bool) -> (String, String) {
+/// Like `format::endpoint`: `ns/pod`, else a DNS name or the IP, tagged with the reserved
+/// identity and (when a name stands for it) the IP.
+pub fn peer(ctx: &Flow, side: Side) -> Peer {
     let (ep, names, ip) = match side {
         Side::Source => (
             ctx.source.as_ref(),
@@ -483,35 +635,29 @@ fn label(ctx: &Flow, side: Side, port_follows: bool) -> (String, String) {
         ),
     };
     if let Some(e) = ep.filter(|e| !e.pod_name.is_empty()) {
-        return (
-            format!("{}{}", ns_prefix(&e.namespace), e.pod_name),
-            String::new(),
-        );
+        return Peer {
+            namespace: e.namespace.clone(),
+            name: e.pod_name.clone(),
+            ..Default::default()
+        };
     }
     let mut details = Vec::new();
-    if let Some(reserved) = ep.and_then(|e| {
-        e.labels
-            .iter()
-            .find_map(|l| l.strip_prefix("reserved:"))
-            .filter(|r| *r != "init")
-    }) {
-        details.push(reserved.to_string());
+    if let Some(r) = reserved(ep) {
+        details.push(r.to_string());
     }
-    let addr = match names.first() {
+    let name = match names.first() {
         Some(name) => {
             if !ip.is_empty() {
                 details.push(ip.to_string());
             }
             name.clone()
         }
-        None if ip.contains(':') && port_follows => format!("[{ip}]"),
         None if ip.is_empty() => "?".to_string(),
         None => ip.to_string(),
     };
-    let suffix = if details.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", details.join(", "))
-    };
-    (addr, suffix)
+    Peer {
+        name,
+        tag: details.join(", "),
+        ..Default::default()
+    }
 }

@@ -1,5 +1,5 @@
 //! The few L7 facts the aggregations need (type, latency, DNS query and rcode, HTTP code, method
-//! and URL), read straight from a ringed flow's own bytes ([`FlowRef::rest_bytes`]) without
+//! and URL, Kafka API key, topic and error code), read straight from a ringed flow's own bytes ([`FlowRef::rest_bytes`]) without
 //! decoding the whole flow: no allocation, and nothing at all for flows without an `l7` field.
 //! Repeated fields merge as protobuf merges them (last scalar wins, the same oneof case merges).
 
@@ -20,6 +20,11 @@ pub enum Record<'a> {
         code: u32,
         method: &'a str,
         url: &'a str,
+    },
+    Kafka {
+        error_code: i32,
+        api_key: &'a str,
+        topic: &'a str,
     },
 }
 
@@ -106,8 +111,30 @@ fn merge_layer7<'a>(buf: &'a [u8], facts: &mut L7Facts<'a>) -> Option<()> {
                 }
                 facts.record = Some(Record::Http { code, method, url });
             }
-            // Kafka: the oneof now holds a record we do not read.
-            (102, 2) => facts.record = None,
+            (102, 2) => {
+                let (mut error_code, mut api_key, mut topic) = match facts.record {
+                    Some(Record::Kafka {
+                        error_code,
+                        api_key,
+                        topic,
+                    }) => (error_code, api_key, topic),
+                    _ => (0, "", ""),
+                };
+                for k in fields(payload(buf, &f)) {
+                    let k = k.ok()?;
+                    match (k.number, k.wire_type) {
+                        (1, 0) => error_code = k.varint as i32,
+                        (3, 2) => api_key = text(buf, &f, &k)?,
+                        (5, 2) => topic = text(buf, &f, &k)?,
+                        _ => {}
+                    }
+                }
+                facts.record = Some(Record::Kafka {
+                    error_code,
+                    api_key,
+                    topic,
+                });
+            }
             _ => {}
         }
     }
@@ -127,7 +154,7 @@ fn text<'a>(buf: &'a [u8], outer: &Field, inner: &Field) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::flow::{Dns, Flow, Http, Layer7, layer7};
+    use crate::api::flow::{Dns, Flow, Http, Kafka, Layer7, layer7};
     use prost::Message;
 
     fn rest_of(l7: Layer7) -> Vec<u8> {
@@ -222,6 +249,46 @@ mod tests {
                 code: 503,
                 method: "GET",
                 url: "/a"
+            })
+        );
+    }
+
+    #[test]
+    #[allow(deprecated)] // Kafka records are deprecated in the API but still sent.
+    fn kafka_facts_are_read_and_a_later_record_of_another_kind_replaces_them() {
+        let kafka = rest_of(Layer7 {
+            r#type: 2,
+            latency_ns: 7,
+            record: Some(layer7::Record::Kafka(Kafka {
+                error_code: 3,
+                api_version: 9,
+                api_key: "produce".into(),
+                correlation_id: 12,
+                topic: "orders".into(),
+            })),
+        });
+        assert_eq!(
+            read(&kafka).unwrap().record,
+            Some(Record::Kafka {
+                error_code: 3,
+                api_key: "produce",
+                topic: "orders"
+            })
+        );
+        let mut both = kafka.clone();
+        both.extend(rest_of(Layer7 {
+            r#type: 2,
+            latency_ns: 0,
+            record: Some(layer7::Record::Dns(Dns {
+                query: "a.".into(),
+                ..Default::default()
+            })),
+        }));
+        assert_eq!(
+            read(&both).unwrap().record,
+            Some(Record::Dns {
+                query: "a.",
+                rcode: 0
             })
         );
     }

@@ -12,6 +12,8 @@
 //! - `filters.rs`: a group's key → exact filter flags (plus a CEL refinement where needed);
 //! - `route.rs`: HTTP URL → route (`/items/:id`) and its exact `--http-path` regex;
 //! - `l7.rs`: the L7 facts read from a ringed flow's bytes without decoding it;
+//! - `server.rs`: the server an L7 row is counted under (a workload read from pod names, a
+//!   pod, a DNS name, an address), cached per ring context;
 //! - `pairing.rs`: DNS request → response pairing for latency.
 //!
 //! Row keys are flow data: sanitise them (`format::sanitize`) before they reach a terminal.
@@ -22,10 +24,12 @@ mod keys;
 mod l7;
 mod pairing;
 pub mod route;
+mod server;
 mod stats;
 
 pub use filters::cel_str;
 pub use groups::{GroupBy, GroupRow, Groups, RATE_SECS, SortBy};
+pub use keys::{KeyParts, Peer};
 pub use stats::{L7Kind, L7Row, L7Sort, L7Stats, SIGNIFICANT_DIGITS};
 
 use std::time::Instant;

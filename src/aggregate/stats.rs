@@ -1,17 +1,21 @@
-//! L7 statistics per HTTP route (method and normalised path) and per DNS name: requests,
-//! responses, error share (HTTP 5xx, DNS rcode ≠ 0) and latency percentiles from an HDR
-//! histogram (HTTP: the response's `latency_ns`; DNS: that, else request → response pairing).
-//! Rows carry the filter flags that select them. Incremental like [`super::Groups`], bounded
-//! by a cap on rows.
+//! L7 statistics per HTTP route (method and normalised path), DNS name and Kafka topic, each
+//! per server (see `server.rs`: `GET /metrics` of two services are two rows): requests,
+//! responses, error share (HTTP 5xx, DNS rcode ≠ 0, Kafka error code ≠ 0) and latency
+//! percentiles from an HDR histogram (the response's `latency_ns`; DNS: that, else request →
+//! response pairing). Rows carry the filter flags that select them. Incremental like
+//! [`super::Groups`], bounded by a cap on rows.
 
 use std::cell::Cell;
 
 use hdrhistogram::Histogram;
 
-use super::filters::part_filter;
-use super::keys::{OTHER, Parts};
+use rustc_hash::FxHashMap;
+
+use super::filters::l7_filter;
+use super::keys::{OTHER, Parts, Peer};
 use super::l7::{Record, l7_facts};
 use super::pairing::{DnsPairing, pair_key};
+use super::server::Servers;
 use super::{Cursor, DEFAULT_L7_CAP};
 use crate::store::{FlowRef, Ring};
 
@@ -28,6 +32,7 @@ const HIGHEST_NS: u64 = 3_600 * 1_000_000_000;
 pub enum L7Kind {
     Http,
     Dns,
+    Kafka,
 }
 
 /// Row order (`s` cycles). Ties go to more requests, then the key.
@@ -63,8 +68,12 @@ impl L7Sort {
 pub struct L7Row {
     /// `None` for "(other)".
     pub kind: Option<L7Kind>,
-    /// `GET /api/items/:id` or `cilium.io.` (flow data: sanitise before display).
+    /// `GET /api/items/:id`, `cilium.io.` or `produce orders` (flow data: sanitise before
+    /// display).
     pub key: String,
+    /// Who answers: the workload (`shop/payments`), pod, DNS name or address of a request's
+    /// destination and a response's source; empty for "(other)".
+    pub service: Peer,
     /// `hubble observe` flags selecting exactly this row's flows; empty for "(other)".
     pub filter: Vec<String>,
     /// Every flow of the row (requests, responses and samples).
@@ -141,9 +150,14 @@ impl Entry {
 #[derive(Debug)]
 pub struct L7Stats {
     cap: usize,
+    /// Routes, DNS names and Kafka topics.
     parts: Parts,
-    /// By part id (parts here are L7 keys only, so ids are dense).
+    servers: Servers,
+    /// The rows, in the order they were first seen.
     entries: Vec<Entry>,
+    /// Each row's (part, server).
+    keys: Vec<(u32, u32)>,
+    lookup: FxHashMap<(u32, u32), u32>,
     other: Entry,
     folded: u64,
     pairing: DnsPairing,
@@ -167,7 +181,10 @@ impl L7Stats {
         L7Stats {
             cap,
             parts: Parts::new(cap),
+            servers: Servers::new(cap.saturating_mul(4)),
             entries: Vec::new(),
+            keys: Vec::new(),
+            lookup: FxHashMap::default(),
             other: Entry::new(None),
             folded: 0,
             pairing: DnsPairing::default(),
@@ -219,8 +236,8 @@ impl L7Stats {
         self.cursor.progress(ring, limit)
     }
 
-    /// Counts one flow; flows without an HTTP or DNS record are ignored (cheaply: their bytes
-    /// are scanned for an `l7` field, nothing is decoded).
+    /// Counts one flow; flows without an HTTP, DNS or Kafka record are ignored (cheaply: their
+    /// bytes are scanned for an `l7` field, nothing is decoded).
     pub fn add(&mut self, flow: &FlowRef<'_>) {
         let Some(facts) = l7_facts(flow) else {
             return;
@@ -228,18 +245,37 @@ impl L7Stats {
         let (part, kind) = match facts.record {
             Some(Record::Dns { query, .. }) => (self.parts.dns(query), L7Kind::Dns),
             Some(Record::Http { method, url, .. }) => (self.parts.http(method, url), L7Kind::Http),
+            Some(Record::Kafka { api_key, topic, .. }) => {
+                (self.parts.kafka(api_key, topic), L7Kind::Kafka)
+            }
             None => return,
         };
-        let latency = self.latency(flow, &facts);
-        let entry = if part == OTHER || part as usize >= self.cap {
-            self.folded += 1;
-            &mut self.other
+        // The proxy sends a response from the server to the client.
+        let [source, destination] = self.servers.of_context(flow);
+        let (server, client) = if facts.is_response() {
+            (source, destination)
         } else {
-            let i = part as usize;
-            while self.entries.len() <= i {
+            (destination, source)
+        };
+        self.servers.client(client, kind);
+        let latency = self.latency(flow, &facts);
+        let slot = match self.lookup.get(&(part, server)) {
+            Some(&slot) => Some(slot),
+            None if part != OTHER && server != OTHER && self.entries.len() < self.cap => {
+                let slot = self.entries.len() as u32;
                 self.entries.push(Entry::new(Some(kind)));
+                self.keys.push((part, server));
+                self.lookup.insert((part, server), slot);
+                Some(slot)
             }
-            &mut self.entries[i]
+            None => None,
+        };
+        let entry = match slot {
+            Some(slot) => &mut self.entries[slot as usize],
+            None => {
+                self.folded += 1;
+                &mut self.other
+            }
         };
         entry.flows += 1;
         if facts.is_request() {
@@ -249,6 +285,7 @@ impl L7Stats {
             let error = match facts.record {
                 Some(Record::Http { code, .. }) => (500..600).contains(&code),
                 Some(Record::Dns { rcode, .. }) => rcode != 0,
+                Some(Record::Kafka { error_code, .. }) => error_code != 0,
                 None => false,
             };
             entry.errors += u64::from(error);
@@ -308,6 +345,15 @@ impl L7Stats {
             }
         };
         let p99 = |e: &Entry| e.percentiles().map(|p| p[1]);
+        let label = |i: usize| {
+            let (part, server) = self.keys[i];
+            let server = &self.servers.list[server as usize].label;
+            (
+                &self.parts.list[part as usize].label,
+                &server.namespace,
+                &server.name,
+            )
+        };
         let mut order: Vec<usize> = (0..self.entries.len()).collect();
         order.sort_by(|&i, &j| {
             let (a, b) = (&self.entries[i], &self.entries[j]);
@@ -319,18 +365,27 @@ impl L7Stats {
             primary
                 .then(b.requests.cmp(&a.requests))
                 .then(b.responses.cmp(&a.responses))
-                .then_with(|| self.parts.list[i].label.cmp(&self.parts.list[j].label))
+                .then_with(|| label(i).cmp(&label(j)))
         });
         let end = range.end.min(order.len());
         let start = range.start.min(end);
         let mut rows: Vec<L7Row> = order[start..end]
             .iter()
             .map(|&i| {
-                let part = &self.parts.list[i];
+                let (part, server) = self.keys[i];
+                let part = &self.parts.list[part as usize];
+                let server = &self.servers.list[server as usize];
                 row(
                     &self.entries[i],
                     part.label.clone(),
-                    part_filter(part, 0, &self.parts.index),
+                    server.label.clone(),
+                    l7_filter(
+                        part,
+                        &self.parts.index,
+                        server,
+                        &self.servers,
+                        self.entries[i].kind,
+                    ),
                 )
             })
             .collect();
@@ -339,6 +394,7 @@ impl L7Stats {
             rows.push(row(
                 &self.other,
                 format!("(other: {} flows)", self.folded),
+                Peer::default(),
                 Vec::new(),
             ));
         }
@@ -351,11 +407,12 @@ impl L7Stats {
     }
 }
 
-fn row(e: &Entry, key: String, filter: Vec<String>) -> L7Row {
+fn row(e: &Entry, key: String, service: Peer, filter: Vec<String>) -> L7Row {
     let p = e.percentiles();
     L7Row {
         kind: e.kind,
         key,
+        service,
         filter,
         flows: e.flows,
         requests: e.requests,

@@ -548,3 +548,394 @@ fn a_rebuilt_ring_starts_the_engines_over() {
     g.sync(&ring(&flows[..1]), NOW);
     assert_eq!(g.rows(SortBy::Flows, NOW)[0].flows, 1);
 }
+
+/// An L7 exchange as Cilium's proxy reports it: the request from `client` to `server`, then the
+/// response back (its endpoints swapped). Endpoints are `ns/pod` or an address (`world`).
+fn exchange(client: &str, server: &str, port: u32, l7: Value, response: Value) -> [Flow; 2] {
+    let ep = |s: &str| match s.split_once('/') {
+        Some((ns, pod)) => (
+            json!({"namespace": ns, "pod_name": pod}),
+            "10.0.0.1".to_string(),
+        ),
+        None => (json!({"labels": ["reserved:world"]}), s.to_string()),
+    };
+    let (c, mut cip) = ep(client);
+    let (s, sip) = ep(server);
+    if cip == sip {
+        cip = "10.0.0.7".into();
+    }
+    let one = |from: &Value, fip: &str, to: &Value, tip: &str, sport, dport, l7: Value| {
+        flow(json!({
+            "time": crate::api::Timestamp { seconds: NOW, nanos: 0 }.to_string(),
+            "verdict": "FORWARDED", "Type": "L7",
+            "IP": {"source": fip, "destination": tip},
+            "source": from, "destination": to,
+            "l4": {"TCP": {"source_port": sport, "destination_port": dport}},
+            "is_reply": l7["type"] == "RESPONSE",
+            "l7": l7,
+        }))
+    };
+    [
+        one(&c, &cip, &s, &sip, 40000, port, l7),
+        one(&s, &sip, &c, &cip, port, 40000, response),
+    ]
+}
+
+fn http_exchange(client: &str, server: &str, path: &str, code: u32) -> [Flow; 2] {
+    let http = json!({"method": "GET", "url": format!("http://x{path}")});
+    let mut answer = http.clone();
+    answer["code"] = json!(code);
+    exchange(
+        client,
+        server,
+        8080,
+        json!({"type": "REQUEST", "http": http}),
+        json!({"type": "RESPONSE", "latency_ns": "2000000", "http": answer}),
+    )
+}
+
+fn dns_exchange(client: &str, server: &str, query: &str, rcode: u32) -> [Flow; 2] {
+    exchange(
+        client,
+        server,
+        53,
+        json!({"type": "REQUEST", "dns": {"query": query}}),
+        json!({"type": "RESPONSE", "latency_ns": "1000000", "dns": {"query": query, "rcode": rcode}}),
+    )
+}
+
+fn l7_rows(flows: &[Flow]) -> Vec<L7Row> {
+    let mut s = L7Stats::new();
+    s.sync(&ring(flows));
+    s.rows(L7Sort::Requests)
+}
+
+/// The flows a filter selects, by index.
+fn selected(filter: &[String], flows: &[Flow]) -> Vec<usize> {
+    let (flags, rest) = crate::filter::flags::parse(filter).expect("flags parse");
+    assert!(rest.is_empty());
+    let m = FlowMatcher::compile(&flags.allowlist, &flags.denylist).expect("filter compiles");
+    (0..flows.len())
+        .filter(|&i| m.matches_flow(&flows[i]))
+        .collect()
+}
+
+/// Every row's filter selects exactly the flows it counted: rows' selections are disjoint,
+/// their sizes are the counts, and together they are every L7 flow.
+fn assert_exact(rows: &[L7Row], flows: &[Flow]) {
+    let mut seen = vec![None; flows.len()];
+    for (r, row) in rows.iter().enumerate() {
+        let picked = selected(&row.filter, flows);
+        assert_eq!(picked.len() as u64, row.flows, "{row:#?}");
+        for i in picked {
+            assert_eq!(seen[i], None, "flow {i} is in two rows: {row:#?}");
+            seen[i] = Some(r);
+        }
+    }
+    let l7 = flows.iter().filter(|f| f.l7.is_some()).count();
+    assert_eq!(
+        seen.iter().flatten().count(),
+        l7,
+        "every L7 flow is in a row"
+    );
+}
+
+fn service(row: &L7Row) -> String {
+    row.service.full()
+}
+
+#[test]
+fn the_same_route_of_two_services_is_two_rows_each_selecting_its_own_flows() {
+    let mut flows = Vec::new();
+    for (server, n) in [
+        ("shop/catalog-7d9f8b6c5-hs6zj", 3),
+        ("shop/catalog-7d9f8b6c5-q9wz4", 2), // another replica: the same service
+        ("shop/cart-5f8d7c9b6-h7j2m", 1),
+    ] {
+        for _ in 0..n {
+            flows.extend(http_exchange(
+                "monitoring/prometheus-0",
+                server,
+                "/metrics",
+                200,
+            ));
+        }
+    }
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "/metrics",
+        503,
+    ));
+    let rows = l7_rows(&flows);
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                service(r),
+                r.requests,
+                r.responses,
+                r.errors,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("GET /metrics", "shop/catalog".to_string(), 5, 5, 0),
+            ("GET /metrics", "shop/cart".to_string(), 2, 2, 1),
+        ]
+    );
+    // Plain flags: the workload's pods on either side, which here is only ever the server.
+    assert_eq!(
+        rows[0].filter,
+        strings(&[
+            "--http-method",
+            "GET",
+            "--http-path",
+            "^/metrics$",
+            "--pod",
+            "shop/catalog-"
+        ])
+    );
+    let catalog = selected(&rows[0].filter, &flows);
+    assert_eq!(
+        catalog,
+        (0..10).collect::<Vec<_>>(),
+        "requests and responses"
+    );
+    assert_exact(&rows, &flows);
+}
+
+#[test]
+fn a_service_that_also_calls_the_route_or_shares_a_prefix_gets_an_exact_refinement() {
+    let mut flows = Vec::new();
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/catalog-7d9f8b6c5-hs6zj",
+        "/metrics",
+        200,
+    ));
+    // catalog asks cart for its metrics too: `--pod shop/catalog-` would take that.
+    flows.extend(http_exchange(
+        "shop/catalog-7d9f8b6c5-hs6zj",
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "/metrics",
+        200,
+    ));
+    // Another workload whose pods start with `catalog-`.
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/catalog-api-6c7f9b8d4-x2k4q",
+        "/metrics",
+        200,
+    ));
+    // A pod without a replica suffix, and one named like a prefix of it.
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/standalone",
+        "/metrics",
+        200,
+    ));
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/standalone-v2",
+        "/metrics",
+        200,
+    ));
+    // No pod: an address, answered from the world.
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "10.128.0.4",
+        "/metrics",
+        200,
+    ));
+    // cart asks DNS: that does not refine its HTTP rows.
+    flows.extend(dns_exchange(
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "kube-system/coredns-5d78c9869d-4vq8s",
+        "catalog.shop.svc.cluster.local.",
+        0,
+    ));
+    let rows = l7_rows(&flows);
+    let services: Vec<String> = rows.iter().map(service).collect();
+    for want in [
+        "shop/catalog",
+        "shop/cart",
+        "shop/catalog-api",
+        "shop/standalone",
+        "shop/standalone-v2",
+        "10.128.0.4 (world)",
+        "kube-system/coredns",
+    ] {
+        assert!(services.iter().any(|s| s == want), "{want}: {services:?}");
+    }
+    let by = |s: &str| rows.iter().find(|r| service(r) == s).unwrap();
+    // The refinement says which side answers.
+    let cel = |r: &L7Row| {
+        r.filter
+            .iter()
+            .any(|f| f.contains("int(_flow.l7.type) == 2"))
+    };
+    assert!(
+        cel(by("shop/catalog")),
+        "catalog is also a client, and catalog-api a prefix"
+    );
+    assert!(
+        !cel(by("shop/cart")),
+        "a DNS client, but only a server of HTTP"
+    );
+    assert!(
+        cel(by("shop/standalone")),
+        "standalone-v2 starts with standalone"
+    );
+    assert!(!cel(by("shop/standalone-v2")));
+    assert!(
+        !cel(by("kube-system/coredns")),
+        "no other DNS server, no DNS client"
+    );
+    assert_exact(&rows, &flows);
+}
+
+#[test]
+fn dns_names_are_counted_per_server_and_kafka_topics_per_broker() {
+    let mut flows = Vec::new();
+    for client in ["shop/cart-5f8d7c9b6-h7j2m", "shop/catalog-7d9f8b6c5-hs6zj"] {
+        flows.extend(dns_exchange(
+            client,
+            "kube-system/coredns-5d78c9869d-4vq8s",
+            "api.stripe.com.",
+            0,
+        ));
+        flows.extend(dns_exchange(
+            client,
+            "kube-system/coredns-5d78c9869d-8fdtx",
+            "api.stripe.com.shop.svc.cluster.local.",
+            3,
+        ));
+    }
+    flows.extend(dns_exchange(
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "8.8.8.8",
+        "api.stripe.com.",
+        0,
+    ));
+    let kafka = |topic: &str, error_code: i32| json!({"type": "RESPONSE", "kafka": {"api_key": "produce", "topic": topic, "error_code": error_code}});
+    for (broker, error) in [("ingest/kafka-0", 0), ("ingest/kafka-1", 7)] {
+        flows.extend(exchange(
+            "ingest/collector-77gdjlzkr-m4k6r",
+            broker,
+            9092,
+            json!({"type": "REQUEST", "kafka": {"api_key": "produce", "topic": "orders"}}),
+            kafka("orders", error),
+        ));
+    }
+    let rows = l7_rows(&flows);
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.kind, r.key.as_str(), service(r), r.flows, r.errors))
+        .collect();
+    let dns = Some(L7Kind::Dns);
+    assert_eq!(
+        got,
+        [
+            (
+                dns,
+                "api.stripe.com.",
+                "kube-system/coredns".to_string(),
+                4,
+                0
+            ),
+            (
+                dns,
+                "api.stripe.com.shop.svc.cluster.local.",
+                "kube-system/coredns".to_string(),
+                4,
+                2
+            ),
+            (
+                Some(L7Kind::Kafka),
+                "produce orders",
+                "ingest/kafka".to_string(),
+                4,
+                1
+            ),
+            (dns, "api.stripe.com.", "8.8.8.8 (world)".to_string(), 2, 0),
+        ]
+    );
+    assert_exact(&rows, &flows);
+}
+
+#[test]
+fn servers_without_pods_or_with_odd_names_and_a_full_index_still_filter_exactly() {
+    let mut flows = Vec::new();
+    // A DNS name, an address only, and nothing at all.
+    let mut named = http_exchange("shop/cart-5f8d7c9b6-h7j2m", "54.1.2.3", "/v1/charges", 200);
+    named[0].destination_names = vec!["api.stripe.com".into()];
+    named[1].source_names = vec!["api.stripe.com".into()];
+    flows.extend(named);
+    flows.extend(http_exchange(
+        "shop/cart-5f8d7c9b6-h7j2m",
+        "54.1.2.3",
+        "/v1/charges",
+        200,
+    ));
+    let mut nothing = http_exchange("shop/cart-5f8d7c9b6-h7j2m", "54.1.2.4", "/v1/charges", 200);
+    for f in &mut nothing {
+        f.ip = None;
+    }
+    flows.extend(nothing);
+    // A workload whose name ends like a template hash, beside the shorter one its replica
+    // pods' names would also give.
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/x-bcdfgh-12",
+        "/metrics",
+        200,
+    ));
+    flows.extend(http_exchange(
+        "monitoring/prometheus-0",
+        "shop/x-bcdfgh-bcdfg",
+        "/metrics",
+        200,
+    ));
+    let rows = l7_rows(&flows);
+    let services: Vec<String> = rows.iter().map(service).collect();
+    assert_eq!(
+        services,
+        [
+            "shop/x",
+            "shop/x-bcdfgh",
+            "54.1.2.3 (world)",
+            "? (world)",
+            "api.stripe.com (world)"
+        ],
+        "{rows:#?}"
+    );
+    assert_exact(&rows, &flows);
+    // With room for one row and four servers, the first row's server would need no
+    // refinement, but the index misses the servers that did not fit: it is refined.
+    let mut first = http_exchange(
+        "monitoring/prometheus-0",
+        "shop/catalog-7d9f8b6c5-hs6zj",
+        "/metrics",
+        200,
+    )
+    .to_vec();
+    first.extend(flows);
+    let mut s = L7Stats::with_cap(1);
+    s.sync(&ring(&first));
+    let rows = s.rows(L7Sort::Requests);
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!(service(&rows[0]), "shop/catalog");
+    assert!(
+        rows[0]
+            .filter
+            .iter()
+            .any(|f| f.contains("int(_flow.l7.type) == 2")),
+        "{rows:#?}"
+    );
+    assert_eq!(selected(&rows[0].filter, &first), [0, 1]);
+    assert!(rows[1].kind.is_none(), "(other)");
+}

@@ -228,11 +228,27 @@ fn tail_plain(s: &str, max: usize) -> &str {
 /// two would read the same, the one that collides is cut in the middle instead, then at its end
 /// kept whole as far as the width allows.
 pub fn distinct(names: &[&str], max: usize) -> Vec<String> {
-    let mut out: Vec<String> = names.iter().map(|n| name_fit(n, max)).collect();
-    for pass in 0..2 {
+    let cut = names.iter().map(|n| name_fit(n, max)).collect();
+    keep_distinct(names, cut, &vec![max; names.len()])
+}
+
+/// Like [`distinct`], for endpoints shortened by [`Endpoint::fit`], each to its own width
+/// (`max[i]` for `endpoints[i]`).
+pub fn distinct_endpoints(endpoints: &[Endpoint], max: &[usize]) -> Vec<String> {
+    let full: Vec<String> = endpoints.iter().map(Endpoint::full).collect();
+    let names: Vec<&str> = full.iter().map(String::as_str).collect();
+    let cut = endpoints.iter().zip(max).map(|(e, m)| e.fit(*m)).collect();
+    keep_distinct(&names, cut, max)
+}
+
+/// `cut[i]` is `names[i]` shortened to at most `max[i]` columns, by any rule; where two names
+/// that differ read the same, both are cut in the middle instead, then (if still the same) cut
+/// to show where they differ (see [`differing`]), and at last cut at their start.
+pub fn keep_distinct(names: &[&str], mut cut: Vec<String>, max: &[usize]) -> Vec<String> {
+    for pass in 0..3 {
         let mut seen: std::collections::HashMap<&str, usize> = Default::default();
-        let mut clash = vec![false; out.len()];
-        for (i, s) in out.iter().enumerate() {
+        let mut clash = vec![false; cut.len()];
+        for (i, s) in cut.iter().enumerate() {
             if let Some(&j) = seen.get(s.as_str()) {
                 if names[i] != names[j] {
                     clash[i] = true;
@@ -247,15 +263,57 @@ pub fn distinct(names: &[&str], max: usize) -> Vec<String> {
         }
         for (i, c) in clash.iter().enumerate() {
             if *c {
-                out[i] = if pass == 0 {
-                    middle(names[i], max)
-                } else {
-                    tail(names[i], max)
+                cut[i] = match pass {
+                    0 => middle(names[i], max[i]),
+                    1 => differing(names[i], names, max[i]),
+                    _ => tail(names[i], max[i]),
                 };
             }
         }
     }
-    out
+    cut
+}
+
+/// `name` in at most `max` columns, showing where it differs from the closest of `names`: its
+/// first label (`storage.`, `shop/`), a cut, then the name from the label where they part
+/// (`storage.…shop.svc.cluster.local.` beside `storage.…svc.cluster.local.`).
+pub fn differing(name: &str, names: &[&str], max: usize) -> String {
+    let common = names
+        .iter()
+        .filter(|n| **n != name)
+        .map(|n| {
+            name.char_indices()
+                .zip(n.chars())
+                .find(|((_, a), b)| a != b)
+                .map_or(name.len().min(n.len()), |((i, _), _)| i)
+        })
+        .max()
+        .unwrap_or(0);
+    let separator = |c: char| matches!(c, '.' | '/' | '-' | ' ' | ':');
+    // Back to the start of the label where they part.
+    let from = name[..common].rfind(separator).map_or(0, |i| i + 1);
+    let lead = name.find(separator).map_or("", |i| &name[..i + 1]);
+    if from <= lead.len() || width(lead) + 1 + 4 > max {
+        return end_cut(&name[from..], max);
+    }
+    format!(
+        "{lead}{ELLIPSIS}{}",
+        end_cut(&name[from..], max - width(lead) - 1)
+    )
+}
+
+/// An HTTP route (`GET /api/v1/items/:id`) in at most `max` columns: the method kept, the
+/// path cut in the middle so that its first and last segments show.
+pub fn route_fit(route: &str, max: usize) -> String {
+    if width(route) <= max {
+        return route.to_string();
+    }
+    match route.split_once(' ') {
+        Some((method, path)) if width(method) + 1 + 6 <= max => {
+            format!("{method} {}", middle(path, max - width(method) - 1))
+        }
+        _ => middle(route, max),
+    }
 }
 
 #[cfg(test)]
@@ -334,5 +392,63 @@ mod tests {
         assert!(d.iter().all(|s| width(s) <= 18));
         // Identical names may read the same.
         assert_eq!(distinct(&["a", "a"], 5), vec!["a", "a"]);
+    }
+
+    #[test]
+    fn names_that_part_late_keep_their_first_label_and_show_where_they_part() {
+        let names = [
+            "storage.googleapis.com.cluster.local.",
+            "storage.googleapis.com.svc.cluster.local.",
+            "storage.googleapis.com.shop.svc.cluster.local.",
+        ];
+        let d = distinct(&names, 28);
+        assert_eq!(
+            d,
+            [
+                "storage.….com.cluster.local.",
+                "storage.…svc.cluster.local.",
+                "storage.…shop.svc.cluster.l…"
+            ]
+        );
+        for w in 0..50 {
+            let d = distinct(&names, w);
+            assert!(d.iter().all(|s| width(s) <= w), "{w}: {d:?}");
+            if w >= 12 {
+                assert_eq!(
+                    d.iter().collect::<std::collections::HashSet<_>>().len(),
+                    3,
+                    "{w}: {d:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn endpoints_stay_distinct_at_their_own_widths() {
+        let a = pod("shop", "payments-7d9f8b6c5-hs6zj", Some(8080));
+        let b = pod("shop", "payments-7d9f8b6c6-hs6zj", Some(8080));
+        let plain = [a.fit(25), b.fit(25)];
+        assert_eq!(
+            plain[0], plain[1],
+            "the hash is what differs, and it is cut"
+        );
+        let d = distinct_endpoints(&[a.clone(), b.clone()], &[25, 25]);
+        assert_ne!(d[0], d[1], "{d:?}");
+        assert!(d.iter().all(|s| width(s) <= 25), "{d:?}");
+        // Names that do not collide keep their readable cut; the same name may read the same.
+        let c = pod("shop", "cart-5f8d7c9b6-h7j2m", Some(80));
+        let d = distinct_endpoints(&[a.clone(), c.clone(), a.clone()], &[25, 20, 25]);
+        assert_eq!(d, [a.fit(25), c.fit(20), a.fit(25)]);
+    }
+
+    #[test]
+    fn routes_keep_their_method_and_both_ends_of_the_path() {
+        assert_eq!(route_fit("GET /metrics", 20), "GET /metrics");
+        let r = route_fit("GET /api/v1/products/:id/reviews", 20);
+        assert_eq!(r, "GET /api/v1/…reviews");
+        assert!(width(&r) <= 20);
+        for w in 0..40 {
+            assert!(width(&route_fit("POST /ünï/cödé/ßtraße/x", w)) <= w, "{w}");
+        }
     }
 }
