@@ -1122,6 +1122,14 @@ fn pause_and_scroll_show_in_the_table_title_at_80_columns() {
     let text = screen(&mut app, 80, 24);
     let title = text.lines().find(|l| l.starts_with('┌')).unwrap();
     assert!(title.contains("PAUSED +5 new · space resumes"), "{text}");
+    // The lists say it where the eye is too.
+    for view in ['2', '3'] {
+        key(&mut app, KeyCode::Char(view));
+        let text = screen(&mut app, 80, 24);
+        let title = text.lines().find(|l| l.starts_with('┌')).unwrap();
+        assert!(title.contains("PAUSED +5 new"), "{text}");
+    }
+    key(&mut app, KeyCode::Char('1'));
     key(&mut app, KeyCode::Char(' '));
     key(&mut app, KeyCode::Char('k'));
     let text = screen(&mut app, 80, 24);

@@ -11,7 +11,7 @@ use ratatui::{
     widgets::{Block, Borders, Cell, Row, Table},
 };
 
-use super::{Theme, filter_title, thousands, view_tabs};
+use super::{Theme, filter_title, paused_title, thousands, view_tabs};
 use crate::aggregate::{GroupBy, GroupRow, KeyParts, L7Kind, Peer};
 use crate::format::sanitize;
 use crate::tui::model::{self, Model};
@@ -71,15 +71,18 @@ pub fn draw_groups(f: &mut Frame, m: &Model, g: &model::Groups, area: Rect) {
     widths.extend(fit.widths(&cols));
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme))
-        .title(Line::styled(
-            format!(
-                " by {} (a) · sort: {} (s) · Enter filters ",
-                by.label(),
-                sort.label()
-            ),
-            theme.dim(),
-        ));
+        .title(view_tabs(m.view, &theme));
+    if let Some(paused) = paused_title(m, &theme) {
+        block = block.title(paused);
+    }
+    block = block.title(Line::styled(
+        format!(
+            " by {} (a) · sort: {} (s) · Enter filters ",
+            by.label(),
+            sort.label()
+        ),
+        theme.dim(),
+    ));
     block = decorate(block, m, &theme, total, selected, "groups", progress);
     let table = Table::new(body, widths)
         .header(header)
@@ -418,14 +421,17 @@ pub fn draw_l7(f: &mut Frame, m: &Model, l7: &model::L7, area: Rect) {
     widths.extend(fit.widths(&cols));
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme))
-        .title(Line::styled(
-            format!(
-                " routes per service · sort: {} (s) · Enter filters ",
-                sort.label()
-            ),
-            theme.dim(),
-        ));
+        .title(view_tabs(m.view, &theme));
+    if let Some(paused) = paused_title(m, &theme) {
+        block = block.title(paused);
+    }
+    block = block.title(Line::styled(
+        format!(
+            " routes per service · sort: {} (s) · Enter filters ",
+            sort.label()
+        ),
+        theme.dim(),
+    ));
     block = decorate(block, m, &theme, total, selected, "routes", progress);
     let table = Table::new(body, widths)
         .header(header)

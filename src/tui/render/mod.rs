@@ -326,6 +326,15 @@ pub(crate) fn view_tabs(current: View, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// `PAUSED +N new` while the views stand still: right after the view tabs, where the eye is.
+pub(crate) fn paused_title(m: &Model, theme: &Theme) -> Option<Line<'static>> {
+    let new = m.status.paused_new?;
+    Some(Line::styled(
+        format!(" PAUSED +{} new · space resumes ", thousands(new)),
+        theme.alert(),
+    ))
+}
+
 /// The filter in force: what was typed, then each one-key addition as a breadcrumb.
 pub(crate) fn filter_title(filter: Option<&FilterTitle>, theme: &Theme) -> Option<Line<'static>> {
     use crate::format::sanitize;

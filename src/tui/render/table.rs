@@ -14,7 +14,7 @@ use ratatui::{
     widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap},
 };
 
-use super::{Theme, filter_title, thousands, view_tabs};
+use super::{Theme, filter_title, paused_title, thousands, view_tabs};
 use crate::format::sanitize;
 use crate::tui::model::{self, Conn, Model};
 use crate::tui::rowtext::RowText;
@@ -174,11 +174,8 @@ fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(view_tabs(m.view, theme));
-    if let Some(new) = m.status.paused_new {
-        block = block.title(Line::styled(
-            format!(" PAUSED +{} new · space resumes ", thousands(new)),
-            theme.alert(),
-        ));
+    if let Some(paused) = paused_title(m, theme) {
+        block = block.title(paused);
     } else if !t.follow {
         block = block.title(Line::styled(" SCROLLED · G follows ", theme.alert()));
     }
