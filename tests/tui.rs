@@ -259,6 +259,12 @@ fn lost_events_raise_a_banner_and_are_counted_per_source() {
         text.contains("1,234 events lost · L to acknowledge · PERF_EVENT_RING_BUFFER"),
         "{text}"
     );
+    // Acknowledged, the banner goes; narrow, the strip keeps the total in sight.
+    key(&mut app, KeyCode::Char('L'));
+    let text = screen(&mut app, 120, 40);
+    assert!(!text.contains("L to acknowledge"), "{text}");
+    let strip = text.lines().nth(1).unwrap();
+    assert!(strip.contains("⚠ 1,234 lost"), "{text}");
 }
 
 #[test]

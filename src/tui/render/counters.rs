@@ -170,6 +170,16 @@ pub fn draw_strip(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Re
             break;
         }
     }
+    // Lost events stay in sight after the banner is acknowledged.
+    let lost = c.lost_total();
+    if lost > 0 {
+        push(
+            &mut spans,
+            format!(" · ⚠ {} lost", thousands(lost)),
+            theme.fg(ratatui::style::Color::Red),
+            0,
+        );
+    }
     let reasons = Counters::sorted(&c.drop_reasons);
     let count = reasons.len();
     for (i, (r, counter)) in reasons.into_iter().enumerate() {

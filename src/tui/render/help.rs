@@ -33,7 +33,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             (
                 "/",
-                "filter: hubble observe flags (Tab completes, ↑↓ history)",
+                "filter: hubble observe flags (Tab / Shift-Tab complete, a typo gets its fix, ↑↓ history)",
             ),
             (
                 "f",
@@ -41,19 +41,26 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             ("Backspace", "take back the last f filter"),
             (
+                "Esc",
+                "in the table: clear the search, else take back the last f filter, else clear the filter",
+            ),
+            (
                 "Ctrl-f",
                 "search the rows (regex); n / N next / previous match; Esc clears",
             ),
             (
                 "Tab",
-                "counters pane: j/k select a verdict or drop reason, Enter filters on it",
+                "counters pane (below 140 columns it shows while it has the keys): j/k select a verdict or drop reason, Enter filters on it",
             ),
         ],
     ),
     (
         "Views",
         &[
-            ("1 / 2 / 3", "flows, groups, L7 (HTTP routes and DNS names)"),
+            (
+                "1 / 2 / 3",
+                "flows, groups, L7 (HTTP routes, DNS names and Kafka topics per service)",
+            ),
             (
                 "Enter",
                 "details of the selected flow; in groups and L7: filter to the row",
