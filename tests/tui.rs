@@ -287,6 +287,12 @@ fn the_status_bar_says_when_it_is_reconnecting_and_why() {
     // At 80 columns the status line is cut, the table's explanation is not.
     let text = screen(&mut app, 80, 24);
     assert!(text.contains("Unavailable: connection refused"), "{text}");
+    // The status line keeps the server and the state; the error is what gets cut.
+    let status = text.lines().next().unwrap();
+    assert!(
+        status.contains("127.0.0.1:4245 ● reconnecting in 4s (attempt 3): Unavailable"),
+        "{status}"
+    );
     assert!(text.contains("Is the port-forward running?"), "{text}");
 }
 

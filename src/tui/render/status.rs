@@ -30,10 +30,12 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         ),
         (1, format!(" {} ", sanitize(&st.server)), Style::default()),
     ];
-    let (state, style) = match &st.conn {
-        Conn::Connecting => ("● connecting".to_string(), theme.fg(Color::Yellow)),
+    // The state, then why (cut to fit, after the server's address).
+    let (state, error, style) = match &st.conn {
+        Conn::Connecting => ("● connecting".to_string(), None, theme.fg(Color::Yellow)),
         Conn::Live => (
             "● live".to_string(),
+            None,
             theme.fg(Color::Green).add_modifier(Modifier::BOLD),
         ),
         Conn::Reconnecting {
@@ -41,17 +43,18 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
             attempt,
             error,
         } => (
-            format!(
-                "● reconnecting in {in_secs}s (attempt {attempt}): {}",
-                sanitize(error)
-            ),
+            format!("● reconnecting in {in_secs}s (attempt {attempt})"),
+            Some(error),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
-        Conn::Failed(e) => (format!("● error: {}", sanitize(e)), theme.alert()),
+        Conn::Failed(e) => ("● error".to_string(), Some(e), theme.alert()),
     };
     parts.push((0, state, style));
+    if let Some(e) = error {
+        parts.push((2, format!(": {}", sanitize(e)), style));
+    }
     parts.push((
-        2,
+        3,
         format!(
             " · ring {}/{}",
             thousands(st.ring_len as u64),
@@ -60,7 +63,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         Style::default(),
     ));
     if let Some(s) = &st.server_status {
-        parts.push((3, format!(" · {:.0} flows/s", s.flows_rate), theme.dim()));
+        parts.push((4, format!(" · {:.0} flows/s", s.flows_rate), theme.dim()));
         if let Some(n) = &s.num_connected_nodes {
             let unavailable = s.num_unavailable_nodes.as_ref().map_or(0, |u| u.value);
             let style = if unavailable > 0 {
@@ -69,18 +72,18 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
                 theme.dim()
             };
             parts.push((
-                4,
+                5,
                 format!(" · nodes {}/{}", n.value, n.value + unavailable),
                 style,
             ));
         }
         if !s.unavailable_nodes.is_empty() {
             let names = sanitize(&s.unavailable_nodes.join(",")).into_owned();
-            parts.push((5, format!(" · unavailable: {names}"), theme.fg(Color::Red)));
+            parts.push((6, format!(" · unavailable: {names}"), theme.fg(Color::Red)));
         }
         if s.max_flows > 0 {
             parts.push((
-                6,
+                7,
                 format!(
                     " · server buffer {}/{}",
                     thousands(s.num_flows),
@@ -90,7 +93,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
             ));
         }
         if !s.version.is_empty() {
-            parts.push((7, format!(" · {}", sanitize(&s.version)), theme.dim()));
+            parts.push((8, format!(" · {}", sanitize(&s.version)), theme.dim()));
         }
     }
     // Keep the most important parts that fit; the state is cut rather than left out.
@@ -103,7 +106,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         if used + w <= width {
             used += w;
             keep[i] = true;
-        } else if parts[i].0 == 0 {
+        } else if parts[i].0 == 0 || (parts[i].0 == 2 && error.is_some() && used + 8 < width) {
             parts[i].1 = shorten::end_cut(&parts[i].1, width.saturating_sub(used));
             used = width;
             keep[i] = true;

@@ -156,7 +156,8 @@ pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
     let block = table_block(m, t, &theme);
     if t.rows.is_empty() {
         let text = empty_text(m, t, &theme);
-        let inner_area = block.inner(area);
+        // One column of margin each side, kept by wrapped lines too.
+        let inner_area = block.inner(area).inner(ratatui::layout::Margin::new(1, 0));
         f.render_widget(block, area);
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner_area);
         return;
@@ -232,7 +233,7 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
                 format!("Cannot reach {server}"),
                 theme.fg(Color::Red),
             ));
-            lines.push(Line::raw(format!("  {}", sanitize(error))));
+            lines.push(Line::raw(sanitize(error).into_owned()));
             lines.push(Line::styled(
                 format!("Retrying in {in_secs}s (attempt {attempt})."),
                 theme.dim(),
@@ -244,7 +245,7 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
                 format!("Gave up on {server}"),
                 theme.fg(Color::Red),
             ));
-            lines.push(Line::raw(format!("  {}", sanitize(error))));
+            lines.push(Line::raw(sanitize(error).into_owned()));
             lines.extend(port_forward());
         }
         Conn::Connecting => {
@@ -288,13 +289,6 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
         }
     }
     lines
-        .into_iter()
-        .map(|l| {
-            let mut l = l;
-            l.spans.insert(0, Span::raw(" "));
-            l
-        })
-        .collect()
 }
 
 fn row_cells(t: &RowText, verdict: i32, cols: &Columns, theme: &Theme) -> Row<'static> {
