@@ -268,7 +268,8 @@ impl Theme {
             Ok(V::Redirected) => Color::Cyan,
             Ok(V::Traced) => Color::Blue,
             Ok(V::Translated) => Color::LightBlue,
-            Ok(V::Unknown) | Err(_) => Color::DarkGray,
+            // Unknown: dimmed like other secondary text, not a grey dark themes hide.
+            Ok(V::Unknown) | Err(_) => return self.dim(),
         };
         let style = self.fg(color);
         if verdict == V::Dropped as i32 {
