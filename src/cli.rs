@@ -76,6 +76,24 @@ pub struct ConnectionArgs {
     /// Hubble server dialing timeout (Go duration: 5s, 500ms, 1m).
     #[arg(long, env = "HUBBLE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Specify a username for basic auth (sent on every call, with or without TLS, as hubble
+    /// does).
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "HUBBLE_BASIC_AUTH_USERNAME",
+        default_value = ""
+    )]
+    pub basic_auth_username: String,
+    /// Specify a password for basic auth.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "HUBBLE_BASIC_AUTH_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub basic_auth_password: String,
     /// Run `kubectl port-forward` to hubble-relay and connect through it.
     #[arg(short = 'P', long)]
     pub port_forward: bool,
@@ -105,11 +123,29 @@ impl ConnectionArgs {
             tls_client_key_file: None,
             tls_server_name: None,
             timeout: Duration::from_secs(5),
+            basic_auth_username: String::new(),
+            basic_auth_password: String::new(),
             port_forward: false,
             kube_namespace: "kube-system".into(),
             kube_context: None,
             kubeconfig: None,
             kubectl: "kubectl".into(),
+        }
+    }
+
+    /// The basic auth credentials (user, password) to send, if any. Both or neither, as hubble
+    /// insists: one without the other is an error in hubble's words.
+    pub fn basic_auth(&self) -> Result<Option<(String, String)>, String> {
+        match (
+            self.basic_auth_username.is_empty(),
+            self.basic_auth_password.is_empty(),
+        ) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some((
+                self.basic_auth_username.clone(),
+                self.basic_auth_password.clone(),
+            ))),
+            _ => Err("must specify both basic-auth-username and basic-auth-password".into()),
         }
     }
 }

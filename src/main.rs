@@ -78,6 +78,7 @@ async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Resul
         // A typo in --server is an error now, not a reconnect loop behind the TUI.
         hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
     }
+    conn.basic_auth().map_err(color_eyre::eyre::Report::msg)?;
     hubtop::tui::run(source_config(conn, &args, filters)?).await
 }
 

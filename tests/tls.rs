@@ -1,5 +1,6 @@
 //! TLS with hubble's options, against hubtop's server behind a real TLS terminator on loopback:
-//! custom CA + server name, allow-insecure, mutual TLS, and a clear error for an unknown CA.
+//! custom CA + server name, allow-insecure, mutual TLS, and a clear error (and no retrying) for
+//! an unknown CA.
 //! Certificates are made with the `openssl` CLI; without it the tests skip.
 
 use std::{
@@ -166,11 +167,20 @@ async fn an_unknown_ca_is_refused_with_a_clear_error_unless_insecure_is_allowed(
     conn.tls = true;
     conn.tls_server_name = Some(SERVER_NAME.into());
     let refused = start(conn.clone());
+    // Trying again cannot make the certificate trusted: the source stops and says what to do.
     wait_for("a certificate error", || {
-        matches!(&refused.conn().state, ConnState::Reconnecting { error, .. } if error.contains("UnknownIssuer") || error.contains("certificate"))
+        matches!(&refused.conn().state, ConnState::Stopped { error, advice }
+            if error.contains("UnknownIssuer") && advice.contains("--tls-ca-cert-files"))
     })
     .await;
     assert_eq!(refused.store().ring.len(), 0);
+    let attempts = refused.conn().attempt;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        matches!(refused.conn().state, ConnState::Stopped { .. }),
+        "no retry on its own"
+    );
+    assert_eq!(refused.conn().attempt, attempts, "no attempt since");
 
     conn.tls_allow_insecure = true;
     let accepted = start(conn);

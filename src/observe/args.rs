@@ -114,23 +114,6 @@ pub struct Other {
     /// Unary request timeout (accepted for compatibility; GetFlows is a stream).
     #[arg(long, value_name = "DURATION", default_value = "12s", value_parser = parse_duration)]
     pub request_timeout: Duration,
-    /// Username for basic auth.
-    #[arg(
-        long,
-        value_name = "USER",
-        env = "HUBBLE_BASIC_AUTH_USERNAME",
-        default_value = ""
-    )]
-    pub basic_auth_username: String,
-    /// Password for basic auth.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "HUBBLE_BASIC_AUTH_PASSWORD",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub basic_auth_password: String,
     /// Local port for --port-forward (accepted for compatibility; kubectl picks one).
     #[arg(long, value_name = "PORT", default_value = "4245")]
     pub port_forward_port: u16,

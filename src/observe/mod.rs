@@ -175,6 +175,8 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         Parsed::Help(text) => return Ok(Step::Done(text)),
         Parsed::Error(e) => return Err(e),
     };
+    // hubble's validation of the connection flags, before anything runs.
+    args.conn.basic_auth()?;
     if let Some(sub @ ("agent-events" | "debug-events")) =
         args.positional.first().map(String::as_str)
     {
@@ -390,15 +392,10 @@ async fn from_server(plan: Box<Plan>, out: Out, stderr: SharedWriter) -> i32 {
         }),
         ..Default::default()
     };
-    let other = &plan.args.other;
-    let basic_auth = (!other.basic_auth_username.is_empty()
-        && !other.basic_auth_password.is_empty())
-    .then(|| {
-        (
-            other.basic_auth_username.clone(),
-            other.basic_auth_password.clone(),
-        )
-    });
+    let basic_auth = match plan.args.conn.basic_auth() {
+        Ok(creds) => creds,
+        Err(e) => return fail(&e, &stderr),
+    };
     let mut printer = Printer::new(
         plan.options.clone(),
         out,

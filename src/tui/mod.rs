@@ -178,6 +178,9 @@ fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
             });
         }
         Effect::Copy(text) => osc52(&text),
+        Effect::Reconnect => {
+            let _ = commands.send(SourceCommand::Reconnect);
+        }
         Effect::Quit => {}
     }
 }
