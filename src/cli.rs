@@ -277,4 +277,27 @@ mod tests {
             Cli::try_parse_from(["hubtop", "serve", "--demo", "--listen", "127.0.0.1:0"]).is_ok()
         );
     }
+
+    #[test]
+    fn basic_auth_takes_both_flags_or_neither_in_hubbles_words() {
+        let cli = Cli::try_parse_from([
+            "hubtop",
+            "--basic-auth-username",
+            "ana",
+            "--basic-auth-password",
+            "s3cr:et",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.conn.basic_auth(),
+            Ok(Some(("ana".into(), "s3cr:et".into())))
+        );
+        let none = Cli::try_parse_from(["hubtop"]).unwrap();
+        assert_eq!(none.conn.basic_auth(), Ok(None));
+        let half = Cli::try_parse_from(["hubtop", "--basic-auth-username", "ana"]).unwrap();
+        assert_eq!(
+            half.conn.basic_auth(),
+            Err("must specify both basic-auth-username and basic-auth-password".into())
+        );
+    }
 }

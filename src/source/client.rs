@@ -314,7 +314,19 @@ impl Session {
                         liveness.heard();
                     }
                     Err(status) => {
-                        return Outcome::Failed(Failure::from_status(&status, self.credentials.is_some()));
+                        let failure = Failure::from_status(&status, self.credentials.is_some());
+                        // Cut off before a word came back over plain text: a TLS port says
+                        // nothing an HTTP/2 client understands.
+                        let cut_off = std::error::Error::source(&status).is_some();
+                        if let (Failure::Transient(e), false, true, false) =
+                            (&failure, addr.tls, cut_off, liveness.answered())
+                        {
+                            return Outcome::Failed(Failure::Transient(format!(
+                                "the connection closed before the server answered; a TLS port? \
+                                 add --tls or use tls://{addr} ({e})"
+                            )));
+                        }
+                        return Outcome::Failed(failure);
                     }
                 },
                 batch = next(&mut stream), if stream.is_some() => match batch {

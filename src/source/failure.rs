@@ -4,7 +4,7 @@
 
 use tonic::{Code, Status};
 
-use super::connect::{DialError, DialFailure, error_chain};
+use super::connect::{DialError, DialFailure};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -92,16 +92,24 @@ fn advice(code: Code, credentials: bool) -> Option<&'static str> {
     })
 }
 
-/// A status in one line: the code, the message, and the transport error under it if any.
+/// A status in one line: the code, the message, and what the transport error under it adds.
 pub fn status_text(s: &Status) -> String {
-    let msg = if s.message().is_empty() {
+    let mut text = s.message().to_string();
+    let mut cur = std::error::Error::source(s);
+    while let Some(e) = cur {
+        let link = e.to_string();
+        if link.starts_with(&text) {
+            // tonic's message for a transport error is the first link of the chain.
+            text = link;
+        } else if !text.contains(&link) {
+            text = format!("{text}: {link}");
+        }
+        cur = e.source();
+    }
+    if text.is_empty() {
         format!("{:?}", s.code())
     } else {
-        format!("{:?}: {}", s.code(), s.message())
-    };
-    match std::error::Error::source(s) {
-        Some(src) => format!("{msg} ({})", error_chain(src)),
-        None => msg,
+        format!("{:?}: {text}", s.code())
     }
 }
 
@@ -156,5 +164,12 @@ mod tests {
             advice.starts_with("the server refused the credentials"),
             "{advice}"
         );
+    }
+
+    #[test]
+    fn a_transport_error_reads_once_not_twice() {
+        let status = Status::from_error(Box::new(std::io::Error::other("connection reset")));
+        assert_eq!(status_text(&status), "Unknown: connection reset");
+        assert_eq!(status_text(&Status::new(Code::Internal, "")), "Internal");
     }
 }
