@@ -209,19 +209,10 @@ impl Client {
     fn says(&mut self) -> String {
         let screen = self.screen(160, 20);
         let line = screen.lines().next().unwrap_or_default().to_string();
-        let line = line
-            .trim()
-            .replace(&format!("tls://{}", self.server), "ADDR")
-            .replace(&self.server, "ADDR");
-        let line = line
-            .strip_prefix("hubtop")
-            .unwrap_or(&line)
-            .trim()
-            .to_string();
-        line.strip_prefix("ADDR")
-            .unwrap_or(&line)
-            .trim()
-            .to_string()
+        let line = line.trim().replace(&self.server, "ADDR");
+        let line = line.strip_prefix("hubtop").unwrap_or(&line).trim();
+        let line = line.strip_prefix("tls://").unwrap_or(line);
+        line.strip_prefix("ADDR").unwrap_or(line).trim().to_string()
     }
 
     /// Waits (polling, up to `secs`) until `cond` holds; how long it took.
@@ -1250,4 +1241,53 @@ fn the_empty_table_says_why_while_stalled_or_connecting_again() {
     c.shared.set_state_for_tests(ConnState::Live);
     assert_eq!(c.shared.conn().last_error, None);
     assert!(c.says().starts_with("● live"), "{}", c.says());
+}
+
+/// Writes the rows the scenarios left in `$HUBTOP_FAULTS_REPORT` as the table between the
+/// `faults:begin` / `faults:end` markers of RELIABILITY.md (`scripts/faults.sh` runs it after
+/// the scenarios).
+#[test]
+#[ignore = "run by scripts/faults.sh after the scenarios"]
+fn write_the_faults_table_into_reliability_md() {
+    let dir = std::env::var("HUBTOP_FAULTS_REPORT").expect("HUBTOP_FAULTS_REPORT=DIR");
+    let mut rows: Vec<serde_json::Value> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let text = std::fs::read_to_string(path).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "no rows in {dir}: run the scenarios first"
+    );
+    rows.sort_by_key(|r| r["order"].as_u64());
+    let cell = |v: &serde_json::Value| v.as_str().unwrap_or_default().replace('|', "\\|");
+    let secs = |v: &serde_json::Value| v.as_f64().map_or("—".into(), |s| format!("{s:.2} s"));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut table = format!(
+        "Measured {} on {cores} cores by `scripts/faults.sh` (tests/faults.rs, one scenario at a \
+         time; the status codes of a kind run side by side).\n\n\
+         | fault | what happens | the status line says (160 columns) | shown after | live again after | flows after |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    for r in &rows {
+        table.push_str(&format!(
+            "| {} | {} | `{}` | {} | {} | {} |\n",
+            cell(&r["scenario"]),
+            cell(&r["fault"]),
+            cell(&r["says"]).replace('`', "'"),
+            secs(&r["detected_s"]),
+            secs(&r["recovered_s"]),
+            cell(&r["flows"]),
+        ));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("RELIABILITY.md");
+    let doc = std::fs::read_to_string(&path).expect("RELIABILITY.md");
+    let (begin, end) = ("<!-- faults:begin -->\n", "<!-- faults:end -->");
+    let a = doc.find(begin).expect("the faults:begin marker") + begin.len();
+    let b = doc.find(end).expect("the faults:end marker");
+    std::fs::write(&path, format!("{}{table}{}", &doc[..a], &doc[b..])).unwrap();
 }

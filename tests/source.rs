@@ -316,11 +316,14 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0]["id"], 3);
     assert_eq!(changed[0]["gone"], 80);
-    let reqs = requests(&log);
-    assert_eq!(
-        reqs.last().unwrap()["whitelist"],
-        serde_json::json!([{"verdict": ["DROPPED"]}])
-    );
+    // The stream is opened again with the new lists (logged once the new request is sent).
+    let dropped = serde_json::json!([{"verdict": ["DROPPED"]}]);
+    wait_for("the request with the new filter", 10, || {
+        requests(&log)
+            .last()
+            .is_some_and(|r| r["whitelist"] == dropped)
+    })
+    .await;
     server.abort().await;
 }
 
