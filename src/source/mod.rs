@@ -10,6 +10,7 @@ mod failure;
 pub mod portforward;
 mod probe;
 pub mod raw;
+mod refiltering;
 
 use std::{
     sync::{
