@@ -120,7 +120,7 @@ pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands)
             Outcome::Failed(f) => f,
         };
         if s.shared.conn().last_error.is_none() {
-            attempt = 0; // it was live: a new run of attempts
+            attempt = 0; // the stream was open: a new run of attempts
         }
         attempt += 1;
         let error = crate::format::sanitize(failure.text()).into_owned();
@@ -307,6 +307,7 @@ impl Session {
                     Ok(response) => {
                         stream = Some(Box::pin(response.into_inner().ready_chunks(BATCH)));
                         liveness.heard();
+                        self.shared.stream_open();
                     }
                     Err(status) => {
                         let failure = Failure::from_status(&status, self.credentials.is_some());

@@ -98,11 +98,16 @@ impl Shared {
                 status.flows_rate = 0.0;
             }
         }
-        if matches!(state, ConnState::Live) {
-            c.last_error = None;
-            c.attempt = 0;
-        }
         c.state = state;
+        c.version += 1;
+    }
+
+    /// The GetFlows stream is open: the failed attempts before it are history. (A server that
+    /// only answers probes is shown live, but its attempts keep counting, and backing off.)
+    pub(crate) fn stream_open(&self) {
+        let mut c = self.conn();
+        c.last_error = None;
+        c.attempt = 0;
         c.version += 1;
     }
 }
