@@ -133,6 +133,79 @@ fn conflicting_selectors_fail_with_hubbles_message_and_status_one() {
 }
 
 #[test]
+fn a_bad_field_mask_is_refused_and_an_unknown_time_format_is_named() {
+    let file = TempFile::new("mask.json", &flows(2));
+    // hubble: fieldmaskpb.New's error, exit 1, before any flow.
+    let out = hubtop(
+        &[
+            "--input-file",
+            file.path(),
+            "-o",
+            "jsonpb",
+            "--field-mask",
+            "time,foo.bar",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            r#"failed to construct field mask: proto: invalid path "foo.bar" for message "flow.Flow""#
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // A good mask is accepted.
+    let out = hubtop(
+        &[
+            "--input-file",
+            file.path(),
+            "-o",
+            "jsonpb",
+            "--field-mask",
+            "time,l4.TCP.destination_port",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2);
+    // hubble falls back to StampMilli without a word; hubtop does the same, and says so.
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "bogus"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("Mar  8 22:00:00.000: "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr.trim_end(),
+        "Warning: unknown --time-format \"bogus\": using StampMilli; one of: StampMilli, \
+         YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, RFC3339, RFC3339Milli, \
+         RFC3339Micro, RFC3339Nano, RFC1123Z"
+    );
+    // Any case is a known name, as in hubble; --silent-errors keeps the warning quiet.
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "rfc3339"],
+        None,
+    );
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("2025-03-08T22:00:00Z: "),
+        "{}",
+        out.stdout
+    );
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "x", "-s"],
+        None,
+    );
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
 fn file_errors_name_the_problem() {
     let out = hubtop(&["--input-file", "/nonexistent/flows.json"], None);
     assert_eq!(out.code, 1);

@@ -31,6 +31,7 @@
 //! | `ring`     | [`RingMatcher`]: the same predicates over [`crate::store::FlowRef`]s (`FlowFields` for a ring entry; context answers cached per context) |
 
 mod cel;
+pub(crate) use cel::is_field_path;
 mod event;
 mod fields;
 pub mod flags;

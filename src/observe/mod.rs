@@ -110,6 +110,12 @@ pub async fn run_with(argv: Vec<String>, io: Stdio) -> i32 {
         }
         Err(message) => return fail(&message, &stderr),
     };
+    if !plan.args.other.silent_errors {
+        let mut err = stderr.clone();
+        for w in &plan.warnings {
+            let _ = writeln!(err, "Warning: {w}");
+        }
+    }
     let out = io::BufWriter::with_capacity(1 << 16, out);
     if plan.input_file.is_empty() {
         from_server(plan, out, stderr).await
@@ -158,6 +164,8 @@ struct Plan {
     until: Option<Timestamp>,
     field_mask: Vec<String>,
     input_file: String,
+    /// Said on stderr before the first flow (unless `--silent-errors`).
+    warnings: Vec<String>,
 }
 
 enum Step {
@@ -211,6 +219,24 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         if args.other.use_default_field_masks {
             field_mask = DEFAULT_FIELD_MASK.iter().map(|s| s.to_string()).collect();
         }
+    } else if let Some(bad) = field_mask
+        .iter()
+        .find(|p| !crate::filter::is_field_path("flow.Flow", p))
+    {
+        // hubble's words (fieldmaskpb.New's error), and what a path looks like.
+        return Err(format!(
+            "failed to construct field mask: proto: invalid path {bad:?} for message \"flow.Flow\" \
+             (paths are Flow's proto field names joined by dots, e.g. source.namespace,l4.TCP.destination_port)"
+        ));
+    }
+    let mut warnings = Vec::new();
+    if !Layout::is_name(&fmt.time_format) {
+        // hubble prints StampMilli for any name it does not know, without a word.
+        warnings.push(format!(
+            "unknown --time-format {:?}: using StampMilli; one of: {}",
+            fmt.time_format,
+            Layout::NAMES.join(", ")
+        ));
     }
     let options = Options {
         format,
@@ -220,6 +246,7 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         color: matches!(format, Format::Compact | Format::Dict)
             && use_color(&fmt.color, stdout_is_terminal),
         debug: args.other.debug,
+        policy_names: fmt.print_policy_names,
     };
 
     // getFlowsRequest: selectors.
@@ -272,6 +299,7 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         until,
         field_mask,
         input_file,
+        warnings,
     })))
 }
 

@@ -428,6 +428,7 @@ mod tests {
             ip_translation: true,
             color: false,
             debug: false,
+            policy_names: false,
         };
         let mut o = Outcomes::start(input, window, &opts, workers);
         let mut got = Vec::new();

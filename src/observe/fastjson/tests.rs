@@ -13,6 +13,7 @@ fn renderer(format: Format) -> Renderer {
         ip_translation: true,
         color: true,
         debug: false,
+        policy_names: false,
     })
 }
 
@@ -333,8 +334,9 @@ fn the_schema_knows_the_flow() {
     assert_eq!(flow.fields[0].name, "time");
     let resp = &MESSAGES[GET_FLOWS_RESPONSE];
     let names: Vec<&str> = resp.fields.iter().map(|f| f.name).collect();
+    // Declaration order, as protojson writes it: the event first.
     assert_eq!(
         names,
-        ["node_name", "time", "flow", "node_status", "lost_events"]
+        ["flow", "node_status", "lost_events", "node_name", "time"]
     );
 }

@@ -44,6 +44,8 @@ pub struct Options {
     pub color: bool,
     /// `--debug`: also print informational node status events.
     pub debug: bool,
+    /// `--print-policy-names`: policy verdicts name the policies that decided them.
+    pub policy_names: bool,
 }
 
 const DICT_SEPARATOR: &str = "------------";
