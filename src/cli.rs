@@ -238,7 +238,11 @@ mod tests {
         for bad in ["-1", "NaN", "inf", "10000001", "fast"] {
             let flag = format!("--rate={bad}");
             let e = Cli::try_parse_from(["hubtop", "demo", &flag]).unwrap_err();
-            assert!(e.to_string().contains("from 0 (an idle cluster) to 10000000"), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("from 0 (an idle cluster) to 10000000"),
+                "{e}"
+            );
         }
     }
 
