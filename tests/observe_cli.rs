@@ -527,3 +527,56 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn print_policy_names_shows_the_policies_from_a_file_and_from_a_server() {
+    let line = concat!(
+        r#"{"flow":{"time":"2025-03-08T22:00:00Z","uuid":"p1","verdict":"DROPPED","#,
+        r#""IP":{"source":"10.0.0.1","destination":"10.0.0.2","ipVersion":"IPv4"},"#,
+        r#""source":{"identity":1000,"namespace":"shop","pod_name":"cart"},"#,
+        r#""destination":{"identity":2000,"namespace":"shop","pod_name":"db"},"#,
+        r#""event_type":{"type":5},"traffic_direction":"INGRESS","Summary":"TCP","#,
+        r#""ingress_denied_by":[{"name":"deny-db","namespace":"shop","kind":"CiliumNetworkPolicy"}]},"#,
+        r#""time":"2025-03-08T22:00:00Z"}"#,
+        "\n"
+    );
+    let file = TempFile::new("policy.json", line);
+    let verdict = "DENIED BY deny-db (CiliumNetworkPolicy)";
+    let path = file.path().to_string();
+    for extra in [&[][..], &["-o", "dict"][..], &["-o", "table"][..]] {
+        let mut args = vec![
+            "--input-file".to_string(),
+            path.clone(),
+            "--print-policy-names".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = hubtop_async(args.clone()).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains(verdict), "{args:?}: {}", out.stdout);
+    }
+    let out = hubtop_async(vec!["--input-file".into(), path.clone()]).await;
+    assert!(
+        out.stdout.contains(" DENIED ") && !out.stdout.contains("deny-db"),
+        "{}",
+        out.stdout
+    );
+    // From a server, the default field mask asks for the policies too (hubble's leaves them out).
+    let (addr, server) = spawn_local(ServeOptions {
+        source: FlowSource::File(PathBuf::from(&path)),
+        buffer: 16,
+        basic_auth: None,
+    })
+    .await
+    .expect("a local server");
+    let out = hubtop_async(vec![
+        "--server".into(),
+        addr.to_string(),
+        "--last".into(),
+        "1".into(),
+        "--print-policy-names".into(),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(verdict), "{}", out.stdout);
+    server.stop().await;
+}

@@ -15,13 +15,13 @@
 //! closed output pipe exits with status 141 (hubble dies of SIGPIPE, which shells report so).
 
 mod args;
-mod fastjson;
+pub(crate) mod fastjson;
 mod input;
 pub mod printer;
 mod reader;
 mod server;
 pub mod timefmt;
-mod transcode;
+pub(crate) mod transcode;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -64,6 +64,14 @@ const DEFAULT_FIELD_MASK: &[&str] = &[
     "traffic_direction",
     "debug_capture_point",
     "sock_xlate_point",
+];
+
+/// What `--print-policy-names` shows, added to the default field mask.
+const POLICY_FIELDS: &[&str] = &[
+    "egress_allowed_by",
+    "ingress_allowed_by",
+    "egress_denied_by",
+    "ingress_denied_by",
 ];
 
 /// Exit status when the output pipe closed under us (what a shell shows for SIGPIPE).
@@ -218,6 +226,11 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         }
         if args.other.use_default_field_masks {
             field_mask = DEFAULT_FIELD_MASK.iter().map(|s| s.to_string()).collect();
+            if fmt.print_policy_names {
+                // hubble's default mask leaves them out, so its --print-policy-names shows no
+                // names from a server; ask for them.
+                field_mask.extend(POLICY_FIELDS.iter().map(|s| s.to_string()));
+            }
         }
     } else if let Some(bad) = field_mask
         .iter()

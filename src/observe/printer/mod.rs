@@ -8,7 +8,7 @@
 //! - `names.rs`: Cilium's tables behind the `TYPE` column and identities;
 //! - `tabwriter.rs`: Go's `text/tabwriter`, for `table`; `json.rs`: Go-escaped JSON lines.
 
-pub(super) mod json;
+pub(crate) mod json;
 mod names;
 mod render;
 mod tabwriter;

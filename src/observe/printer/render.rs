@@ -83,6 +83,11 @@ impl Renderer {
         self.opts.format
     }
 
+    /// Whether policy verdicts name their policies (`--print-policy-names`).
+    pub fn policy_names(&self) -> bool {
+        self.opts.policy_names
+    }
+
     /// Appends the text of a flow response in a text format (compact, dict, table).
     pub fn render_flow(&mut self, f: &Flow, out: &mut Vec<u8>) -> Kind {
         self.buf.clear();
