@@ -15,7 +15,8 @@
 //! closed output pipe exits with status 141 (hubble dies of SIGPIPE, which shells report so).
 
 mod args;
-mod fastjson;
+/// Also read by `serve`'s capture loader, for the API's schema.
+pub(crate) mod fastjson;
 mod input;
 pub mod printer;
 mod reader;

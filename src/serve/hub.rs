@@ -214,6 +214,16 @@ impl Hub {
         }
     }
 
+    /// Every node's name, the address of its Hubble server (empty when unknown) and its TLS
+    /// server name, in the order they were added.
+    pub fn node_addresses(&self) -> Vec<(String, String, Option<String>)> {
+        let nodes = self.nodes();
+        nodes
+            .iter()
+            .map(|n| (n.name.clone(), n.address.clone(), n.tls_server_name.clone()))
+            .collect()
+    }
+
     /// Names of the nodes currently connected.
     pub fn connected_nodes(&self) -> Vec<String> {
         let nodes = self.nodes();
