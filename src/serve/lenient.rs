@@ -176,6 +176,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(deprecated)] // Summary: hubble's text formats still read it
     fn unknown_fields_anywhere_are_left_out_and_everything_known_is_kept() {
         let line = br#"{"flow":{"uuid":"u","new_top":{"x":1},"verdict":"FORWARDED",
             "source":{"namespace":"shop","labels":["k8s:app=a"],"new_ep":true,"podName":"p"},

@@ -18,6 +18,7 @@
 
 mod demo;
 mod event;
+mod fieldmask;
 mod file;
 mod filtering;
 mod flows;
