@@ -363,6 +363,7 @@ mod tests {
         FieldMask::new(&paths).unwrap().unwrap()
     }
 
+    #[allow(deprecated)] // Summary: hubble's text formats still read it
     fn full_flow() -> Flow {
         Flow {
             time: Some(Timestamp {
@@ -509,7 +510,10 @@ mod tests {
         let Some(ResponseTypes::Flow(g)) = got.response_types else {
             panic!()
         };
-        assert_eq!((g.time, g.verdict, g.summary.as_str()), (f.time, f.verdict, f.summary.as_str()));
+        assert_eq!(
+            (g.time, g.verdict, g.summary.as_str()),
+            (f.time, f.verdict, f.summary.as_str())
+        );
         assert_eq!(g.source.as_ref().unwrap().identity, 7);
         assert!(g.source.as_ref().unwrap().labels.is_empty());
         assert_eq!(g.destination, Some(Endpoint::default()));
@@ -614,7 +618,10 @@ mod tests {
         ] {
             let err = FieldMask::new(&[bad.to_string()]).unwrap_err();
             assert_eq!(err.code(), tonic::Code::InvalidArgument, "{bad}");
-            assert!(err.message().starts_with("invalid fieldmask"), "{bad}: {err}");
+            assert!(
+                err.message().starts_with("invalid fieldmask"),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -233,10 +233,8 @@ fn note_left_out(
     let _ = writeln!(
         warnings,
         "hubtop serve: {name}:{number}: unknown field detected, upgrade hubtop to get rid of \
-         this warning: {}{more} (from a newer Cilium?) left out, the rest of the line is \
-         served. A field hubtop does not know has no protobuf number, nor an unknown enum name \
-         a value, so it cannot be sent on the wire; enum values given as numbers are served as \
-         they are. Later lines like this are counted, not shown.",
+         this warning: {}{more} left out (hubtop knows no protobuf number for them, so they \
+         cannot be served; the rest of the flow is); later such lines are only counted",
         sanitize(&left_out.paths.join(", "))
     );
 }
@@ -323,16 +321,25 @@ mod tests {
         }
         let (got, warnings) = load_text(&text);
         let (hub, loaded) = got.unwrap();
-        assert_eq!((loaded.flows, loaded.lost_events, loaded.node_status), (2, 1, 1));
+        assert_eq!(
+            (loaded.flows, loaded.lost_events, loaded.node_status),
+            (2, 1, 1)
+        );
         assert_eq!(loaded.blank_lines, 2);
         assert_eq!(loaded.bad_lines, [4, 5, 6, 7, 8]);
         assert_eq!(hub.status().num_flows, 3);
         let lines: Vec<&str> = warnings.lines().collect();
         assert_eq!(lines.len(), 6, "{warnings}");
         for (line, n) in lines.iter().zip([4, 5, 6, 7, 8]) {
-            assert!(line.starts_with(&format!("hubtop serve: f.json:{n}: skipping")), "{line}");
+            assert!(
+                line.starts_with(&format!("hubtop serve: f.json:{n}: skipping")),
+                "{line}"
+            );
         }
-        assert!(lines[2].contains("no flow, lost_events or node_status"), "{warnings}");
+        assert!(
+            lines[2].contains("no flow, lost_events or node_status"),
+            "{warnings}"
+        );
         assert!(lines[3].contains("invalid type"), "{warnings}");
         assert!(lines[4].contains(r#""^[[31m^@bin�""#), "{warnings}");
         assert!(!warnings.contains('\x1b') && !warnings.contains('\0'));
@@ -354,7 +361,11 @@ mod tests {
         assert_eq!(loaded.bad, 500);
         assert_eq!(warnings.lines().count(), SHOWN_BAD_LINES + 2, "{warnings}");
         assert!(warnings.contains("more bad lines are counted, not shown"));
-        assert!(warnings.ends_with("500 bad line(s) skipped (line 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, …)\n"), "{warnings}");
+        assert!(
+            warnings
+                .ends_with("500 bad line(s) skipped (line 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, …)\n"),
+            "{warnings}"
+        );
     }
 
     #[test]
@@ -375,11 +386,11 @@ mod tests {
         assert!(
             lines[0].starts_with(
                 "hubtop serve: f.json:2: unknown field detected, upgrade hubtop to get rid of \
-                 this warning: flow.new_field, flow.source.newer (from a newer Cilium?) left out"
+                 this warning: flow.new_field, flow.source.newer left out (hubtop knows no \
+                 protobuf number for them"
             ),
             "{warnings}"
         );
-        assert!(lines[0].contains("no protobuf number"), "{warnings}");
         assert_eq!(
             lines[1],
             "hubtop serve: f.json: 4 flow(s) and 0 lost event(s) loaded; 2 line(s) served \
@@ -391,17 +402,28 @@ mod tests {
         let flows: Vec<_> = out.iter().map(|e| e.flow().unwrap()).collect();
         assert_eq!(flows[1].source.as_ref().unwrap().namespace, "shop");
         assert_eq!((flows[2].uuid.as_str(), flows[2].verdict), ("c", 0));
-        assert_eq!(flows[3].verdict, 42, "an unknown number is served as it came");
+        assert_eq!(
+            flows[3].verdict, 42,
+            "an unknown number is served as it came"
+        );
     }
 
     #[test]
     fn a_file_with_no_response_in_it_is_refused_and_an_empty_one_is_not() {
         let (got, _) = load_text(b"Nov 23 10:00:00.000: a -> b to-endpoint FORWARDED (TCP)\n\n");
         let err = format!("{:#}", got.err().unwrap());
-        assert!(err.contains("no line of flow file f.json is a jsonpb GetFlowsResponse (1 bad line(s); line 1:"), "{err}");
+        assert!(
+            err.contains(
+                "no line of flow file f.json is a jsonpb GetFlowsResponse (1 bad line(s); line 1:"
+            ),
+            "{err}"
+        );
         let (got, _) = load_text(br#"{"verdict":"FORWARDED","source":{"namespace":"a"},"IP":{}}"#);
         let err = format!("{:#}", got.err().unwrap());
-        assert!(err.contains("a bare flow, as `hubble observe -o json` prints?"), "{err}");
+        assert!(
+            err.contains("a bare flow, as `hubble observe -o json` prints?"),
+            "{err}"
+        );
         let (got, warnings) = load_text(b"");
         assert_eq!(got.unwrap().1, Loaded::default());
         assert_eq!(warnings, "");

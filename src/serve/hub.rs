@@ -291,9 +291,10 @@ impl Hub {
                     } else {
                         NodeState::NodeUnavailable
                     } as i32,
-                    tls: n.tls_server_name.as_ref().map(|s| Tls {
-                        enabled: true,
-                        server_name: s.clone(),
+                    // Relay always says whether it reaches the node over TLS.
+                    tls: Some(Tls {
+                        enabled: n.tls_server_name.is_some(),
+                        server_name: n.tls_server_name.clone().unwrap_or_default(),
                     }),
                     uptime_ns: if up { uptime_ns } else { 0 },
                     num_flows: if up {
@@ -380,6 +381,40 @@ mod tests {
         );
         assert_eq!(hub.status().num_flows, 3);
         assert_eq!(hub.status().seen_flows, 5);
+    }
+
+    #[test]
+    fn unavailable_nodes_are_counted_and_the_first_ten_named_as_relay_does() {
+        let nodes = (0..13)
+            .map(|i| NodeInfo::new(format!("n{i}"), format!("10.0.0.{i}:4244"), None))
+            .collect();
+        let hub = Hub::new(10, nodes, "v1".into());
+        hub.publish((0..4).map(flow));
+        for i in 1..13 {
+            hub.set_node_up(i, false);
+        }
+        let s = hub.status();
+        assert_eq!(s.num_connected_nodes.map(|v| v.value), Some(1));
+        assert_eq!(s.num_unavailable_nodes.map(|v| v.value), Some(12));
+        let named: Vec<String> = (1..11).map(|i| format!("n{i}")).collect();
+        assert_eq!(s.unavailable_nodes, named);
+        let nodes = hub.nodes_response().nodes;
+        assert_eq!(nodes.len(), 13);
+        let (up, down) = (&nodes[0], &nodes[7]);
+        assert_eq!(up.state, NodeState::NodeConnected as i32);
+        assert_eq!((up.version.as_str(), up.max_flows), ("v1", 10));
+        assert_eq!(down.state, NodeState::NodeUnavailable as i32);
+        assert_eq!(
+            (down.version.as_str(), down.uptime_ns, down.max_flows),
+            ("", 0, 0)
+        );
+        assert_eq!(down.address, "10.0.0.7:4244");
+        assert_eq!(down.tls.as_ref().map(|t| t.enabled), Some(false));
+        hub.set_node_up(7, true);
+        assert_eq!(
+            hub.status().num_unavailable_nodes.map(|v| v.value),
+            Some(11)
+        );
     }
 
     #[test]

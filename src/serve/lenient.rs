@@ -28,12 +28,16 @@ const MAX_PATHS: usize = 16;
 pub struct LeftOut {
     /// Where, e.g. `flow.new_field`, `flow.verdict = "NEW_VERDICT"`; at most [`MAX_PATHS`].
     pub paths: Vec<String>,
-    /// How many were left out in all.
+    /// How many distinct paths were left out (more than `paths` holds, past [`MAX_PATHS`]).
     pub count: usize,
 }
 
 impl LeftOut {
+    /// Notes a path once (an unknown field in every element of an array is one path).
     fn note(&mut self, path: String) {
+        if self.paths.contains(&path) {
+            return;
+        }
         self.count += 1;
         if self.paths.len() < MAX_PATHS {
             self.paths.push(path);
@@ -129,11 +133,9 @@ fn prune(map: &mut Map<String, Value>, msg: usize, path: &str, left_out: &mut Le
                     }
                 }
             }
-            (Kind::Enum(e), Value::String(name)) if !f.repeated => {
-                if !known_enum_name(e, name) {
-                    left_out.note(format!("{} = {name:?}", join(path, key)));
-                    return false;
-                }
+            (Kind::Enum(e), Value::String(name)) if !f.repeated && !known_enum_name(e, name) => {
+                left_out.note(format!("{} = {name:?}", join(path, key)));
+                return false;
             }
             (Kind::Enum(e), Value::Array(items)) if f.repeated => {
                 items.retain(|item| match item {
@@ -180,7 +182,7 @@ mod tests {
     fn unknown_fields_anywhere_are_left_out_and_everything_known_is_kept() {
         let line = br#"{"flow":{"uuid":"u","new_top":{"x":1},"verdict":"FORWARDED",
             "source":{"namespace":"shop","labels":["k8s:app=a"],"new_ep":true,"podName":"p"},
-            "egress_allowed_by":[{"name":"allow","new_policy_field":"x"}],
+            "egress_allowed_by":[{"name":"allow","new_policy_field":"x"},{"new_policy_field":"y"}],
             "l4":{"TCP":{"source_port":5,"flags":{"SYN":true,"NEW_FLAG":true}}},
             "Summary":"s","time":"2025-11-23T10:00:00.5Z"},
             "node_name":"n1","new_response_field":7}"#;
@@ -196,7 +198,10 @@ mod tests {
                 "new_response_field",
             ]
         );
-        assert_eq!(left_out.count, 5);
+        assert_eq!(
+            left_out.count, 5,
+            "a field new in every element is one path"
+        );
         let f = flow_of(&resp);
         assert_eq!((f.uuid.as_str(), f.verdict), ("u", 1));
         let src = f.source.as_ref().unwrap();
@@ -221,7 +226,10 @@ mod tests {
         let line = br#"{"flow":{"labels":["x"],"source":{"labels":["k8s:app=a"]}}}"#;
         let (resp, left_out) = parse(line).unwrap();
         assert_eq!(left_out.paths, ["flow.labels"]);
-        assert_eq!(flow_of(&resp).source.as_ref().unwrap().labels, ["k8s:app=a"]);
+        assert_eq!(
+            flow_of(&resp).source.as_ref().unwrap().labels,
+            ["k8s:app=a"]
+        );
     }
 
     #[test]
