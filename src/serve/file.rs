@@ -149,12 +149,11 @@ pub fn load(
                         sanitize(&e),
                         quote(text)
                     );
-                    if loaded.bad_lines.len() == SHOWN_BAD_LINES {
-                        let _ = writeln!(
-                            warnings,
-                            "hubtop serve: {name}: more bad lines are counted, not shown"
-                        );
-                    }
+                } else if loaded.bad == SHOWN_BAD_LINES as u64 + 1 {
+                    let _ = writeln!(
+                        warnings,
+                        "hubtop serve: {name}:{number}: more bad lines: counted, not shown"
+                    );
                 }
                 first_error.get_or_insert((number, e));
                 continue;
@@ -351,6 +350,15 @@ mod tests {
     }
 
     #[test]
+    fn ten_bad_lines_are_all_shown() {
+        let text = flow_line("a") + "\n" + &"garbage\n".repeat(SHOWN_BAD_LINES);
+        let (got, warnings) = load_text(text.as_bytes());
+        assert_eq!(got.unwrap().1.bad, SHOWN_BAD_LINES as u64);
+        assert_eq!(warnings.lines().count(), SHOWN_BAD_LINES + 1, "{warnings}");
+        assert!(!warnings.contains("more bad lines"), "{warnings}");
+    }
+
+    #[test]
     fn many_bad_lines_are_counted_after_the_first_ten() {
         let mut text = flow_line("a") + "\n";
         for _ in 0..500 {
@@ -360,7 +368,7 @@ mod tests {
         let (_, loaded) = got.unwrap();
         assert_eq!(loaded.bad, 500);
         assert_eq!(warnings.lines().count(), SHOWN_BAD_LINES + 2, "{warnings}");
-        assert!(warnings.contains("more bad lines are counted, not shown"));
+        assert!(warnings.contains("f.json:12: more bad lines: counted, not shown"));
         assert!(
             warnings
                 .ends_with("500 bad line(s) skipped (line 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, …)\n"),
