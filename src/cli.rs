@@ -166,9 +166,9 @@ pub struct ServeArgs {
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        Ok(r) if r.is_finite() && (0.0..=10_000_000.0).contains(&r) => Ok(r),
         _ => Err(format!(
-            "{s:?} is not a rate in flows/s between 0 and 10000000"
+            "{s:?} is not a rate in flows/s from 0 (an idle cluster) to 10000000"
         )),
     }
 }
@@ -232,6 +232,18 @@ mod tests {
         assert!(cli.command.is_none());
         let demo = Cli::try_parse_from(["hubtop", "demo", "--rate", "1000"]).unwrap();
         assert!(matches!(demo.command, Some(Command::Demo(d)) if d.rate == 1000.0));
+        // 0 is an idle cluster, as the error says; negative, NaN and too fast are refused.
+        let idle = Cli::try_parse_from(["hubtop", "serve", "--demo", "--rate", "0"]).unwrap();
+        assert!(matches!(idle.command, Some(Command::Serve(s)) if s.rate == 0.0));
+        for bad in ["-1", "NaN", "inf", "10000001", "fast"] {
+            let flag = format!("--rate={bad}");
+            let e = Cli::try_parse_from(["hubtop", "demo", &flag]).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("from 0 (an idle cluster) to 10000000"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

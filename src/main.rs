@@ -1,5 +1,6 @@
 //! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::Parser;
@@ -11,10 +12,46 @@ use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
 use hubtop::source::{SourceConfig, eventlog::EventLog};
 
-fn main() -> Result<()> {
-    color_eyre::config::HookBuilder::default()
-        .display_env_section(false)
-        .install()?;
+fn main() {
+    // Panics (bugs) get color-eyre's report, in colour only on a terminal that wants it. Errors
+    // a person caused or can fix (a bad flag, an unreachable file) get one plain line, without a
+    // backtrace, whatever RUST_BACKTRACE says.
+    let plain = !std::io::stderr().is_terminal() || hubtop::tui::colours_off();
+    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
+    if plain {
+        hooks = hooks.theme(color_eyre::config::Theme::new());
+    }
+    if let Err(e) = hooks.install() {
+        eprintln!("Error: {e}");
+    }
+    let code = match run() {
+        Ok(()) => hubtop::tui::signal_received().map_or(0, |signal| 128 + signal),
+        Err(e) => {
+            eprintln!("Error: {}", error_line(&e));
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// An error and its causes on one line, as Go's wrapped errors read
+/// (`cannot open --log-file /x/log: No such file or directory (os error 2)`).
+fn error_line(e: &color_eyre::eyre::Report) -> String {
+    let mut line = String::new();
+    for (i, cause) in e.chain().enumerate() {
+        let text = cause.to_string();
+        if i > 0 {
+            if line.ends_with(&text) {
+                continue; // a wrapper that already printed its cause
+            }
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    hubtop::format::sanitize(&line).into_owned()
+}
+
+fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

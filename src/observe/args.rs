@@ -64,7 +64,7 @@ pub struct Formatting {
     /// Print node name in output.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub print_node_name: bool,
-    /// Print policy names in output (accepted; not shown yet).
+    /// Print policy names in output.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub print_policy_names: bool,
     /// Time format: StampMilli, YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, RFC3339,
