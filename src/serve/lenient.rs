@@ -258,6 +258,29 @@ mod tests {
     }
 
     #[test]
+    fn damaged_lines_never_panic() {
+        let line = br#"{"flow":{"uuid":"u","new":{"x":[1,{"y":2}]},"verdict":"NEW","source":{"labels":["a"],"n":1},"l4":{"TCP":{"flags":{"SYN":true,"Z":1}}}},"node_name":"n"}"#;
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut read = 0;
+        for _ in 0..20_000 {
+            let mut bytes = line.to_vec();
+            for _ in 0..(next() % 3 + 1) {
+                let at = (next() as usize) % bytes.len();
+                let alphabet = b"{}[]\":,0aZ_ \\";
+                bytes[at] = alphabet[(next() as usize) % alphabet.len()];
+            }
+            read += usize::from(parse(&bytes).is_ok());
+        }
+        assert!(read > 1000, "{read}");
+    }
+
+    #[test]
     fn json_names_are_the_names_pbjson_reads() {
         let generated = [
             include_str!(concat!(env!("OUT_DIR"), "/flow.serde.rs")),
