@@ -250,6 +250,34 @@ async fn a_capture_is_described_as_relay_describes_its_nodes() {
 }
 
 #[tokio::test]
+async fn the_demos_uptime_covers_its_history_so_rates_from_uptime_agree_with_the_rate() {
+    // hubble's `list nodes` shows seen_flows / uptime per node, and `status` falls back to it.
+    let (addr, _server) = start(demo(), 65_535, None).await;
+    let mut client = ObserverClient::new(channel(addr).await);
+    let s = client
+        .server_status(ServerStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let per_second = s.seen_flows as f64 / (s.uptime_ns as f64 / 1e9);
+    assert!(
+        (150.0..260.0).contains(&per_second),
+        "asked for 200 flows/s: {per_second:.1} from {s:?}"
+    );
+    let nodes = client
+        .get_nodes(GetNodesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let seen: u64 = nodes.nodes.iter().map(|n| n.seen_flows).sum();
+    let uptime = nodes.nodes[0].uptime_ns as f64 / 1e9;
+    assert!(
+        (150.0..260.0).contains(&(seen as f64 / uptime)),
+        "{seen} flows in {uptime:.1} s"
+    );
+}
+
+#[tokio::test]
 async fn peer_notify_lists_the_nodes_then_stays_open_until_the_server_stops() {
     let (addr, server) = start(demo(), 1000, None).await;
     let mut peers = PeerClient::new(channel(addr).await);

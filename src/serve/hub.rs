@@ -93,6 +93,13 @@ impl Hub {
         }
     }
 
+    /// The same hub, reporting an uptime that began `uptime` ago (a history made at start
+    /// covers that much time).
+    pub fn up_for(mut self, uptime: std::time::Duration) -> Hub {
+        self.started = Instant::now().checked_sub(uptime).unwrap_or(self.started);
+        self
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock; should something, serving on beats dying.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
