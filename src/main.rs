@@ -137,9 +137,6 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     let source = match args.input_file {
         Some(path) => FlowSource::File(path),
         None => FlowSource::Demo(DemoConfig {
@@ -152,8 +149,14 @@ async fn serve_cmd(args: ServeArgs) -> Result<()> {
         buffer: args.buffer,
         basic_auth: args.basic_auth_username.zip(args.basic_auth_password),
     };
+    // The source first: a capture that cannot be read fails before anything is bound, and the
+    // port is not taken (connections waiting unanswered) while a big one loads.
+    let prepared = serve::prepare(opts).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     // The address actually bound (`--listen 127.0.0.1:0` picks a free port), once the source is
     // ready: scripts and tests wait for this line, then connect.
     let ready = |addr| eprintln!("hubtop serve: listening on {addr}");
-    serve::serve_announced(listener, opts, ready, hubtop::tui::quit_signal()).await
+    serve::serve_prepared(listener, prepared, ready, hubtop::tui::quit_signal()).await
 }

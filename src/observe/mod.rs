@@ -15,6 +15,7 @@
 //! closed output pipe exits with status 141 (hubble dies of SIGPIPE, which shells report so).
 
 mod args;
+/// Also read by `serve` (the API's schema) and `crate::fuzzing`.
 pub(crate) mod fastjson;
 mod input;
 pub mod printer;
