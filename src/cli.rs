@@ -76,8 +76,8 @@ pub struct ConnectionArgs {
     /// Hubble server dialing timeout (Go duration: 5s, 500ms, 1m).
     #[arg(long, env = "HUBBLE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Specify a username for basic auth (sent on every call, with or without TLS, as hubble
-    /// does).
+    /// Specify a username for basic auth (sent on every call; like hubble, only over TLS, or to
+    /// a loopback address such as a kubectl port-forward).
     #[arg(
         long,
         value_name = "USER",

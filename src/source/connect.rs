@@ -34,6 +34,17 @@ pub struct ServerAddr {
 }
 
 impl ServerAddr {
+    /// Whether the host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `host:port`, `[v6]:port`, `tls://host:port`; the port defaults to 4245.
     pub fn parse(server: &str, force_tls: bool) -> Result<Self> {
         let (tls, rest) = match server.split_once("://") {
@@ -123,6 +134,16 @@ pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, D
         kind: DialFailure::Other,
         cause,
     };
+    if matches!(args.basic_auth(), Ok(Some(_))) && !addr.tls && !addr.is_loopback() {
+        // hubble's credentials require TLS (gRPC-go refuses to send them without); a loopback
+        // address (a kubectl port-forward, a local proxy) never leaves the machine.
+        return Err(DialError {
+            kind: DialFailure::Config,
+            cause: "credentials require transport level security: basic auth is sent only over \
+                    TLS (--tls or tls://) or to a loopback address (kubectl port-forward)"
+                .into(),
+        });
+    }
     let endpoint = Endpoint::from_shared(format!("http://{}", addr.authority()))
         .map_err(|e| DialError {
             kind: DialFailure::Config,
@@ -360,6 +381,34 @@ impl ServerCertVerifier for AcceptAnyCert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn credentials_go_only_over_tls_or_to_this_machine() {
+        let mut args = ConnectionArgs::plain("relay.example:4245".into());
+        args.basic_auth_username = "ana".into();
+        args.basic_auth_password = "pw".into();
+        let remote = ServerAddr::parse("relay.example:4245", false).unwrap();
+        let e = dial(&args, &remote)
+            .await
+            .expect_err("refused before dialing");
+        assert_eq!(e.kind, DialFailure::Config);
+        assert!(
+            e.cause
+                .starts_with("credentials require transport level security"),
+            "{}",
+            e.cause
+        );
+        for local in ["127.0.0.1:4245", "localhost:4245", "[::1]:4245"] {
+            let a = ServerAddr::parse(local, false).unwrap();
+            assert!(a.is_loopback(), "{local}");
+        }
+        assert!(!remote.is_loopback());
+        assert!(
+            !ServerAddr::parse("10.0.0.1:4245", false)
+                .unwrap()
+                .is_loopback()
+        );
+    }
 
     #[test]
     fn server_addresses_parse_like_hubble() {
