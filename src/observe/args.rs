@@ -103,7 +103,7 @@ pub struct Other {
     )]
     pub field_mask: Vec<String>,
     /// Request only visible fields when the output format is compact, table, or dict.
-    #[arg(long, alias = "experimental-use-default-field-masks", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    #[arg(long, alias = "experimental-use-default-field-masks", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub use_default_field_masks: bool,
     /// Enable debug messages (and informational node status events).
     #[arg(short = 'D', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
@@ -286,6 +286,9 @@ mod tests {
         assert_eq!(a.format.output, "jsonpb");
         assert_eq!(a.positional, ["flows"]);
         assert_eq!(ok(&["--first", "1_000"]).select.first, 1000);
+        // hubble 1.19 asks servers for the visible fields only, unless told not to.
+        assert!(ok(&[]).other.use_default_field_masks);
+        assert!(!ok(&["--use-default-field-masks=false"]).other.use_default_field_masks);
     }
 
     #[test]

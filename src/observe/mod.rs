@@ -38,7 +38,10 @@ use timefmt::Layout;
 /// Flows `hubble observe` prints when asked for nothing in particular.
 const DEFAULT_LAST: u64 = 20;
 
-/// The fields `--use-default-field-masks` requests: what the text formats show.
+/// The fields `--use-default-field-masks` (on by default, as in hubble) requests: what the text
+/// formats show. hubble's list lacks traffic_direction, policy_match_type and the other enums
+/// below, so through a server it prints `policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN`; this
+/// one asks for them.
 const DEFAULT_FIELD_MASK: &[&str] = &[
     "time",
     "source.identity",
