@@ -130,10 +130,6 @@ pub enum DialFailure {
 
 /// [`connect`], with the reason it failed kept apart from the words.
 pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, DialError> {
-    let other = |cause: String| DialError {
-        kind: DialFailure::Other,
-        cause,
-    };
     if matches!(args.basic_auth(), Ok(Some(_))) && !addr.tls && !addr.is_loopback() {
         // hubble's credentials require TLS (gRPC-go refuses to send them without); a loopback
         // address (a kubectl port-forward, a local proxy) never leaves the machine.
@@ -188,7 +184,14 @@ pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, D
                     cause: error_chain(&e),
                 })
         } else {
-            endpoint.connect().await.map_err(|e| other(error_chain(&e)))
+            endpoint.connect().await.map_err(|e| DialError {
+                kind: if timed_out(&e) {
+                    DialFailure::Timeout
+                } else {
+                    DialFailure::Other
+                },
+                cause: error_chain(&e),
+            })
         }
     };
     tokio::time::timeout(args.timeout + Duration::from_secs(1), dial)
@@ -204,6 +207,23 @@ pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, D
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// ...and the connection is closed when a ping is not answered within this.
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a dial ended on `--timeout` (tonic's connect timeout, or the system's): a server that
+/// accepts the connection but says nothing (stopped, overloaded) rather than one that refuses.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tonic::TimeoutExpired>()
+            || err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
 
 /// What a TLS dial's error says about the server: rustls's error inside the I/O error of the
 /// connector, where there is one.
