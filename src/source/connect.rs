@@ -213,12 +213,19 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(e);
     while let Some(err) = cur {
-        if err.is::<tonic::TimeoutExpired>()
-            || err
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
+        if err.is::<tonic::TimeoutExpired>() {
             return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+            // An io::Error's source() skips the error it wraps: look inside.
+            if let Some(inner) = io.get_ref() {
+                if timed_out(inner) {
+                    return true;
+                }
+            }
         }
         cur = err.source();
     }
@@ -401,6 +408,16 @@ impl ServerCertVerifier for AcceptAnyCert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dial_that_timed_out_is_told_from_a_refusal() {
+        let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, "tcp connect timed out");
+        let wrapped = std::io::Error::other(timeout);
+        assert!(timed_out(&wrapped));
+        assert!(timed_out(&tonic::TimeoutExpired(())));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!timed_out(&refused));
+    }
 
     #[tokio::test]
     async fn credentials_go_only_over_tls_or_to_this_machine() {
