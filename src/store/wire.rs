@@ -216,7 +216,9 @@ pub fn split(flow: &[u8], context: &mut Vec<u8>, rest: &mut Vec<u8>) -> Result<F
         let payload = &flow[field.payload.clone()];
         let this = match (field.number, field.wire_type) {
             (TIME, 2) => {
-                facts.time = Some(timestamp(payload)?);
+                // A message field sent twice merges, as prost reads it: a later occurrence
+                // overrides only the fields it holds.
+                facts.time = Some(timestamp(payload, facts.time.unwrap_or_default())?);
                 Side::Row
             }
             (UUID, 2) => match parse_uuid_bytes(payload) {
@@ -254,8 +256,7 @@ pub fn split(flow: &[u8], context: &mut Vec<u8>, rest: &mut Vec<u8>) -> Result<F
     Ok(facts)
 }
 
-fn timestamp(buf: &[u8]) -> Result<(i64, i32), WireError> {
-    let (mut s, mut n) = (0i64, 0i32);
+fn timestamp(buf: &[u8], (mut s, mut n): (i64, i32)) -> Result<(i64, i32), WireError> {
     for f in fields(buf) {
         let f = f?;
         match (f.number, f.wire_type) {
@@ -467,7 +468,7 @@ mod tests {
             let payload = &flow[field.payload.clone()];
             match (field.number, field.wire_type) {
                 (TIME, 2) => {
-                    facts.time = Some(timestamp(payload)?);
+                    facts.time = Some(timestamp(payload, facts.time.unwrap_or_default())?);
                     continue;
                 }
                 (UUID, 2) => {
