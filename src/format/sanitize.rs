@@ -99,6 +99,33 @@ pub fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// JSON text with every character [`is_unsafe`] flags written as a `\uXXXX` escape (UTF-16
+/// surrogate pairs beyond the BMP): the same JSON value, safe to paste into a terminal or an
+/// editor. Such characters can only stand inside strings (JSON's own syntax is ASCII), and
+/// serde_json already escapes C0 controls.
+pub fn escape_json_text(json: &str) -> Cow<'_, str> {
+    use std::fmt::Write;
+    if json.bytes().all(|b| b < 0x7f) {
+        return Cow::Borrowed(json);
+    }
+    if !json.chars().any(is_unsafe) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing to a String cannot fail.
+                drop(write!(out, "\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Whether `c` belongs to a class that must never reach a terminal raw (the module docs' table).
 pub fn is_unsafe(c: char) -> bool {
     let u = c as u32;
@@ -408,6 +435,26 @@ mod tests {
             bad.len(),
             &bad[..bad.len().min(20)]
         );
+    }
+
+    #[test]
+    fn json_text_escapes_keep_the_value() {
+        let value = serde_json::json!({"n": "a\u{2028}b\u{202e}c\u{7f}\u{9b}\u{e0041}日\u{301}"});
+        let text = serde_json::to_string(&value).unwrap();
+        let safe = escape_json_text(&text);
+        assert_eq!(
+            safe,
+            "{\"n\":\"a\\u2028b\\u202ec\\u007f\\u009b\\udb40\\udc41日\u{301}\"}"
+        );
+        assert!(!safe.chars().any(is_unsafe));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
+        assert!(matches!(
+            escape_json_text("{\"a\":\"日本\"}"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
