@@ -3,9 +3,24 @@
 //! ring drops or renumbers its flows meanwhile (a full buffer, a new filter). The scroll is
 //! clamped when a frame is prepared, against the lines as wrapped at the frame's width, so `G`
 //! reaches the last line however long the lines are.
+//!
+//! The lines (sanitised, wrapped to the width) are built once per flow, mode, width and colour
+//! setting and kept here: a key then costs the lines on screen, not the flow's size (a flow with
+//! a 1 MB label took ~125 ms per key when every frame built and wrapped all of it).
+
+use ratatui::text::Line;
 
 use super::app::Action;
 use crate::api::flow::Flow;
+
+/// The lines of one mode, and what they were built for.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// Text width and `NO_COLOR`.
+    pub key: (u16, bool),
+    /// Each fits the width.
+    pub lines: Vec<Line<'static>>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct DetailView {
@@ -17,6 +32,8 @@ pub struct DetailView {
     pub raw: bool,
     /// Lines the view showed at the last frame (for PgUp/PgDn).
     pub page: usize,
+    /// The grouped fields and the raw JSON as last built (index: `raw`).
+    pub built: [Option<Built>; 2],
 }
 
 impl DetailView {
@@ -26,7 +43,32 @@ impl DetailView {
             scroll: 0,
             raw: false,
             page: 20,
+            built: [None, None],
         }
+    }
+
+    /// The lines on screen, `height` from the scroll (clamped), and the first one's index and
+    /// the number of lines there are. The current mode's lines are built for this width and
+    /// colour setting (`key`) when they were not yet.
+    pub fn window(
+        &mut self,
+        key: (u16, bool),
+        height: usize,
+        build: impl FnOnce(&Flow, bool) -> Vec<Line<'static>>,
+    ) -> (Vec<Line<'static>>, usize, usize) {
+        let slot = usize::from(self.raw);
+        if self.built[slot].as_ref().is_none_or(|b| b.key != key) {
+            self.built[slot] = Some(Built {
+                key,
+                lines: build(&self.flow, self.raw),
+            });
+        }
+        let total = self.built[slot].as_ref().map_or(0, |b| b.lines.len());
+        let scroll = self.clamp(total, height);
+        let shown = self.built[slot].as_ref().map_or_else(Vec::new, |b| {
+            b.lines[scroll..total.min(scroll + height)].to_vec()
+        });
+        (shown, scroll, total)
     }
 
     /// Scrolling keys and `o`; `false` for the others.
