@@ -5,7 +5,8 @@
 //! shows ESC as `^[` and CR as `\r` (as hubble does), other C0 controls and DEL in caret
 //! notation, and C1 controls, bidi controls, line and paragraph separators and every other
 //! character the TUI escapes as `\u{..}` (hubble prints those raw; we do not let them reach a
-//! terminal). Tab and newline pass, as in hubble, whose output the oracle records.
+//! terminal). Newline and tab, which hubble prints raw too, show as `\n` and `\t`: a newline
+//! in a pod name would otherwise print a line that looks like a flow of its own.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -73,18 +74,16 @@ impl Line<'_> {
 /// characters, default ignorables…) as `\u{..}`: hubble prints them raw, and a bidi override
 /// in a pod name reorders the rest of the line on a terminal.
 pub fn escape_into(out: &mut String, s: &str) {
-    if !s
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b >= 0x7f)
-    {
+    if !s.bytes().any(|b| b < 0x20 || b >= 0x7f) {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
         match c {
-            '\t' | '\n' => out.push(c),
             '\x1b' => out.push_str("^["),
             '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
             c if crate::format::is_unsafe(c) => crate::format::push_escaped(out, c),
             c => out.push(c),
         }
@@ -304,7 +303,8 @@ pub fn go_quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\x0b' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            // Go escapes what is not printable (Cf, Zl, Zp…); we escape what the TUI escapes.
+            c if crate::format::is_unsafe(c) => {
                 let n = c as u32;
                 if n <= 0xffff {
                     out.push_str(&format!("\\u{n:04x}"));
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn escape_shows_esc_and_cr_like_hubble_and_hides_other_controls() {
         let s = line_of(false, |l| l.text("a\x1b[31m\r\nb\tc\x07\x7f\u{9b}"));
-        assert_eq!(s, "a^[[31m\\r\nb\tc^G^?\\u{9b}");
+        assert_eq!(s, "a^[[31m\\r\\nb\\tc^G^?\\u{9b}");
     }
 
     #[test]
