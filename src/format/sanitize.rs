@@ -95,7 +95,9 @@ pub fn push_escaped(out: &mut String, c: char) {
         }
         '\x7f' => out.push_str("^?"),
         // Writing to a String cannot fail.
-        c => drop(write!(out, "\\u{{{:x}}}", c as u32)),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
     }
 }
 
@@ -117,7 +119,7 @@ pub fn escape_json_text(json: &str) -> Cow<'_, str> {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 // Writing to a String cannot fail.
-                drop(write!(out, "\\u{unit:04x}"));
+                let _ = write!(out, "\\u{unit:04x}");
             }
         } else {
             out.push(c);
