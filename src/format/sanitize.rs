@@ -61,6 +61,25 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`sanitize`] a character at a time, for callers that map each input character to where it
+/// went (the filter bar's cursor): the same output as `sanitize` of the whole text.
+#[derive(Debug, Clone, Default)]
+pub struct Sanitizer {
+    /// `None` before any base; else the marks on the current base so far.
+    marks: Option<usize>,
+}
+
+impl Sanitizer {
+    /// Appends `c`, or what shows it, to `out`.
+    pub fn push(&mut self, out: &mut String, c: char) {
+        if verdict(c, &mut self.marks) {
+            push_escaped(out, c);
+        } else {
+            out.push(c);
+        }
+    }
+}
+
 /// Whether `c` must be escaped where it stands; updates the count of marks on the base.
 fn verdict(c: char, marks: &mut Option<usize>) -> bool {
     if (' '..'\u{7f}').contains(&c) {
@@ -457,6 +476,24 @@ mod tests {
             escape_json_text("{\"a\":\"日本\"}"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn a_character_at_a_time_gives_what_the_whole_text_gives() {
+        for s in [
+            "é\u{301}x",
+            "\u{301}a\u{202e}b",
+            &format!("a{}z", "\u{301}".repeat(9)),
+            "plain",
+            "\x1b[2J日本",
+        ] {
+            let mut one = Sanitizer::default();
+            let mut out = String::new();
+            for c in s.chars() {
+                one.push(&mut out, c);
+            }
+            assert_eq!(out, sanitize(s), "{s:?}");
+        }
     }
 
     #[test]

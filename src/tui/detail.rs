@@ -98,3 +98,46 @@ impl DetailView {
         self.scroll
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize) -> Vec<Line<'static>> {
+        (0..n).map(|i| Line::raw(i.to_string())).collect()
+    }
+
+    #[test]
+    fn lines_are_built_once_per_mode_width_and_colour_and_only_the_visible_ones_returned() {
+        let mut d = DetailView::open(Flow::default());
+        let mut builds = Vec::new();
+        let mut window = |d: &mut DetailView, key: (u16, bool), builds: &mut Vec<bool>| {
+            d.window(key, 10, |_, raw| {
+                builds.push(raw);
+                lines(if raw { 50 } else { 30 })
+            })
+        };
+        let (shown, scroll, total) = window(&mut d, (80, false), &mut builds);
+        assert_eq!((shown.len(), scroll, total), (10, 0, 30));
+        // Keys that scroll build nothing.
+        d.act(Action::Down(5));
+        let (shown, scroll, _) = window(&mut d, (80, false), &mut builds);
+        assert_eq!((shown[0].to_string(), scroll), ("5".to_string(), 5));
+        d.act(Action::NewestAndFollow);
+        let (shown, scroll, _) = window(&mut d, (80, false), &mut builds);
+        assert_eq!((shown.len(), scroll), (10, 20), "G shows the last page");
+        assert_eq!(builds, [false]);
+        // The raw JSON is built once too, and the fields are kept while it shows.
+        d.act(Action::ToggleRaw);
+        window(&mut d, (80, false), &mut builds);
+        d.act(Action::ToggleRaw);
+        window(&mut d, (80, false), &mut builds);
+        d.act(Action::ToggleRaw);
+        let (_, _, total) = window(&mut d, (80, false), &mut builds);
+        assert_eq!((total, builds.as_slice()), (50, [false, true].as_slice()));
+        // Another width or colour setting builds again.
+        window(&mut d, (100, false), &mut builds);
+        window(&mut d, (100, true), &mut builds);
+        assert_eq!(builds, [false, true, true, true]);
+    }
+}

@@ -614,6 +614,79 @@ fn break_at(s: &str, room: usize) -> usize {
 mod hang_tests {
     use super::*;
 
+    fn text(l: &Line<'_>) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    fn cols(l: &Line<'_>) -> usize {
+        use unicode_width::UnicodeWidthChar;
+        text(l).chars().map(|c| c.width().unwrap_or(0)).sum()
+    }
+
+    #[test]
+    fn long_lines_wrap_by_columns_keeping_styles_marks_and_wide_characters() {
+        let style = ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+        let line = Line::from(vec![
+            Span::raw("ab"),
+            Span::styled("cde\u{301}fg日本語h", style),
+        ]);
+        let mut out = Vec::new();
+        wrap_line(line, 5, &mut out);
+        let texts: Vec<String> = out.iter().map(text).collect();
+        assert_eq!(texts, ["abcde\u{301}", "fg日", "本語h"]);
+        assert!(out.iter().all(|l| cols(l) <= 5));
+        // The styled part keeps its style on every line it continues on.
+        assert_eq!(out[1].spans[0].style, style);
+        assert_eq!(out[0].spans[0].content, "ab");
+    }
+
+    #[test]
+    fn a_cut_ends_on_a_character_boundary() {
+        assert_eq!(cut_at("日本語", 4), "日");
+        assert_eq!(cut_at("abc", 10), "abc");
+        assert_eq!(cut_at("ab日", 3), "ab");
+    }
+
+    #[test]
+    fn every_built_line_fits_and_a_huge_value_is_cut_with_a_note() {
+        use crate::api::flow::Endpoint;
+        let flow = Flow {
+            node_name: "n".repeat(3 * FIELD_CAP),
+            source: Some(Endpoint {
+                labels: vec![
+                    format!("k8s:wide={}", "日本".repeat(3000)),
+                    "k8s:a=b".into(),
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let theme = Theme { no_color: true };
+        for width in [20, 58, 78, 198] {
+            for raw in [false, true] {
+                let lines = build(&flow, raw, width, &theme);
+                assert!(
+                    lines.iter().all(|l| cols(l) <= width),
+                    "raw {raw} at {width}"
+                );
+                let all: String = lines.iter().map(text).collect();
+                if raw {
+                    // All of it, over the lines.
+                    assert!(all.matches('n').count() >= 3 * FIELD_CAP);
+                } else {
+                    let note = format!(
+                        " … ({} more bytes: o shows them, y copies)",
+                        thousands((2 * FIELD_CAP) as u64)
+                    );
+                    // Continuation lines start under the value, and a break may take a space.
+                    let bare = |s: &str| s.split_whitespace().collect::<String>();
+                    assert!(bare(&all).contains(&bare(&note)), "{width}");
+                    assert!(all.contains("k8s:a=b"), "the fields after it still show");
+                }
+            }
+        }
+    }
+
     #[test]
     fn long_values_continue_under_their_value() {
         let line = Line::from(vec![
