@@ -111,7 +111,7 @@ mod tests {
     fn lines_are_built_once_per_mode_width_and_colour_and_only_the_visible_ones_returned() {
         let mut d = DetailView::open(Flow::default());
         let mut builds = Vec::new();
-        let mut window = |d: &mut DetailView, key: (u16, bool), builds: &mut Vec<bool>| {
+        let window = |d: &mut DetailView, key: (u16, bool), builds: &mut Vec<bool>| {
             d.window(key, 10, |_, raw| {
                 builds.push(raw);
                 lines(if raw { 50 } else { 30 })

@@ -74,7 +74,7 @@ impl Line<'_> {
 /// characters, default ignorables…) as `\u{..}`: hubble prints them raw, and a bidi override
 /// in a pod name reorders the rest of the line on a terminal.
 pub fn escape_into(out: &mut String, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || b >= 0x7f) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         out.push_str(s);
         return;
     }
