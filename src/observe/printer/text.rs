@@ -5,8 +5,10 @@
 //! shows ESC as `^[` and CR as `\r` (as hubble does), other C0 controls and DEL in caret
 //! notation, and C1 controls, bidi controls, line and paragraph separators and every other
 //! character the TUI escapes as `\u{..}` (hubble prints those raw; we do not let them reach a
-//! terminal). Newline and tab, which hubble prints raw too, show as `\n` and `\t`: a newline
-//! in a pod name would otherwise print a line that looks like a flow of its own.
+//! terminal). Tab, which hubble prints raw too, shows as `\t` (it would move the cursor, and
+//! split a `table` cell). Newline passes, as in hubble, whose output the oracle records (an
+//! HTTP URL holding `\r\n`): the one control a flow can still put in a text format, so a field
+//! can start a line of its own there; the TUI and the JSON formats escape it.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -74,7 +76,7 @@ impl Line<'_> {
 /// characters, default ignorables…) as `\u{..}`: hubble prints them raw, and a bidi override
 /// in a pod name reorders the rest of the line on a terminal.
 pub fn escape_into(out: &mut String, s: &str) {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n') {
         out.push_str(s);
         return;
     }
@@ -82,7 +84,7 @@ pub fn escape_into(out: &mut String, s: &str) {
         match c {
             '\x1b' => out.push_str("^["),
             '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
+            '\n' => out.push(c),
             '\t' => out.push_str("\\t"),
             c if crate::format::is_unsafe(c) => crate::format::push_escaped(out, c),
             c => out.push(c),
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn escape_shows_esc_and_cr_like_hubble_and_hides_other_controls() {
         let s = line_of(false, |l| l.text("a\x1b[31m\r\nb\tc\x07\x7f\u{9b}"));
-        assert_eq!(s, "a^[[31m\\r\\nb\\tc^G^?\\u{9b}");
+        assert_eq!(s, "a^[[31m\\r\nb\\tc^G^?\\u{9b}");
     }
 
     #[test]
