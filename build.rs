@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let fds = protox::compile(files, ["proto"])?;
     std::fs::write(out.join("jsonpb_schema.rs"), jsonpb_schema(&fds))?;
+    let leading_oneofs = leading_oneofs(&fds);
     let descriptor_path = out.join("hubble_descriptor.bin");
     std::fs::write(&descriptor_path, prost::Message::encode_to_vec(&fds))?;
 
@@ -39,9 +40,119 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for name in ["flow", "relay", "observer", "peer"] {
         let path = out.join(format!("{name}.serde.rs"));
         let code = std::fs::read_to_string(&path)?;
-        std::fs::write(&path, keep_unknown_enum_values(&code))?;
+        let code = keep_unknown_enum_values(&code);
+        std::fs::write(&path, oneofs_where_declared(&code, name, &leading_oneofs))?;
     }
     Ok(())
+}
+
+/// Messages whose oneof is declared before their other fields, as (package, message, oneof).
+/// Go's protojson writes fields in declaration order (`{"flow":…,"node_name":…,"time":…}`);
+/// pbjson writes a oneof after every other field. A oneof anywhere but first or last would need
+/// more than [`oneofs_where_declared`] does: the build stops rather than print a different order.
+fn leading_oneofs(
+    fds: &protox::prost_reflect::prost_types::FileDescriptorSet,
+) -> Vec<(String, String, String)> {
+    use protox::prost_reflect::prost_types::DescriptorProto;
+    /// Regular fields first: fine only if every oneof is at the end.
+    fn oneofs_last(m: &DescriptorProto) -> bool {
+        let first_oneof = m.field.iter().position(|f| f.oneof_index.is_some());
+        first_oneof.is_none_or(|at| m.field[at..].iter().all(|f| f.oneof_index.is_some()))
+    }
+    fn check_nested(m: &DescriptorProto) {
+        for n in &m.nested_type {
+            assert!(
+                oneofs_last(n),
+                "{}: a oneof before regular fields",
+                n.name()
+            );
+            check_nested(n);
+        }
+    }
+    let mut found = Vec::new();
+    for f in &fds.file {
+        for m in &f.message_type {
+            check_nested(m);
+            if m.field.first().and_then(|f| f.oneof_index).is_none() {
+                assert!(
+                    oneofs_last(m),
+                    "{}: a oneof between regular fields; teach build.rs its JSON order",
+                    m.name()
+                );
+                continue;
+            }
+            let idx = m.field[0].oneof_index.unwrap_or_default();
+            let end = m
+                .field
+                .iter()
+                .take_while(|f| f.oneof_index == Some(idx))
+                .count();
+            assert!(
+                m.oneof_decl.len() == 1 && m.field[end..].iter().all(|f| f.oneof_index.is_none()),
+                "{}: more than one oneof; teach build.rs its JSON order",
+                m.name()
+            );
+            found.push((
+                f.package().to_string(),
+                m.name().to_string(),
+                m.oneof_decl[idx as usize].name().to_string(),
+            ));
+        }
+    }
+    found
+}
+
+/// Moves each leading oneof's block in pbjson's `Serialize` impl to the top, where protojson
+/// writes it.
+fn oneofs_where_declared(
+    code: &str,
+    package: &str,
+    leading: &[(String, String, String)],
+) -> String {
+    let mut code = code.to_string();
+    for (_, message, oneof) in leading.iter().filter(|(p, _, _)| p == package) {
+        let imp = format!("impl serde::Serialize for {message} {{");
+        let start = code
+            .find(&imp)
+            .unwrap_or_else(|| panic!("no Serialize for {message}"));
+        let open = format!(
+            "let mut struct_ser = serializer.serialize_struct(\"{package}.{message}\", len)?;\n"
+        );
+        let after_open = start
+            + code[start..]
+                .find(&open)
+                .unwrap_or_else(|| panic!("{message}: pbjson output changed shape"))
+            + open.len();
+        let head = format!("if let Some(v) = self.{oneof}.as_ref() {{");
+        let block_at = after_open
+            + code[after_open..]
+                .find(&head)
+                .unwrap_or_else(|| panic!("{message}: no {oneof} block"));
+        // The block ends at the brace that closes `head`'s.
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, c) in code[block_at..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(block_at + i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let end = end.unwrap_or_else(|| panic!("{message}: unbalanced {oneof} block"));
+        // Take the whole lines: the block's indentation and its newline.
+        let line_start = code[..block_at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = code[end..].find('\n').map_or(code.len(), |i| end + i + 1);
+        let block = code[line_start..line_end].to_string();
+        code.replace_range(line_start..line_end, "");
+        code.insert_str(after_open, &block);
+    }
+    code
 }
 
 /// pbjson refuses to write an enum number it does not know and to read one as a number; a newer
@@ -79,7 +190,7 @@ fn keep_unknown_enum_values(code: &str) -> String {
 }
 
 /// Tables for `src/observe/fastjson.rs`: every message of the API with its fields in the order
-/// pbjson writes them (declared fields, then each oneof's members), each field's JSON kind, and
+/// pbjson writes them (declaration order, as protojson: see `oneofs_where_declared`), each field's JSON kind, and
 /// every enum's names (the first name of each number, as prost and pbjson name it), sorted.
 fn jsonpb_schema(fds: &protox::prost_reflect::prost_types::FileDescriptorSet) -> String {
     use std::collections::HashMap;
@@ -131,11 +242,10 @@ fn jsonpb_schema(fds: &protox::prost_reflect::prost_types::FileDescriptorSet) ->
     code.push_str("pub static MESSAGES: &[Msg] = &[\n");
     for (name, m) in &messages {
         let map_entry = m.options.as_ref().is_some_and(|o| o.map_entry());
-        let mut order: Vec<&protox::prost_reflect::prost_types::FieldDescriptorProto> =
-            m.field.iter().filter(|f| f.oneof_index.is_none()).collect();
-        for i in 0..m.oneof_decl.len() {
-            order.extend(m.field.iter().filter(|f| f.oneof_index == Some(i as i32)));
-        }
+        // Declaration order, as protojson writes (the serde impls are made to match: see
+        // `oneofs_where_declared`).
+        let order: Vec<&protox::prost_reflect::prost_types::FieldDescriptorProto> =
+            m.field.iter().collect();
         let unsupported = map_entry
             || order.len() > 64
             || m.oneof_decl.len() > 64

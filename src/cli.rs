@@ -76,6 +76,24 @@ pub struct ConnectionArgs {
     /// Hubble server dialing timeout (Go duration: 5s, 500ms, 1m).
     #[arg(long, env = "HUBBLE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Specify a username for basic auth (sent on every call; like hubble, only over TLS, or to
+    /// a loopback address such as a kubectl port-forward).
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "HUBBLE_BASIC_AUTH_USERNAME",
+        default_value = ""
+    )]
+    pub basic_auth_username: String,
+    /// Specify a password for basic auth.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "HUBBLE_BASIC_AUTH_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub basic_auth_password: String,
     /// Run `kubectl port-forward` to hubble-relay and connect through it.
     #[arg(short = 'P', long)]
     pub port_forward: bool,
@@ -105,11 +123,29 @@ impl ConnectionArgs {
             tls_client_key_file: None,
             tls_server_name: None,
             timeout: Duration::from_secs(5),
+            basic_auth_username: String::new(),
+            basic_auth_password: String::new(),
             port_forward: false,
             kube_namespace: "kube-system".into(),
             kube_context: None,
             kubeconfig: None,
             kubectl: "kubectl".into(),
+        }
+    }
+
+    /// The basic auth credentials (user, password) to send, if any. Both or neither, as hubble
+    /// insists: one without the other is an error in hubble's words.
+    pub fn basic_auth(&self) -> Result<Option<(String, String)>, String> {
+        match (
+            self.basic_auth_username.is_empty(),
+            self.basic_auth_password.is_empty(),
+        ) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some((
+                self.basic_auth_username.clone(),
+                self.basic_auth_password.clone(),
+            ))),
+            _ => Err("must specify both basic-auth-username and basic-auth-password".into()),
         }
     }
 }
@@ -166,9 +202,9 @@ pub struct ServeArgs {
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        Ok(r) if r.is_finite() && (0.0..=10_000_000.0).contains(&r) => Ok(r),
         _ => Err(format!(
-            "{s:?} is not a rate in flows/s between 0 and 10000000"
+            "{s:?} is not a rate in flows/s from 0 (an idle cluster) to 10000000"
         )),
     }
 }
@@ -232,6 +268,18 @@ mod tests {
         assert!(cli.command.is_none());
         let demo = Cli::try_parse_from(["hubtop", "demo", "--rate", "1000"]).unwrap();
         assert!(matches!(demo.command, Some(Command::Demo(d)) if d.rate == 1000.0));
+        // 0 is an idle cluster, as the error says; negative, NaN and too fast are refused.
+        let idle = Cli::try_parse_from(["hubtop", "serve", "--demo", "--rate", "0"]).unwrap();
+        assert!(matches!(idle.command, Some(Command::Serve(s)) if s.rate == 0.0));
+        for bad in ["-1", "NaN", "inf", "10000001", "fast"] {
+            let flag = format!("--rate={bad}");
+            let e = Cli::try_parse_from(["hubtop", "demo", &flag]).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("from 0 (an idle cluster) to 10000000"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
@@ -239,6 +287,29 @@ mod tests {
         assert!(Cli::try_parse_from(["hubtop", "serve"]).is_err());
         assert!(
             Cli::try_parse_from(["hubtop", "serve", "--demo", "--listen", "127.0.0.1:0"]).is_ok()
+        );
+    }
+
+    #[test]
+    fn basic_auth_takes_both_flags_or_neither_in_hubbles_words() {
+        let cli = Cli::try_parse_from([
+            "hubtop",
+            "--basic-auth-username",
+            "ana",
+            "--basic-auth-password",
+            "s3cr:et",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.conn.basic_auth(),
+            Ok(Some(("ana".into(), "s3cr:et".into())))
+        );
+        let none = Cli::try_parse_from(["hubtop"]).unwrap();
+        assert_eq!(none.conn.basic_auth(), Ok(None));
+        let half = Cli::try_parse_from(["hubtop", "--basic-auth-username", "ana"]).unwrap();
+        assert_eq!(
+            half.conn.basic_auth(),
+            Err("must specify both basic-auth-username and basic-auth-password".into())
         );
     }
 }

@@ -15,4 +15,6 @@ pub mod store;
 pub mod tui;
 
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod testdata;

@@ -1,5 +1,6 @@
 //! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::Parser;
@@ -11,10 +12,46 @@ use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
 use hubtop::source::{SourceConfig, eventlog::EventLog};
 
-fn main() -> Result<()> {
-    color_eyre::config::HookBuilder::default()
-        .display_env_section(false)
-        .install()?;
+fn main() {
+    // Panics (bugs) get color-eyre's report, in colour only on a terminal that wants it. Errors
+    // a person caused or can fix (a bad flag, an unreachable file) get one plain line, without a
+    // backtrace, whatever RUST_BACKTRACE says.
+    let plain = !std::io::stderr().is_terminal() || hubtop::tui::colours_off();
+    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
+    if plain {
+        hooks = hooks.theme(color_eyre::config::Theme::new());
+    }
+    if let Err(e) = hooks.install() {
+        eprintln!("Error: {e}");
+    }
+    let code = match run() {
+        Ok(()) => hubtop::tui::signal_received().map_or(0, |signal| 128 + signal),
+        Err(e) => {
+            eprintln!("Error: {}", error_line(&e));
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// An error and its causes on one line, as Go's wrapped errors read
+/// (`cannot open --log-file /x/log: No such file or directory (os error 2)`).
+fn error_line(e: &color_eyre::eyre::Report) -> String {
+    let mut line = String::new();
+    for (i, cause) in e.chain().enumerate() {
+        let text = cause.to_string();
+        if i > 0 {
+            if line.ends_with(&text) {
+                continue; // a wrapper that already printed its cause
+            }
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    hubtop::format::sanitize(&line).into_owned()
+}
+
+fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -78,6 +115,7 @@ async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Resul
         // A typo in --server is an error now, not a reconnect loop behind the TUI.
         hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
     }
+    conn.basic_auth().map_err(color_eyre::eyre::Report::msg)?;
     hubtop::tui::run(source_config(conn, &args, filters)?).await
 }
 
@@ -99,9 +137,6 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     let source = match args.input_file {
         Some(path) => FlowSource::File(path),
         None => FlowSource::Demo(DemoConfig {
@@ -114,8 +149,14 @@ async fn serve_cmd(args: ServeArgs) -> Result<()> {
         buffer: args.buffer,
         basic_auth: args.basic_auth_username.zip(args.basic_auth_password),
     };
+    // The source first: a capture that cannot be read fails before anything is bound, and the
+    // port is not taken (connections waiting unanswered) while a big one loads.
+    let prepared = serve::prepare(opts).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
     // The address actually bound (`--listen 127.0.0.1:0` picks a free port), once the source is
     // ready: scripts and tests wait for this line, then connect.
     let ready = |addr| eprintln!("hubtop serve: listening on {addr}");
-    serve::serve_announced(listener, opts, ready, hubtop::tui::quit_signal()).await
+    serve::serve_prepared(listener, prepared, ready, hubtop::tui::quit_signal()).await
 }

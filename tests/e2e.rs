@@ -227,8 +227,8 @@ fn demo_shows_flows_pauses_details_help_and_quits_restoring_the_terminal() {
 }
 
 #[test]
-fn sigterm_and_sighup_restore_the_terminal() {
-    for signal in ["TERM", "HUP"] {
+fn sigterm_sighup_and_sigint_restore_the_terminal_and_exit_128_plus_the_signal() {
+    for (signal, number) in [("TERM", 15), ("HUP", 1), ("INT", 2)] {
         let name = format!("sig{}", signal.to_lowercase());
         let Some(t) = Tmux::start(&name, &format!("{BIN} --server 127.0.0.1:1"), 120, 30) else {
             return;
@@ -245,7 +245,11 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .status()
             .unwrap();
         assert!(status.success());
-        assert_eq!(t.exit_status(10), 0, "SIG{signal} quits with status 0");
+        assert_eq!(
+            t.exit_status(10),
+            128 + number,
+            "SIG{signal} quits with 128 + {number}, as shells expect"
+        );
         check_terminal_restored(&t);
     }
 }
@@ -340,9 +344,10 @@ fn serve_reports_the_port_it_bound_answers_grpc_and_stops_on_sigterm() {
     assert_eq!(got, 20);
     unsafe { libc_kill(child.id() as i32, 15) };
     let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "serve exits cleanly on SIGTERM: {status:?}; stderr:\n{}",
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "serve stops on SIGTERM with 128 + 15: {status:?}; stderr:\n{}",
         log.lock().unwrap()
     );
 }
@@ -379,6 +384,40 @@ fn bad_flags_get_a_clear_error_and_a_nonzero_exit() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[test]
+fn startup_errors_are_one_plain_line_without_a_backtrace() {
+    // Not a terminal: no colour codes; RUST_BACKTRACE asks for a backtrace, which a simple
+    // mistake does not get.
+    let out = Command::new(BIN)
+        .args(["--log-file", "/nonexistent/dir/hubtop.log"])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "Error: cannot open --log-file /nonexistent/dir/hubtop.log: No such file or directory (os error 2)\n"
+    );
+    // No terminal for the TUI: say so, and what works without one.
+    // (Not 127.0.0.1:1: the signal test kills processes by that command line.)
+    let out = Command::new(BIN)
+        .args(["--server", "127.0.0.1:9"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: the TUI needs a terminal, and stdout is not one")
+            && err.contains("hubtop observe")
+            && !err.contains('\x1b')
+            && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 /// The GetFlows requests a `--log-file` holds, newest last.

@@ -133,6 +133,79 @@ fn conflicting_selectors_fail_with_hubbles_message_and_status_one() {
 }
 
 #[test]
+fn a_bad_field_mask_is_refused_and_an_unknown_time_format_is_named() {
+    let file = TempFile::new("mask.json", &flows(2));
+    // hubble: fieldmaskpb.New's error, exit 1, before any flow.
+    let out = hubtop(
+        &[
+            "--input-file",
+            file.path(),
+            "-o",
+            "jsonpb",
+            "--field-mask",
+            "time,foo.bar",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            r#"failed to construct field mask: proto: invalid path "foo.bar" for message "flow.Flow""#
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // A good mask is accepted.
+    let out = hubtop(
+        &[
+            "--input-file",
+            file.path(),
+            "-o",
+            "jsonpb",
+            "--field-mask",
+            "time,l4.TCP.destination_port",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2);
+    // hubble falls back to StampMilli without a word; hubtop does the same, and says so.
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "bogus"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("Mar  8 22:00:00.000: "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr.trim_end(),
+        "Warning: unknown --time-format \"bogus\": using StampMilli; one of: StampMilli, \
+         YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, RFC3339, RFC3339Milli, \
+         RFC3339Micro, RFC3339Nano, RFC1123Z"
+    );
+    // Any case is a known name, as in hubble; --silent-errors keeps the warning quiet.
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "rfc3339"],
+        None,
+    );
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("2025-03-08T22:00:00Z: "),
+        "{}",
+        out.stdout
+    );
+    let out = hubtop(
+        &["--input-file", file.path(), "--time-format", "x", "-s"],
+        None,
+    );
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
 fn file_errors_name_the_problem() {
     let out = hubtop(&["--input-file", "/nonexistent/flows.json"], None);
     assert_eq!(out.code, 1);
@@ -453,4 +526,57 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn print_policy_names_shows_the_policies_from_a_file_and_from_a_server() {
+    let line = concat!(
+        r#"{"flow":{"time":"2025-03-08T22:00:00Z","uuid":"p1","verdict":"DROPPED","#,
+        r#""IP":{"source":"10.0.0.1","destination":"10.0.0.2","ipVersion":"IPv4"},"#,
+        r#""source":{"identity":1000,"namespace":"shop","pod_name":"cart"},"#,
+        r#""destination":{"identity":2000,"namespace":"shop","pod_name":"db"},"#,
+        r#""event_type":{"type":5},"traffic_direction":"INGRESS","Summary":"TCP","#,
+        r#""ingress_denied_by":[{"name":"deny-db","namespace":"shop","kind":"CiliumNetworkPolicy"}]},"#,
+        r#""time":"2025-03-08T22:00:00Z"}"#,
+        "\n"
+    );
+    let file = TempFile::new("policy.json", line);
+    let verdict = "DENIED BY deny-db (CiliumNetworkPolicy)";
+    let path = file.path().to_string();
+    for extra in [&[][..], &["-o", "dict"][..], &["-o", "table"][..]] {
+        let mut args = vec![
+            "--input-file".to_string(),
+            path.clone(),
+            "--print-policy-names".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = hubtop_async(args.clone()).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains(verdict), "{args:?}: {}", out.stdout);
+    }
+    let out = hubtop_async(vec!["--input-file".into(), path.clone()]).await;
+    assert!(
+        out.stdout.contains(" DENIED ") && !out.stdout.contains("deny-db"),
+        "{}",
+        out.stdout
+    );
+    // From a server, the default field mask asks for the policies too (hubble's leaves them out).
+    let (addr, server) = spawn_local(ServeOptions {
+        source: FlowSource::File(PathBuf::from(&path)),
+        buffer: 16,
+        basic_auth: None,
+    })
+    .await
+    .expect("a local server");
+    let out = hubtop_async(vec![
+        "--server".into(),
+        addr.to_string(),
+        "--last".into(),
+        "1".into(),
+        "--print-policy-names".into(),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(verdict), "{}", out.stdout);
+    server.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The client path over real gRPC on 127.0.0.1 against hubtop's own server: backfill, follow,
 //! reconnect with `since` and duplicate dropping, a server that is down at start, the log file,
-//! and `--port-forward` through a stand-in kubectl.
+//! `--port-forward` through a stand-in kubectl, and basic auth from hubble's flags and env.
+//! Faults of every kind are in `faults.rs`.
 
 mod common;
 
@@ -315,11 +316,13 @@ async fn a_new_filter_restarts_the_stream_with_the_new_lists() {
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0]["id"], 3);
     assert_eq!(changed[0]["gone"], 80);
-    let reqs = requests(&log);
-    assert_eq!(
-        reqs.last().unwrap()["whitelist"],
-        serde_json::json!([{"verdict": ["DROPPED"]}])
-    );
+    // The new stream's request is logged when it is sent, which may come after the refilter
+    // of the flows held is logged.
+    wait_for("the request with the new filter", 10, || {
+        requests(&log).last().map(|r| r["whitelist"].clone())
+            == Some(serde_json::json!([{"verdict": ["DROPPED"]}]))
+    })
+    .await;
     server.abort().await;
 }
 
@@ -415,4 +418,65 @@ async fn a_failing_port_forward_shows_kubectls_error() {
         matches!(&shared.conn().state, ConnState::Reconnecting { error, .. } if error.contains("services \"hubble-relay\" not found"))
     })
     .await;
+}
+
+/// Runs the hubtop binary with `args` and extra environment; (status, stdout, stderr).
+async fn hubtop(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hubtop"))
+        .args(args)
+        .env_remove("HUBBLE_BASIC_AUTH_USERNAME")
+        .env_remove("HUBBLE_BASIC_AUTH_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_comes_from_hubbles_env_too_and_one_credential_alone_is_refused() {
+    let dir = temp_dir("auth-env");
+    let file = capture(&dir, 5);
+    let (addr, server) = serve::spawn_local(ServeOptions {
+        source: FlowSource::File(file.clone()),
+        buffer: 64,
+        basic_auth: Some(("ana".into(), "s3cr:et".into())),
+    })
+    .await
+    .unwrap();
+    let addr = addr.to_string();
+    let observe = ["observe", "--server", &addr, "--all", "-o", "jsonpb"];
+    let creds = [
+        ("HUBBLE_BASIC_AUTH_USERNAME", "ana"),
+        ("HUBBLE_BASIC_AUTH_PASSWORD", "s3cr:et"),
+    ];
+    let (code, stdout, stderr) = hubtop(&observe, &creds).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    let (code, _, stderr) = hubtop(&observe, &creds[..1]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("must specify both basic-auth-username and basic-auth-password"),
+        "{stderr}"
+    );
+    // The TUI refuses it before it takes the terminal.
+    let (code, _, stderr) = hubtop(&["--server", &addr, "--basic-auth-username", "ana"], &[]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("must specify both basic-auth-username and basic-auth-password"),
+        "{stderr}"
+    );
+    // And the source sends them on every call: the stream, and the status polls beside it.
+    let mut conn = ConnectionArgs::plain(addr.clone());
+    conn.basic_auth_username = "ana".into();
+    conn.basic_auth_password = "s3cr:et".into();
+    let (shared, _tx) = start_source(conn, None, None);
+    wait_for("5 flows", 10, || shared.store().ring.len() == 5).await;
+    wait_for("the server's status", 10, || shared.conn().status.is_some()).await;
+    server.stop().await;
 }

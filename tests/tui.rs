@@ -31,6 +31,8 @@ impl T {
             match effect {
                 Effect::SetFilter(change) => self.sent.push(change),
                 Effect::Copy(text) => self.copied.push(text),
+                // `r` is tested in tests/faults.rs.
+                Effect::Reconnect => {}
                 Effect::Quit => self.quit = true,
             }
         }

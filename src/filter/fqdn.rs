@@ -56,7 +56,64 @@ pub(super) fn fqdn(ff: &FlowFilter, fs: &mut Conjunction) -> Result<(), FilterEr
 /// Compiles a user regular expression (Go RE2 syntax, which Rust's `regex` shares; like Go,
 /// unanchored unless the pattern anchors itself).
 pub(super) fn compile_regex(field: &'static str, pattern: &str) -> Result<Regex, FilterError> {
-    Regex::new(pattern).map_err(|e| FilterError::value(field, pattern, regex_reason(&e)))
+    Regex::new(pattern).map_err(|e| {
+        let go = go_regexp_error(pattern);
+        // Cilium's wrapping of regexp.Compile's error, per field.
+        let hubble = match field {
+            "dns_query" => format!("invalid DNS query filter: failed to compile regexp: {go}"),
+            "http_path" => format!("invalid http path filter: {pattern}: {go}"),
+            "http_url" => format!("invalid http url filter: {pattern}: {go}"),
+            _ => go,
+        };
+        FilterError::value(field, pattern, regex_reason(&e)).hubble_says(hubble)
+    })
+}
+
+/// Go's `regexp.Compile` error for a pattern Rust's regex refuses, as far as the two parsers'
+/// errors correspond (`error parsing regexp: missing closing ]: `[a``); the kinds without a Go
+/// counterpart keep just Go's prefix and the pattern.
+fn go_regexp_error(pattern: &str) -> String {
+    use regex_syntax::ast::ErrorKind as K;
+    let ast_error = match regex_syntax::ast::parse::Parser::new().parse(pattern) {
+        Err(e) => e,
+        Ok(_) => return format!("error parsing regexp: invalid regexp: `{pattern}`"),
+    };
+    let span = ast_error.span();
+    let mut at = pattern
+        .get(span.start.offset..span.end.offset)
+        .unwrap_or(pattern);
+    if at.is_empty() {
+        // An empty span points at the character there (a repetition operator with no operand).
+        let rest = pattern.get(span.start.offset..).unwrap_or("");
+        at = rest.char_indices().nth(1).map_or(rest, |(i, _)| &rest[..i]);
+    }
+    let from = pattern.get(span.start.offset..).unwrap_or(pattern);
+    let (code, expr) = match ast_error.kind() {
+        K::ClassUnclosed => ("missing closing ]", from),
+        K::GroupUnclosed => ("missing closing )", pattern),
+        K::GroupUnopened => ("unexpected )", pattern),
+        K::RepetitionMissing => ("missing argument to repetition operator", at),
+        K::EscapeUnrecognized | K::EscapeHexInvalid | K::EscapeHexEmpty => {
+            ("invalid escape sequence", at)
+        }
+        K::EscapeUnexpectedEof => ("trailing backslash at end of expression", ""),
+        K::ClassRangeInvalid => ("invalid character class range", at),
+        K::RepetitionCountInvalid | K::RepetitionCountDecimalEmpty => ("invalid repeat count", at),
+        K::GroupNameInvalid | K::GroupNameEmpty | K::GroupNameUnexpectedEof => {
+            ("invalid named capture", at)
+        }
+        K::GroupNameDuplicate { .. } => ("duplicate capture group name", at),
+        K::FlagUnrecognized | K::FlagDanglingNegation | K::FlagRepeatedNegation { .. } => {
+            ("invalid or unsupported Perl syntax", at)
+        }
+        K::NestLimitExceeded(_) => ("expression nests too deeply", ""),
+        _ => ("invalid regexp", pattern),
+    };
+    if expr.is_empty() {
+        format!("error parsing regexp: {code}")
+    } else {
+        format!("error parsing regexp: {code}: `{expr}`")
+    }
 }
 
 /// The first line of a regex error is enough; the rest draws the pattern with a caret.
@@ -109,6 +166,42 @@ mod tests {
     use crate::api::flow::{Flow, FlowFilter};
     use crate::filter::FlowMatcher;
     use serde_json::json;
+
+    #[test]
+    fn bad_regexes_and_addresses_also_say_what_hubble_says() {
+        let error = |filter: serde_json::Value| {
+            let ff: FlowFilter = serde_json::from_value(filter).unwrap();
+            match FlowMatcher::compile(&[ff], &[]) {
+                Ok(_) => panic!("accepted"),
+                Err(e) => e.to_string(),
+            }
+        };
+        assert_eq!(
+            error(json!({"http_path": ["["], "event_type": [{"type": 129}]})),
+            "invalid http_path filter \"[\": invalid regular expression: unclosed character class \
+             (hubble: invalid http path filter: [: error parsing regexp: missing closing ]: `[`)"
+        );
+        assert!(
+            error(json!({"http_url": ["a(b"], "event_type": [{"type": 129}]})).ends_with(
+                "(hubble: invalid http url filter: a(b: error parsing regexp: missing closing ): `a(b`)"
+            )
+        );
+        assert!(error(json!({"dns_query": ["x)"]})).ends_with(
+            "(hubble: invalid DNS query filter: failed to compile regexp: error parsing regexp: unexpected ): `x)`)"
+        ));
+        assert!(
+            error(json!({"dns_query": ["*"]}))
+                .ends_with("error parsing regexp: missing argument to repetition operator: `*`)")
+        );
+        assert!(
+            error(json!({"source_ip": ["10.0.0.0/33"]}))
+                .ends_with("invalid CIDR (hubble: invalid IP prefix \"10.0.0.0/33\" in filter)")
+        );
+        assert!(
+            error(json!({"destination_ip": ["1.2.3"]}))
+                .ends_with("invalid IP address (hubble: invalid IP address \"1.2.3\" in filter)")
+        );
+    }
 
     fn flow() -> Flow {
         serde_json::from_value(json!({

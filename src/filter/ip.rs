@@ -62,12 +62,15 @@ impl IpSet {
         };
         for value in values {
             if value.contains('/') {
-                let prefix = Prefix::parse(value)
-                    .ok_or_else(|| FilterError::value(field, value, "invalid CIDR"))?;
+                let prefix = Prefix::parse(value).ok_or_else(|| {
+                    FilterError::value(field, value, "invalid CIDR")
+                        .hubble_says(format!("invalid IP prefix {value:?} in filter"))
+                })?;
                 set.prefixes.push(prefix);
             } else {
                 if value.parse::<IpAddr>().is_err() {
-                    return Err(FilterError::value(field, value, "invalid IP address"));
+                    return Err(FilterError::value(field, value, "invalid IP address")
+                        .hubble_says(format!("invalid IP address {value:?} in filter")));
                 }
                 set.addresses.push(value.clone());
             }

@@ -31,6 +31,7 @@
 //! | `ring`     | [`RingMatcher`]: the same predicates over [`crate::store::FlowRef`]s (`FlowFields` for a ring entry; context answers cached per context) |
 
 mod cel;
+pub(crate) use cel::is_field_path;
 mod event;
 mod fields;
 pub mod flags;
@@ -109,6 +110,8 @@ pub struct FilterError {
     field: &'static str,
     value: Option<String>,
     reason: String,
+    /// What hubble says of the same mistake, where its words differ from ours.
+    hubble: Option<String>,
 }
 
 impl FilterError {
@@ -118,6 +121,7 @@ impl FilterError {
             field,
             value: Some(value.to_string()),
             reason: reason.into(),
+            hubble: None,
         }
     }
 
@@ -127,7 +131,15 @@ impl FilterError {
             field,
             value: None,
             reason: reason.into(),
+            hubble: None,
         }
+    }
+
+    /// Adds hubble's words for the same mistake (shown after ours, so that what a person
+    /// searches for is there too).
+    fn hubble_says(mut self, text: impl Into<String>) -> Self {
+        self.hubble = Some(text.into());
+        self
     }
 
     /// The `FlowFilter` field (its proto name, as in the JSON form) that was wrong.
@@ -155,8 +167,12 @@ impl fmt::Display for FilterError {
                 f,
                 "invalid {} filter {:?}: {}",
                 self.field, value, self.reason
-            ),
-            None => write!(f, "invalid {} filter: {}", self.field, self.reason),
+            )?,
+            None => write!(f, "invalid {} filter: {}", self.field, self.reason)?,
+        }
+        match &self.hubble {
+            Some(h) => write!(f, " (hubble: {})", crate::format::sanitize(h)),
+            None => Ok(()),
         }
     }
 }

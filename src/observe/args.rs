@@ -64,7 +64,7 @@ pub struct Formatting {
     /// Print node name in output.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub print_node_name: bool,
-    /// Print policy names in output (accepted; not shown yet).
+    /// Print policy names in output.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub print_policy_names: bool,
     /// Time format: StampMilli, YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, RFC3339,
@@ -103,7 +103,7 @@ pub struct Other {
     )]
     pub field_mask: Vec<String>,
     /// Request only visible fields when the output format is compact, table, or dict.
-    #[arg(long, alias = "experimental-use-default-field-masks", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    #[arg(long, alias = "experimental-use-default-field-masks", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub use_default_field_masks: bool,
     /// Enable debug messages (and informational node status events).
     #[arg(short = 'D', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
@@ -114,23 +114,6 @@ pub struct Other {
     /// Unary request timeout (accepted for compatibility; GetFlows is a stream).
     #[arg(long, value_name = "DURATION", default_value = "12s", value_parser = parse_duration)]
     pub request_timeout: Duration,
-    /// Username for basic auth.
-    #[arg(
-        long,
-        value_name = "USER",
-        env = "HUBBLE_BASIC_AUTH_USERNAME",
-        default_value = ""
-    )]
-    pub basic_auth_username: String,
-    /// Password for basic auth.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "HUBBLE_BASIC_AUTH_PASSWORD",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub basic_auth_password: String,
     /// Local port for --port-forward (accepted for compatibility; kubectl picks one).
     #[arg(long, value_name = "PORT", default_value = "4245")]
     pub port_forward_port: u16,
@@ -303,6 +286,9 @@ mod tests {
         assert_eq!(a.format.output, "jsonpb");
         assert_eq!(a.positional, ["flows"]);
         assert_eq!(ok(&["--first", "1_000"]).select.first, 1000);
+        // hubble 1.19 asks servers for the visible fields only, unless told not to.
+        assert!(ok(&[]).other.use_default_field_masks);
+        assert!(!ok(&["--use-default-field-masks=false"]).other.use_default_field_masks);
     }
 
     #[test]

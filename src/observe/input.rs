@@ -180,6 +180,7 @@ mod tests {
             ip_translation: true,
             color: false,
             debug: false,
+            policy_names: false,
         }
     }
 

@@ -15,13 +15,14 @@
 //! closed output pipe exits with status 141 (hubble dies of SIGPIPE, which shells report so).
 
 mod args;
-mod fastjson;
+/// Also read by `serve` (the API's schema) and `crate::fuzzing`.
+pub(crate) mod fastjson;
 mod input;
 pub mod printer;
 mod reader;
 mod server;
 pub mod timefmt;
-mod transcode;
+pub(crate) mod transcode;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -37,7 +38,10 @@ use timefmt::Layout;
 /// Flows `hubble observe` prints when asked for nothing in particular.
 const DEFAULT_LAST: u64 = 20;
 
-/// The fields `--use-default-field-masks` requests: what the text formats show.
+/// The fields `--use-default-field-masks` (on by default, as in hubble) requests: what the text
+/// formats show. hubble's list lacks traffic_direction, policy_match_type and the other enums
+/// below, so through a server it prints `policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN`; this
+/// one asks for them.
 const DEFAULT_FIELD_MASK: &[&str] = &[
     "time",
     "source.identity",
@@ -64,6 +68,14 @@ const DEFAULT_FIELD_MASK: &[&str] = &[
     "traffic_direction",
     "debug_capture_point",
     "sock_xlate_point",
+];
+
+/// What `--print-policy-names` shows, added to the default field mask.
+const POLICY_FIELDS: &[&str] = &[
+    "egress_allowed_by",
+    "ingress_allowed_by",
+    "egress_denied_by",
+    "ingress_denied_by",
 ];
 
 /// Exit status when the output pipe closed under us (what a shell shows for SIGPIPE).
@@ -110,6 +122,12 @@ pub async fn run_with(argv: Vec<String>, io: Stdio) -> i32 {
         }
         Err(message) => return fail(&message, &stderr),
     };
+    if !plan.args.other.silent_errors {
+        let mut err = stderr.clone();
+        for w in &plan.warnings {
+            let _ = writeln!(err, "Warning: {w}");
+        }
+    }
     let out = io::BufWriter::with_capacity(1 << 16, out);
     if plan.input_file.is_empty() {
         from_server(plan, out, stderr).await
@@ -158,6 +176,8 @@ struct Plan {
     until: Option<Timestamp>,
     field_mask: Vec<String>,
     input_file: String,
+    /// Said on stderr before the first flow (unless `--silent-errors`).
+    warnings: Vec<String>,
 }
 
 enum Step {
@@ -175,6 +195,8 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         Parsed::Help(text) => return Ok(Step::Done(text)),
         Parsed::Error(e) => return Err(e),
     };
+    // hubble's validation of the connection flags, before anything runs.
+    args.conn.basic_auth()?;
     if let Some(sub @ ("agent-events" | "debug-events")) =
         args.positional.first().map(String::as_str)
     {
@@ -210,7 +232,30 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         }
         if args.other.use_default_field_masks {
             field_mask = DEFAULT_FIELD_MASK.iter().map(|s| s.to_string()).collect();
+            if fmt.print_policy_names {
+                // hubble's default mask leaves them out, so its --print-policy-names shows no
+                // names from a server; ask for them.
+                field_mask.extend(POLICY_FIELDS.iter().map(|s| s.to_string()));
+            }
         }
+    } else if let Some(bad) = field_mask
+        .iter()
+        .find(|p| !crate::filter::is_field_path("flow.Flow", p))
+    {
+        // hubble's words (fieldmaskpb.New's error), and what a path looks like.
+        return Err(format!(
+            "failed to construct field mask: proto: invalid path {bad:?} for message \"flow.Flow\" \
+             (paths are Flow's proto field names joined by dots, e.g. source.namespace,l4.TCP.destination_port)"
+        ));
+    }
+    let mut warnings = Vec::new();
+    if !Layout::is_name(&fmt.time_format) {
+        // hubble prints StampMilli for any name it does not know, without a word.
+        warnings.push(format!(
+            "unknown --time-format {:?}: using StampMilli; one of: {}",
+            fmt.time_format,
+            Layout::NAMES.join(", ")
+        ));
     }
     let options = Options {
         format,
@@ -220,6 +265,7 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         color: matches!(format, Format::Compact | Format::Dict)
             && use_color(&fmt.color, stdout_is_terminal),
         debug: args.other.debug,
+        policy_names: fmt.print_policy_names,
     };
 
     // getFlowsRequest: selectors.
@@ -272,6 +318,7 @@ fn plan(argv: &[String], stdout_is_terminal: bool) -> Result<Step, String> {
         until,
         field_mask,
         input_file,
+        warnings,
     })))
 }
 
@@ -390,15 +437,10 @@ async fn from_server(plan: Box<Plan>, out: Out, stderr: SharedWriter) -> i32 {
         }),
         ..Default::default()
     };
-    let other = &plan.args.other;
-    let basic_auth = (!other.basic_auth_username.is_empty()
-        && !other.basic_auth_password.is_empty())
-    .then(|| {
-        (
-            other.basic_auth_username.clone(),
-            other.basic_auth_password.clone(),
-        )
-    });
+    let basic_auth = match plan.args.conn.basic_auth() {
+        Ok(creds) => creds,
+        Err(e) => return fail(&e, &stderr),
+    };
     let mut printer = Printer::new(
         plan.options.clone(),
         out,

@@ -303,6 +303,8 @@ fn work(jobs: &Mutex<Receiver<Job>>, window: &Window, mut renderer: Renderer, po
 fn fast_line(line: &[u8], renderer: &mut Renderer, out: &mut Vec<u8>) -> Option<Kind> {
     match renderer.format() {
         Format::JsonPb => fastjson::jsonpb(line, out).ok().map(|()| Kind::Record),
+        // The fast reader keeps only what the text formats show by default: not policy names.
+        Format::Compact | Format::Dict | Format::Table if renderer.policy_names() => None,
         Format::Compact | Format::Dict | Format::Table => {
             let flow = fastjson::flow(line).ok()?;
             Some(renderer.render_flow(&flow, out))
@@ -428,6 +430,7 @@ mod tests {
             ip_translation: true,
             color: false,
             debug: false,
+            policy_names: false,
         };
         let mut o = Outcomes::start(input, window, &opts, workers);
         let mut got = Vec::new();

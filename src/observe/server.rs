@@ -10,11 +10,13 @@ use std::io::Write;
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use prost::Message;
-use tonic::{Code, Request, Status, Streaming, metadata::MetadataValue};
+use tonic::{Code, Request, Status, Streaming, service::interceptor::InterceptedService};
 
 use crate::api::observer::{GetFlowsRequest, GetFlowsResponse};
 use crate::cli::ConnectionArgs;
-use crate::source::{ServerAddr, connect, portforward::PortForward, raw::RawResponses};
+use crate::source::{
+    Credentials, ServerAddr, connect, portforward::PortForward, raw::RawResponses,
+};
 
 use super::printer::{Format, Kind, Printer};
 use super::transcode;
@@ -78,24 +80,12 @@ where
             ))
         ))
     })?;
-    let auth = basic_auth.map(|(user, pass)| {
-        let token = crate::format::base64(format!("{user}:{pass}").as_bytes());
-        MetadataValue::try_from(format!("Basic {token}"))
-    });
-    let auth = match auth {
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            return Err(Failure::Message(
-                "invalid basic auth credentials: not valid in a header".into(),
-            ));
-        }
-        None => None,
-    };
+    // On every call, as hubble's per-RPC credentials are.
+    let credentials =
+        Credentials::basic(basic_auth).map_err(|e| Failure::Message(format!("{e:#}")))?;
+    let channel = InterceptedService::new(channel, credentials);
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
-    let mut request = Request::new(req);
-    if let Some(v) = auth {
-        request.metadata_mut().insert("authorization", v);
-    }
+    let request = Request::new(req);
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let call = async {

@@ -30,6 +30,24 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The names `--time-format` takes, as hubble's help lists them.
+    pub const NAMES: [&'static str; 9] = [
+        "StampMilli",
+        "YearMonthDay",
+        "YearMonthDayHour",
+        "YearMonthDayHourMinute",
+        "RFC3339",
+        "RFC3339Milli",
+        "RFC3339Micro",
+        "RFC3339Nano",
+        "RFC1123Z",
+    ];
+
+    /// Whether `name` is one of [`Layout::NAMES`] (any case, as hubble compares them).
+    pub fn is_name(name: &str) -> bool {
+        Layout::NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
     /// hubble's `FormatNameToLayout`: case-insensitive, and anything unknown means StampMilli.
     pub fn from_name(name: &str) -> Layout {
         match name.to_ascii_lowercase().as_str() {

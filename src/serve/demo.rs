@@ -107,7 +107,17 @@ impl Generator {
                 NodeInfo::new(n.name.to_string(), format!("{}:4244", n.ip), Some(tls))
             })
             .collect();
-        let hub = Arc::new(Hub::new(buffer, nodes, version));
+        let capacity = buffer.max(1);
+        let history = (cfg.rate * HISTORY.as_secs_f64()).min(capacity as f64) as usize;
+        let span = if history > 0 {
+            Duration::from_secs_f64(history as f64 / cfg.rate)
+        } else {
+            Duration::ZERO
+        };
+        // The history is traffic of the last `span`: the nodes have been up that long, so that
+        // what clients compute from uptime (hubble list nodes: seen flows / uptime) agrees
+        // with the rate.
+        let hub = Arc::new(Hub::new(buffer, nodes, version).up_for(span));
         let mut generator = Generator {
             up: vec![true; topo.nodes.len()],
             topo,
@@ -117,9 +127,8 @@ impl Generator {
             encoder: Encoder::default(),
         };
         let now = Timestamp::now().as_nanos();
-        let history = (cfg.rate * HISTORY.as_secs_f64()).min(hub.capacity as f64) as usize;
         if history > 0 {
-            let span = (history as f64 / cfg.rate * 1e9) as i128;
+            let span = span.as_nanos() as i128;
             let lost = (span as f64 / 1e9 / LOST_EVERY_SECS).ceil() as usize;
             // In batches, so that making it costs no more memory than it takes in the ring.
             let batches = history.div_ceil(generator.max_batch);

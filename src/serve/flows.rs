@@ -30,6 +30,7 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tonic::Status;
 
+use super::fieldmask::{self, FieldMask};
 use super::filtering::Matcher;
 use super::hub::{Event, Hub, Kind};
 use crate::api::Timestamp;
@@ -51,13 +52,16 @@ pub const SERVER_NODE_NAME: &str = "hubtop-serve";
 pub type Sender = mpsc::Sender<Result<Bytes, Status>>;
 
 /// What a request asks for, validated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub number: u64,
     pub first: bool,
     pub follow: bool,
     pub since: Option<i128>,
     pub until: Option<i128>,
+    /// The flow fields to send (all when `None`), and `flow.Flow`'s `time` and `node_name`
+    /// numbers (see `fieldmask.rs`).
+    pub mask: Option<(FieldMask, u32, u32)>,
 }
 
 impl Plan {
@@ -67,11 +71,11 @@ impl Plan {
                 "first cannot be specified with follow",
             ));
         }
-        if req.field_mask.as_ref().is_some_and(|m| !m.paths.is_empty()) {
-            return Err(Status::invalid_argument(
-                "field_mask is not supported by this server yet: leave it empty to get whole flows",
-            ));
-        }
+        let paths = req.field_mask.as_ref().map_or(&[][..], |m| &m.paths[..]);
+        let mask = FieldMask::new(paths)?.map(|m| {
+            let (time, node_name) = fieldmask::flow_time_and_node_name();
+            (m, time, node_name)
+        });
         let bound = |t: Option<Timestamp>, name: &str| -> Result<Option<i128>, Status> {
             match t {
                 None => Ok(None),
@@ -88,6 +92,7 @@ impl Plan {
             follow: req.follow,
             since: bound(req.since, "since")?,
             until: bound(req.until, "until")?,
+            mask,
         })
     }
 }
@@ -149,7 +154,17 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
             if !deliver {
                 continue;
             }
-            if send(tx, ev.bytes).await.is_err() {
+            let bytes = match &plan.mask {
+                Some((mask, time, node_name)) if ev.kind == Kind::Flow => {
+                    // Only what the server stored itself, which always parses.
+                    let Some(masked) = mask.response(&ev.bytes, *time, *node_name) else {
+                        continue;
+                    };
+                    masked
+                }
+                _ => ev.bytes,
+            };
+            if send(tx, bytes).await.is_err() {
                 return;
             }
             if ev.kind == Kind::Flow {

@@ -47,16 +47,21 @@ impl ObserverApi {
         }
     }
 
-    /// Requires HTTP basic auth with these credentials (user, password) on every call.
-    pub fn with_basic_auth(mut self, credentials: Option<(String, String)>) -> ObserverApi {
-        self.authorization = credentials.map(|(user, pass)| {
-            format!(
-                "Basic {}",
-                crate::format::base64(format!("{user}:{pass}").as_bytes())
-            )
-        });
+    /// Requires this `authorization` header (see [`basic_authorization`]) on every call.
+    pub fn with_authorization(mut self, authorization: Option<String>) -> ObserverApi {
+        self.authorization = authorization;
         self
     }
+}
+
+/// The `authorization` header that carries these HTTP basic auth credentials (user, password).
+pub fn basic_authorization(credentials: Option<&(String, String)>) -> Option<String> {
+    credentials.map(|(user, pass)| {
+        format!(
+            "Basic {}",
+            crate::format::base64(format!("{user}:{pass}").as_bytes())
+        )
+    })
 }
 
 impl NamedService for ObserverApi {

@@ -93,6 +93,13 @@ impl Hub {
         }
     }
 
+    /// The same hub, reporting an uptime that began `uptime` ago (a history made at start
+    /// covers that much time).
+    pub fn up_for(mut self, uptime: std::time::Duration) -> Hub {
+        self.started = Instant::now().checked_sub(uptime).unwrap_or(self.started);
+        self
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock; should something, serving on beats dying.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -214,6 +221,16 @@ impl Hub {
         }
     }
 
+    /// Every node's name, the address of its Hubble server (empty when unknown) and its TLS
+    /// server name, in the order they were added.
+    pub fn node_addresses(&self) -> Vec<(String, String, Option<String>)> {
+        let nodes = self.nodes();
+        nodes
+            .iter()
+            .map(|n| (n.name.clone(), n.address.clone(), n.tls_server_name.clone()))
+            .collect()
+    }
+
     /// Names of the nodes currently connected.
     pub fn connected_nodes(&self) -> Vec<String> {
         let nodes = self.nodes();
@@ -281,9 +298,10 @@ impl Hub {
                     } else {
                         NodeState::NodeUnavailable
                     } as i32,
-                    tls: n.tls_server_name.as_ref().map(|s| Tls {
-                        enabled: true,
-                        server_name: s.clone(),
+                    // Relay always says whether it reaches the node over TLS.
+                    tls: Some(Tls {
+                        enabled: n.tls_server_name.is_some(),
+                        server_name: n.tls_server_name.clone().unwrap_or_default(),
                     }),
                     uptime_ns: if up { uptime_ns } else { 0 },
                     num_flows: if up {
@@ -370,6 +388,40 @@ mod tests {
         );
         assert_eq!(hub.status().num_flows, 3);
         assert_eq!(hub.status().seen_flows, 5);
+    }
+
+    #[test]
+    fn unavailable_nodes_are_counted_and_the_first_ten_named_as_relay_does() {
+        let nodes = (0..13)
+            .map(|i| NodeInfo::new(format!("n{i}"), format!("10.0.0.{i}:4244"), None))
+            .collect();
+        let hub = Hub::new(10, nodes, "v1".into());
+        hub.publish((0..4).map(flow));
+        for i in 1..13 {
+            hub.set_node_up(i, false);
+        }
+        let s = hub.status();
+        assert_eq!(s.num_connected_nodes.map(|v| v.value), Some(1));
+        assert_eq!(s.num_unavailable_nodes.map(|v| v.value), Some(12));
+        let named: Vec<String> = (1..11).map(|i| format!("n{i}")).collect();
+        assert_eq!(s.unavailable_nodes, named);
+        let nodes = hub.nodes_response().nodes;
+        assert_eq!(nodes.len(), 13);
+        let (up, down) = (&nodes[0], &nodes[7]);
+        assert_eq!(up.state, NodeState::NodeConnected as i32);
+        assert_eq!((up.version.as_str(), up.max_flows), ("v1", 10));
+        assert_eq!(down.state, NodeState::NodeUnavailable as i32);
+        assert_eq!(
+            (down.version.as_str(), down.uptime_ns, down.max_flows),
+            ("", 0, 0)
+        );
+        assert_eq!(down.address, "10.0.0.7:4244");
+        assert_eq!(down.tls.as_ref().map(|t| t.enabled), Some(false));
+        hub.set_node_up(7, true);
+        assert_eq!(
+            hub.status().num_unavailable_nodes.map(|v| v.value),
+            Some(11)
+        );
     }
 
     #[test]

@@ -1,28 +1,34 @@
 //! `hubtop serve`: a Hubble-compatible Observer server (demo generator or capture replay).
 //!
-//! [`serve`] answers `observer.Observer` (plus `grpc.health.v1.Health`, reporting SERVING) on a
-//! listener, from a [`FlowSource`]: the demo generator (a small kind cluster with realistic
-//! traffic, see `topology.rs` and `demo.rs`) or a `hubble observe -o jsonpb` capture. It behaves
-//! like a Hubble Relay in front of the source's nodes: `GetFlows` with Cilium's `number`,
-//! `first`, `since`, `until`, `follow` and filter semantics (`flows.rs`, `filtering.rs`),
-//! `ServerStatus`, `GetNodes` and `GetNamespaces`. [`spawn_local`] runs one in-process on
-//! loopback, for `hubtop demo` and the tests.
+//! [`serve`] answers `observer.Observer` on a listener, from a [`FlowSource`]: the demo
+//! generator (a small kind cluster with realistic traffic, see `topology.rs` and `demo.rs`) or a
+//! `hubble observe -o jsonpb` capture. It behaves like a Hubble Relay in front of the source's
+//! nodes: `GetFlows` with Cilium's `number`, `first`, `since`, `until`, `follow` and filter
+//! semantics (`flows.rs`, `filtering.rs`), `ServerStatus`, `GetNodes` and `GetNamespaces` filled
+//! as Relay fills them. Besides, like a Cilium agent, it answers `peer.Peer/Notify` with the
+//! nodes (`peer.rs`), and `grpc.health.v1.Health` reports SERVING for every name Hubble's
+//! clients ask for ([`HEALTH_SERVICES`]: `hubble status` asks for `hubble.server.Observer`).
+//! [`spawn_local`] runs one in-process on loopback, for `hubtop demo` and the tests.
 //!
 //! Layout: `hub.rs` holds the ring and the counters, `event.rs` its entries (responses kept
 //! encoded), `observer.rs` is the gRPC service and `grpc.rs` routes `GetFlows` to a codec that
-//! sends the stored bytes, `flows.rs` streams `GetFlows`, `file.rs` loads captures, `topology.rs` + `packets.rs` +
-//! `l7.rs` + `scenarios.rs` + `demo.rs` make the demo traffic.
+//! sends the stored bytes, `flows.rs` streams `GetFlows`, `file.rs` loads captures (with
+//! `lenient.rs` for lines from a newer Cilium), `topology.rs` + `packets.rs` + `l7.rs` +
+//! `scenarios.rs` + `demo.rs` make the demo traffic.
 
 mod demo;
 mod event;
+mod fieldmask;
 mod file;
 mod filtering;
 mod flows;
 mod grpc;
 mod hub;
 mod l7;
+mod lenient;
 mod observer;
 mod packets;
+mod peer;
 mod scenarios;
 mod topology;
 
@@ -38,6 +44,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::api::observer::observer_server::SERVICE_NAME;
+use crate::api::peer::peer_server::SERVICE_NAME as PEER_SERVICE;
 use grpc::ObserverApi;
 use hub::Hub;
 
@@ -92,14 +100,30 @@ impl Default for ServeOptions {
     }
 }
 
-/// A prepared source: the hub, and the generator that feeds it (stopped on drop).
-struct Prepared {
+/// A source made ready to serve: the capture loaded or the demo's history made, the hub, and
+/// the generator that feeds it (stopped on drop). Made by [`prepare`], served by
+/// [`serve_prepared`].
+pub struct Prepared {
     hub: Arc<Hub>,
     _demo: Option<demo::Demo>,
+    basic_auth: Option<(String, String)>,
 }
 
-async fn prepare(opts: ServeOptions) -> Result<Prepared> {
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("version", &self.hub.version)
+            .field("capacity", &self.hub.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes the source ready: loads the capture (warnings about its lines go to stderr) or starts
+/// the demo. A capture that cannot be opened or read fails here, before anything is bound or
+/// announced.
+pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
     let version = env!("CARGO_PKG_VERSION");
+    let basic_auth = opts.basic_auth;
     match opts.source {
         FlowSource::Demo(cfg) => {
             let buffer = opts.buffer;
@@ -112,25 +136,30 @@ async fn prepare(opts: ServeOptions) -> Result<Prepared> {
             Ok(Prepared {
                 hub,
                 _demo: Some(demo),
+                basic_auth,
             })
         }
         FlowSource::File(path) => {
             let buffer = opts.buffer;
-            let hub = tokio::task::spawn_blocking(move || {
-                file::load(&path, buffer, format!("hubtop-replay v{version}"))
+            let (hub, _) = tokio::task::spawn_blocking(move || {
+                let input = file::open(&path)?;
+                let name = path.display().to_string();
+                let version = format!("hubtop-replay v{version}");
+                file::load(input, &name, buffer, version, &mut std::io::stderr())
             })
             .await
             .wrap_err("the flow file loader crashed")??;
             Ok(Prepared {
                 hub: Arc::new(hub),
                 _demo: None,
+                basic_auth,
             })
         }
     }
 }
 
-/// Serve the Observer API (+ grpc.health.v1 via tonic-health, reporting SERVING) on `listener`
-/// until `shutdown` resolves. Open `GetFlows` streams end when it does.
+/// Serve the Observer API (+ `peer.Peer` and grpc.health.v1) on `listener` until `shutdown`
+/// resolves. Open `GetFlows` streams end when it does.
 pub async fn serve(
     listener: TcpListener,
     opts: ServeOptions,
@@ -140,22 +169,38 @@ pub async fn serve(
 }
 
 /// [`serve`], calling `ready` with the address the listener is bound to once the source is
-/// prepared (the file loaded, the demo's history made), just before calls are answered: what
-/// `hubtop serve` reports, so that whoever asked for port 0 learns the port it got.
+/// prepared (the file loaded, the demo's history made), just before calls are answered.
 pub async fn serve_announced(
     listener: TcpListener,
     opts: ServeOptions,
     ready: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let prepared = prepare(opts).await?;
+    serve_prepared(listener, prepared, ready, shutdown).await
+}
+
+/// Serves a [`prepare`]d source on `listener`, calling `ready` with the address it is bound to
+/// just before calls are answered: what `hubtop serve` reports, so that whoever asked for port
+/// 0 learns the port it got.
+pub async fn serve_prepared(
+    listener: TcpListener,
+    prepared: Prepared,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let addr = listener
         .local_addr()
         .wrap_err("the listener has no local address")?;
-    let auth = opts.basic_auth.clone();
-    let prepared = prepare(opts).await?;
     ready(addr);
-    run(listener, prepared, auth, Box::pin(shutdown)).await
+    run(listener, prepared, Box::pin(shutdown)).await
 }
+
+/// The names the health service reports SERVING for: the whole server (""), the name the
+/// hubble CLI (`hubble status`) asks for and Cilium's agent and Relay register
+/// (`hubble.server.Observer`, Cilium's `v1.ObserverServiceName`), and the gRPC names of the two
+/// services served here.
+pub const HEALTH_SERVICES: [&str; 4] = ["", "hubble.server.Observer", SERVICE_NAME, PEER_SERVICE];
 
 /// Not generic: the whole tonic/hyper server stack is instantiated here, once, rather than again
 /// in every crate that calls [`serve`] with its own future (the `hubtop` binary's build took
@@ -163,22 +208,33 @@ pub async fn serve_announced(
 async fn run(
     listener: TcpListener,
     prepared: Prepared,
-    basic_auth: Option<(String, String)>,
     shutdown: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Result<()> {
     let hub = prepared.hub.clone();
+    let authorization = grpc::basic_authorization(prepared.basic_auth.as_ref());
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<ObserverApi>().await;
+    for name in HEALTH_SERVICES {
+        reporter
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let closing = {
         let hub = hub.clone();
         async move {
             shutdown.await;
+            // Health watchers hear it before the streams end.
+            for name in HEALTH_SERVICES {
+                reporter
+                    .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
             hub.close();
         }
     };
     let result = Server::builder()
         .add_service(health)
-        .add_service(ObserverApi::new(hub).with_basic_auth(basic_auth))
+        .add_service(ObserverApi::new(hub.clone()).with_authorization(authorization.clone()))
+        .add_service(peer::api(hub, authorization))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), closing)
         .await;
     drop(prepared);
@@ -223,13 +279,11 @@ pub async fn spawn_local(opts: ServeOptions) -> Result<(SocketAddr, ServerHandle
         .await
         .wrap_err("cannot bind a loopback port for the local server")?;
     let addr = listener.local_addr()?;
-    let auth = opts.basic_auth.clone();
     let prepared = prepare(opts).await?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(run(
         listener,
         prepared,
-        auth,
         Box::pin(async move {
             let _ = rx.await;
         }),

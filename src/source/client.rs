@@ -1,42 +1,47 @@
 //! The GetFlows loop: connect, backfill, follow; on any error wait (capped exponential backoff
 //! with jitter) and resume with `since` = the last flow time seen, dropping the duplicates.
+//!
+//! Every attempt's error is kept and shown while the next one connects. A server that stops
+//! answering is called stalled after [`STALL_AFTER`] (probes tell it from a quiet one, see
+//! `probe.rs`), dropped after [`GIVE_UP_AFTER`], and dialed again within a second, so that it is
+//! back as soon as it answers. An error that trying again cannot change (`Unauthenticated`,
+//! `Unimplemented`, an untrusted certificate, …) stops the retries until the user asks for one.
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use prost::Message;
 use rand::Rng;
 use serde_json::json;
-use tokio::{sync::mpsc, time::Instant};
-use tonic::transport::Channel;
+use tokio::sync::mpsc;
 
 use super::{
-    ConnState, Dedup, ServerAddr, Shared, SourceCommand,
+    ConnState, Credentials, Dedup, Failure, ServerAddr, Shared, SourceCommand,
     connect::error_chain,
     eventlog::EventLog,
     portforward::PortForward,
+    probe::{self, Liveness},
     raw::{self, RawResponses},
+    refiltering::{DEDUP_WINDOW, refilter, set_filter},
 };
 use crate::api::{
     Timestamp,
     flow::{Flow, FlowFilter},
-    observer::{
-        GetFlowsRequest, GetNamespacesRequest, ServerStatusRequest, observer_client::ObserverClient,
-    },
+    observer::GetFlowsRequest,
 };
 use crate::cli::ConnectionArgs;
-use crate::filter::RingMatcher;
-use crate::store::{FlowRef, Refilter, SLICE_BUDGET, SLICE_FLOWS};
 
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
-const BACKOFF_CAP: Duration = Duration::from_secs(15);
-const STATUS_EVERY: Duration = Duration::from_secs(3);
-/// Flows remembered for duplicate detection after a resume.
-const DEDUP_WINDOW: usize = 65_536;
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// A connection on which nothing (no flow, no probe answer) came back for this long is shown
+/// as stalled...
+pub const STALL_AFTER: Duration = Duration::from_secs(4);
+/// ...and dropped for a new one after this long.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(15);
+/// How often the silence is looked at.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
 /// Messages taken from the stream per store lock.
 const BATCH: usize = 1024;
-/// Flow keys read per store lock when the duplicate window is refilled.
-const DEDUP_SLICE: usize = 16_384;
 
 pub struct SourceConfig {
     pub conn: ConnectionArgs,
@@ -48,263 +53,391 @@ pub struct SourceConfig {
     pub log: Option<Arc<EventLog>>,
 }
 
-/// Runs until `commands` closes. Never returns an error: every failure is shown in
-/// [`Shared::conn`], logged, and retried.
-pub async fn run(
+type Commands = mpsc::UnboundedReceiver<SourceCommand>;
+
+/// How one connection ended.
+enum Outcome {
+    /// The UI is gone.
+    Quit,
+    /// Open a new stream at once (a new filter, or the user asked to reconnect).
+    Reopen,
+    Failed(Failure),
+}
+
+/// What the source keeps across connections.
+struct Session {
     cfg: SourceConfig,
     shared: Arc<Shared>,
-    mut commands: mpsc::UnboundedReceiver<SourceCommand>,
-) {
-    let log = |event: &str, fields: serde_json::Value| {
-        if let Some(l) = &cfg.log {
-            l.write(event, fields);
+    credentials: Credentials,
+    whitelist: Vec<FlowFilter>,
+    blacklist: Vec<FlowFilter>,
+    /// Resume point: the newest flow time seen; flows up to it need a duplicate check.
+    resume: Option<Timestamp>,
+    dedup: Dedup,
+    /// After a filter change the held flows are filtered at once; flows at or after the new
+    /// stream's first (backfilled) flow are dropped when it arrives, so that the backfill
+    /// neither repeats them nor puts them out of order.
+    cut_pending: bool,
+    port_forward: Option<PortForward>,
+}
+
+/// Runs until `commands` closes. Never returns an error: every failure is shown in
+/// [`Shared::conn`], logged, and retried (permanent ones when the user asks).
+pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands) {
+    let credentials = match cfg
+        .conn
+        .basic_auth()
+        .map_err(color_eyre::eyre::Report::msg)
+        .and_then(Credentials::basic)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            shared.set_state(ConnState::Failed(format!("{e:#}")));
+            while commands.recv().await.is_some() {}
+            return;
         }
     };
-    let mut whitelist = cfg.whitelist.clone();
-    let mut blacklist = cfg.blacklist.clone();
-    // Resume point: the newest flow time seen, and flows up to it need a duplicate check.
-    let mut resume: Option<Timestamp> = None;
-    let mut dedup = Dedup::new(DEDUP_WINDOW);
-    // After a filter change the held flows are filtered at once; flows at or after the new
-    // stream's first (backfilled) flow are dropped when it arrives, so that the backfill neither
-    // repeats them nor puts them out of order.
-    let mut cut_pending = false;
+    let mut s = Session {
+        whitelist: cfg.whitelist.clone(),
+        blacklist: cfg.blacklist.clone(),
+        cfg,
+        shared,
+        credentials,
+        resume: None,
+        dedup: Dedup::new(DEDUP_WINDOW),
+        cut_pending: false,
+        port_forward: None,
+    };
     let mut attempt: u32 = 0;
-    let mut port_forward: Option<PortForward> = None;
-
-    loop {
-        shared.set_state(ConnState::Connecting);
-        let outcome = async {
-            let addr = if cfg.conn.port_forward {
-                if port_forward.is_none() {
-                    log("port_forward_start", json!({ "args": super::portforward::kubectl_args(&cfg.conn) }));
-                    let pf = PortForward::start(&cfg.conn, Duration::from_secs(30)).await?;
-                    log("port_forward_ready", json!({ "local": pf.local }));
-                    port_forward = Some(pf);
-                }
-                let local = &port_forward.as_ref().expect("set above").local;
-                ServerAddr::parse(local, cfg.conn.tls)?
-            } else {
-                ServerAddr::parse(&cfg.conn.server, cfg.conn.tls)?
-            };
-            {
-                let mut c = shared.conn();
-                c.server = addr.to_string();
-                c.version += 1;
+    'connect: loop {
+        s.shared.set_state(ConnState::Connecting);
+        let failure = match s.stream(&mut commands, attempt).await {
+            Outcome::Quit => break,
+            Outcome::Reopen => {
+                attempt = 0;
+                continue;
             }
-            log("connecting", json!({ "server": addr.to_string(), "attempt": attempt }));
-            let channel = super::connect(&cfg.conn, &addr).await?;
-            log("connected", json!({ "server": addr.to_string() }));
-            let status_poller = StatusPoller::spawn(channel.clone(), shared.clone());
-            let req = GetFlowsRequest {
-                number: if resume.is_some() { 0 } else { cfg.last.unwrap_or(cfg.capacity as u64) },
-                follow: true,
-                since: resume,
-                whitelist: whitelist.clone(),
-                blacklist: blacklist.clone(),
-                ..Default::default()
-            };
-            if let Some(l) = &cfg.log {
-                l.request(&addr.to_string(), &req);
-            }
-            shared.conn().requests += 1;
-            let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
-            grpc.ready().await.map_err(|e| color_eyre::eyre::eyre!(error_chain(&e)))?;
-            let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
-            let stream = grpc
-                .server_streaming(tonic::Request::new(req), path, RawResponses)
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            shared.set_state(ConnState::Live);
-            attempt = 0;
-            let mut stream = stream.ready_chunks(BATCH);
-            let end = loop {
-                tokio::select! {
-                    batch = stream.next() => match batch {
-                        None => break Err(color_eyre::eyre::eyre!("the server ended the flow stream")),
-                        Some(batch) => {
-                            if cut_pending {
-                                if let Some(first) = first_flow_time(&batch) {
-                                    cut_pending = false;
-                                    if let Some(t) = first {
-                                        let gone = refilter(&shared, &mut dedup, None, None, move |f| {
-                                            f.time().is_some_and(|ft| ft < t)
-                                        })
-                                        .await;
-                                        log("backfill_cut", json!({ "gone": gone.unwrap_or(0) }));
-                                    }
-                                }
-                            }
-                            let mut failed = None;
-                            let bad = cfg.log.clone();
-                            let mut store = shared.store();
-                            let now = chrono::Utc::now().timestamp();
-                            for item in batch {
-                                match item {
-                                    Ok(msg) => ingest(&mut store, &mut dedup, &mut resume, &msg, now, bad.as_ref()),
-                                    Err(status) => { failed = Some(status); break; }
-                                }
-                            }
-                            drop(store);
-                            shared.hand_over();
-                            if let Some(status) = failed {
-                                break Err(status_text(status));
-                            }
-                        }
-                    },
-                    cmd = commands.recv() => match cmd {
-                        None => break Ok(true),
-                        Some(SourceCommand::SetFilter { whitelist: w, blacklist: b, id }) => {
-                            (whitelist, blacklist) =
-                                set_filter(&shared, &mut dedup, &mut commands, (w, b, id), &log).await;
-                            resume = None;
-                            cut_pending = true;
-                            break Ok(false);
-                        }
-                    },
-                }
-            };
-            drop(status_poller);
-            end
+            Outcome::Failed(f) => f,
+        };
+        if s.shared.conn().last_error.is_none() {
+            attempt = 0; // the stream was open: a new run of attempts
         }
-        .await;
-
-        match outcome {
-            Ok(true) => break,
-            Ok(false) => continue, // new filter: reopen at once
-            Err(e) => {
-                let error = crate::format::sanitize(&format!("{e:#}")).into_owned();
-                attempt += 1;
-                let delay = backoff(attempt);
-                log(
+        attempt += 1;
+        let error = crate::format::sanitize(failure.text()).into_owned();
+        {
+            let mut c = s.shared.conn();
+            c.attempt = attempt;
+            c.last_error = Some(error.clone());
+        }
+        if s.cfg.conn.port_forward {
+            // A port-forward that died takes the connection with it: start a new one.
+            if let Some(pf) = s.port_forward.take() {
+                pf.stop().await;
+            }
+        }
+        let delay = match &failure {
+            Failure::Permanent { advice, .. } => {
+                s.log(
                     "stream_error",
-                    json!({ "error": error, "attempt": attempt, "retry_in_ms": delay.as_millis() as u64 }),
+                    json!({ "error": error, "attempt": attempt, "permanent": true, "advice": advice }),
                 );
-                if cfg.conn.port_forward {
-                    // A port-forward that died takes the connection with it: start a new one.
-                    if let Some(pf) = port_forward.take() {
-                        pf.stop().await;
-                    }
-                }
-                shared.set_state(ConnState::Reconnecting {
-                    retry_at: std::time::Instant::now() + delay,
-                    attempt,
-                    error,
+                s.shared.set_state(ConnState::Stopped {
+                    error: error.clone(),
+                    advice: advice.clone(),
                 });
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    cmd = commands.recv() => match cmd {
-                        None => break,
-                        Some(SourceCommand::SetFilter { whitelist: w, blacklist: b, id }) => {
-                            (whitelist, blacklist) =
-                                set_filter(&shared, &mut dedup, &mut commands, (w, b, id), &log).await;
-                            resume = None;
-                            cut_pending = true;
-                        }
-                    }
+                None
+            }
+            // A silent server may answer any moment: no long wait once it does.
+            Failure::Silent(_) => Some(backoff(attempt.min(2))),
+            Failure::Transient(_) => Some(backoff(attempt)),
+        };
+        let wait = async {
+            match delay {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        if let Some(d) = delay {
+            s.log(
+                "stream_error",
+                json!({ "error": error, "attempt": attempt, "retry_in_ms": d.as_millis() as u64 }),
+            );
+            s.shared.set_state(ConnState::Reconnecting {
+                retry_at: std::time::Instant::now() + d,
+                attempt,
+                error,
+            });
+        }
+        tokio::pin!(wait);
+        tokio::select! {
+            _ = &mut wait => {}
+            cmd = commands.recv() => match cmd {
+                None => break 'connect,
+                Some(cmd) => {
+                    s.command(cmd, &mut commands).await;
+                    attempt = 0;
                 }
             }
         }
     }
-    if let Some(pf) = port_forward {
+    if let Some(pf) = s.port_forward.take() {
         pf.stop().await;
     }
 }
 
-/// A new filter's lists and the UI's number for it.
-type NewFilter = (Vec<FlowFilter>, Vec<FlowFilter>, u64);
+impl Session {
+    fn log(&self, event: &str, fields: serde_json::Value) {
+        if let Some(l) = &self.cfg.log {
+            l.write(event, fields);
+        }
+    }
 
-/// Filters the held flows with a new filter at once (see [`refilter`]), so the table and the
-/// counters show only its flows before the server sends any; a newer filter arriving meanwhile
-/// takes over. Returns the lists of the filter applied last.
-async fn set_filter(
-    shared: &Shared,
-    dedup: &mut Dedup,
-    commands: &mut mpsc::UnboundedReceiver<SourceCommand>,
-    mut filter: NewFilter,
-    log: &impl Fn(&str, serde_json::Value),
-) -> (Vec<FlowFilter>, Vec<FlowFilter>) {
-    loop {
-        let (whitelist, blacklist, id) = filter;
-        let matcher = match RingMatcher::compile(&whitelist, &blacklist) {
-            Ok(m) => m,
-            Err(e) => {
-                // The UI compiled it before sending it: this does not happen. Keep the flows.
-                log(
-                    "filter_changed",
-                    json!({ "id": id, "error": e.to_string() }),
-                );
-                return (whitelist, blacklist);
-            }
-        };
-        let started = std::time::Instant::now();
-        let keep = move |f: &FlowRef| matcher.matches(f);
-        match refilter(shared, dedup, Some(id), Some(commands), keep).await {
-            Ok(gone) => {
-                let ms = started.elapsed().as_secs_f64() * 1e3;
-                log(
-                    "filter_changed",
-                    json!({ "id": id, "gone": gone, "ms": ms }),
-                );
-                return (whitelist, blacklist);
-            }
-            Err(SourceCommand::SetFilter {
+    /// A command from the UI between or during streams: a new filter is applied to the flows
+    /// held at once; the caller opens a new stream either way.
+    async fn command(&mut self, cmd: SourceCommand, commands: &mut Commands) {
+        match cmd {
+            SourceCommand::SetFilter {
                 whitelist,
                 blacklist,
                 id,
-            }) => filter = (whitelist, blacklist, id),
+            } => {
+                let event_log = self.cfg.log.clone();
+                let log = |event: &str, fields| {
+                    if let Some(l) = &event_log {
+                        l.write(event, fields);
+                    }
+                };
+                let (w, b) = set_filter(
+                    &self.shared,
+                    &mut self.dedup,
+                    commands,
+                    (whitelist, blacklist, id),
+                    &log,
+                )
+                .await;
+                (self.whitelist, self.blacklist) = (w, b);
+                self.resume = None;
+                self.cut_pending = true;
+            }
+            SourceCommand::Reconnect => self.log("reconnect_asked", json!({})),
         }
+    }
+
+    /// The server's address: `--server`, or a port-forward started (again) for it.
+    async fn address(&mut self) -> color_eyre::Result<ServerAddr> {
+        if !self.cfg.conn.port_forward {
+            return ServerAddr::parse(&self.cfg.conn.server, self.cfg.conn.tls);
+        }
+        let local = match &self.port_forward {
+            Some(pf) => pf.local.clone(),
+            None => {
+                self.log(
+                    "port_forward_start",
+                    json!({ "args": super::portforward::kubectl_args(&self.cfg.conn) }),
+                );
+                let pf = PortForward::start(&self.cfg.conn, Duration::from_secs(30)).await?;
+                self.log("port_forward_ready", json!({ "local": pf.local }));
+                let local = pf.local.clone();
+                self.port_forward = Some(pf);
+                local
+            }
+        };
+        ServerAddr::parse(&local, self.cfg.conn.tls)
+    }
+
+    /// One connection: dial, open the stream, take its flows until something ends it.
+    async fn stream(&mut self, commands: &mut Commands, attempt: u32) -> Outcome {
+        let addr = match self.address().await {
+            Ok(a) => a,
+            Err(e) => return Outcome::Failed(Failure::Transient(format!("{e:#}"))),
+        };
+        {
+            let mut c = self.shared.conn();
+            c.server = addr.to_string();
+            c.version += 1;
+        }
+        self.log(
+            "connecting",
+            json!({ "server": addr.to_string(), "attempt": attempt }),
+        );
+        let channel = match super::dial(&self.cfg.conn, &addr).await {
+            Ok(c) => c,
+            Err(e) => return Outcome::Failed(Failure::from_dial(e, &addr.to_string())),
+        };
+        self.log("connected", json!({ "server": addr.to_string() }));
+        let channel =
+            tonic::service::interceptor::InterceptedService::new(channel, self.credentials.clone());
+        let liveness = Liveness::new();
+        let _prober = probe::spawn_prober(channel.clone(), liveness.clone());
+        let _poller =
+            probe::spawn_status_poller(channel.clone(), self.shared.clone(), liveness.clone());
+        let req = GetFlowsRequest {
+            number: if self.resume.is_some() {
+                0
+            } else {
+                self.cfg.last.unwrap_or(self.cfg.capacity as u64)
+            },
+            follow: true,
+            since: self.resume,
+            whitelist: self.whitelist.clone(),
+            blacklist: self.blacklist.clone(),
+            ..Default::default()
+        };
+        if let Some(l) = &self.cfg.log {
+            l.request(&addr.to_string(), &req);
+        }
+        self.shared.conn().requests += 1;
+        let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
+        let mut open = Box::pin(async move {
+            grpc.ready()
+                .await
+                .map_err(|e| tonic::Status::unavailable(error_chain(&e)))?;
+            let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+            grpc.server_streaming(tonic::Request::new(req), path, RawResponses)
+                .await
+        });
+        let mut stream: Option<Pin<Box<dyn Stream<Item = Batch> + Send>>> = None;
+        let mut live = false;
+        let mut stalled = false;
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                opened = &mut open, if stream.is_none() => match opened {
+                    Ok(response) => {
+                        stream = Some(Box::pin(response.into_inner().ready_chunks(BATCH)));
+                        liveness.heard();
+                        self.shared.stream_open();
+                    }
+                    Err(status) => {
+                        let failure = Failure::from_status(&status, self.credentials.is_some());
+                        // Cut off before a word came back over plain text: a TLS port says
+                        // nothing an HTTP/2 client understands.
+                        let cut_off = std::error::Error::source(&status).is_some();
+                        if let (Failure::Transient(e), false, true, false) =
+                            (&failure, addr.tls, cut_off, liveness.answered())
+                        {
+                            return Outcome::Failed(Failure::Transient(format!(
+                                "the connection closed before the server answered; a TLS port? \
+                                 add --tls or use tls://{addr} ({e})"
+                            )));
+                        }
+                        return Outcome::Failed(failure);
+                    }
+                },
+                batch = next(&mut stream), if stream.is_some() => match batch {
+                    None => {
+                        return Outcome::Failed(Failure::Transient("the server ended the flow stream".into()));
+                    }
+                    Some(batch) => {
+                        liveness.heard();
+                        if let Some(status) = self.take(batch).await {
+                            return Outcome::Failed(Failure::from_status(&status, self.credentials.is_some()));
+                        }
+                    }
+                },
+                cmd = commands.recv() => match cmd {
+                    None => return Outcome::Quit,
+                    Some(cmd) => {
+                        self.command(cmd, commands).await;
+                        return Outcome::Reopen;
+                    }
+                },
+                _ = watch.tick() => {
+                    if !liveness.answered() {
+                        // Dialing does not wait for the server's first word: give it --timeout.
+                        let timeout = self.cfg.conn.timeout.max(Duration::from_secs(1));
+                        if liveness.age() >= timeout {
+                            return Outcome::Failed(Failure::Silent(format!(
+                                "{addr} accepted the connection but did not answer within {timeout:?}"
+                            )));
+                        }
+                        continue;
+                    }
+                    let silence = liveness.silence();
+                    if silence >= GIVE_UP_AFTER {
+                        return Outcome::Failed(Failure::Silent(format!(
+                            "stalled: no answer from {addr} for {}s",
+                            silence.as_secs()
+                        )));
+                    }
+                    if silence >= STALL_AFTER {
+                        if !stalled {
+                            stalled = true;
+                            let since = std::time::Instant::now() - silence;
+                            self.log("stalled", json!({ "silent_ms": silence.as_millis() as u64 }));
+                            self.shared.set_state(ConnState::Stalled { since });
+                        }
+                    } else if stalled || !live {
+                        if stalled {
+                            self.log("resumed", json!({ "silent_ms": silence.as_millis() as u64 }));
+                        }
+                        stalled = false;
+                        live = true;
+                        self.shared.set_state(ConnState::Live);
+                    }
+                },
+            }
+            // The stream's first answer, or flows after a stall: live at once, not a tick later.
+            if liveness.answered() && (!live || stalled) && liveness.silence() < STALL_AFTER {
+                if stalled {
+                    self.log("resumed", json!({}));
+                }
+                live = true;
+                stalled = false;
+                self.shared.set_state(ConnState::Live);
+            }
+        }
+    }
+
+    /// A batch of responses into the store; the error that ended the stream, if one did.
+    async fn take(&mut self, batch: Batch) -> Option<tonic::Status> {
+        if self.cut_pending {
+            if let Some(first) = first_flow_time(&batch) {
+                self.cut_pending = false;
+                if let Some(t) = first {
+                    let gone = refilter(&self.shared, &mut self.dedup, None, None, move |f| {
+                        f.time().is_some_and(|ft| ft < t)
+                    })
+                    .await;
+                    self.log("backfill_cut", json!({ "gone": gone.unwrap_or(0) }));
+                }
+            }
+        }
+        let mut failed = None;
+        let bad = self.cfg.log.clone();
+        let mut store = self.shared.store();
+        let now = chrono::Utc::now().timestamp();
+        for item in batch {
+            match item {
+                Ok(msg) => ingest(
+                    &mut store,
+                    &mut self.dedup,
+                    &mut self.resume,
+                    &msg,
+                    now,
+                    bad.as_ref(),
+                ),
+                Err(status) => {
+                    failed = Some(status);
+                    break;
+                }
+            }
+        }
+        drop(store);
+        self.shared.hand_over();
+        failed
     }
 }
 
-/// Keeps only the held flows `keep` accepts: decided in slices, each under its own short lock of
-/// the store with a yield in between (the UI draws meanwhile), then dropped in one more short
-/// lock that also puts in the recounted counters and, if given, `filter_id`; then the duplicate
-/// window is refilled from the flows kept. Only the source writes the store, so the decisions
-/// hold between slices. Returns how many flows went, or a `SetFilter` that came in on
-/// `commands` before the end (nothing is changed then).
-async fn refilter(
-    shared: &Shared,
-    dedup: &mut Dedup,
-    filter_id: Option<u64>,
-    mut commands: Option<&mut mpsc::UnboundedReceiver<SourceCommand>>,
-    mut keep: impl FnMut(&FlowRef) -> bool,
-) -> Result<usize, SourceCommand> {
-    let now = chrono::Utc::now().timestamp();
-    let mut r = Refilter::new(&shared.store(), now);
-    while !r.step(&shared.store(), SLICE_FLOWS, SLICE_BUDGET, &mut keep) {
-        shared.hand_over();
-        tokio::task::yield_now().await;
-        if let Some(Ok(cmd)) = commands.as_mut().map(|c| c.try_recv()) {
-            return Err(cmd);
-        }
-    }
-    let dropped = r.finish(&mut shared.store(), filter_id, &mut keep);
-    let gone = dropped.gone();
-    // Freed with the lock released: up to a million old rows and hundreds of chunks.
-    drop(dropped);
-    refill_dedup(shared, dedup).await;
-    Ok(gone)
-}
+/// Messages taken from the stream at once.
+type Batch = Vec<Result<bytes::Bytes, tonic::Status>>;
 
-/// The duplicate window after flows left the ring: the keys of the newest flows held, read a
-/// slice per store lock.
-async fn refill_dedup(shared: &Shared, dedup: &mut Dedup) {
-    dedup.clear();
-    let (first, end) = {
-        let store = shared.store();
-        (store.ring.first_seq(), store.ring.next_seq())
-    };
-    let mut from = end.saturating_sub(DEDUP_WINDOW as u64).max(first);
-    while from < end {
-        let to = (from + DEDUP_SLICE as u64).min(end);
-        for f in shared.store().ring.range(from, to) {
-            dedup.insert(f.key());
-        }
-        from = to;
-        shared.hand_over();
-        tokio::task::yield_now().await;
+/// The next batch of an open stream (never resolves without one).
+async fn next(stream: &mut Option<Pin<Box<dyn Stream<Item = Batch> + Send>>>) -> Option<Batch> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -364,18 +497,6 @@ fn ingest(
     }
 }
 
-fn status_text(s: tonic::Status) -> color_eyre::Report {
-    let msg = if s.message().is_empty() {
-        format!("{:?}", s.code())
-    } else {
-        format!("{:?}: {}", s.code(), s.message())
-    };
-    match std::error::Error::source(&s) {
-        Some(src) => color_eyre::eyre::eyre!("{msg} ({})", error_chain(src)),
-        None => color_eyre::eyre::eyre!("{msg}"),
-    }
-}
-
 /// Capped exponential backoff with "equal jitter": half fixed, half random.
 pub fn backoff(attempt: u32) -> Duration {
     let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
@@ -384,97 +505,9 @@ pub fn backoff(attempt: u32) -> Duration {
     half + half.mul_f64(rand::rng().random::<f64>())
 }
 
-/// Polls `ServerStatus` while a connection lives; aborted on drop.
-struct StatusPoller(tokio::task::JoinHandle<()>);
-
-impl StatusPoller {
-    fn spawn(channel: Channel, shared: Arc<Shared>) -> Self {
-        StatusPoller(tokio::spawn(async move {
-            let mut client = ObserverClient::new(channel);
-            let mut tick = tokio::time::interval_at(Instant::now(), STATUS_EVERY);
-            loop {
-                tick.tick().await;
-                let res = tokio::time::timeout(
-                    STATUS_EVERY,
-                    client.server_status(ServerStatusRequest {}),
-                )
-                .await;
-                if let Ok(Ok(resp)) = res {
-                    let mut c = shared.conn();
-                    c.status = Some(resp.into_inner());
-                    c.version += 1;
-                }
-                let ns = tokio::time::timeout(
-                    STATUS_EVERY,
-                    client.get_namespaces(GetNamespacesRequest {}),
-                )
-                .await;
-                if let Ok(Ok(resp)) = ns {
-                    let mut names: Vec<String> = resp
-                        .into_inner()
-                        .namespaces
-                        .into_iter()
-                        .map(|n| n.namespace)
-                        .collect();
-                    names.sort();
-                    names.dedup();
-                    shared.conn().namespaces = names;
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for StatusPoller {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn a_newer_filter_arriving_while_the_flows_are_filtered_takes_over() {
-        use crate::api::flow::Verdict;
-        let shared = Shared::new(100_000, "test".into());
-        {
-            let mut store = shared.store();
-            for f in crate::store::sample_flows(70_000) {
-                store.push_flow(f, i64::MAX);
-            }
-        }
-        let only = |v: Verdict| FlowFilter {
-            verdict: vec![v as i32],
-            ..Default::default()
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        // Queued before the first slice is decided: seen at the first yield.
-        tx.send(SourceCommand::SetFilter {
-            whitelist: vec![only(Verdict::Dropped)],
-            blacklist: vec![],
-            id: 2,
-        })
-        .unwrap();
-        let mut dedup = Dedup::new(DEDUP_WINDOW);
-        let first = (vec![only(Verdict::Forwarded)], vec![], 1);
-        let (whitelist, _) = set_filter(&shared, &mut dedup, &mut rx, first, &|_, _| {}).await;
-        assert_eq!(whitelist, vec![only(Verdict::Dropped)]);
-        let store = shared.store();
-        assert_eq!(store.filter_id, 2);
-        assert!(!store.ring.is_empty());
-        assert!(
-            store
-                .ring
-                .iter()
-                .all(|f| f.verdict() == Verdict::Dropped as i32)
-        );
-        assert_eq!(store.counters.flows.total, store.ring.len() as u64);
-        let newest = store.ring.newest().unwrap().key();
-        drop(store);
-        assert!(!dedup.insert(newest), "the window holds the flows kept");
-    }
 
     #[test]
     fn lost_events_are_counted_on_the_node_the_response_names() {

@@ -16,7 +16,12 @@ use tokio_rustls::{
         pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
     },
 };
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::{
+    Status,
+    metadata::{Ascii, MetadataValue},
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint, Uri},
+};
 
 use crate::cli::ConnectionArgs;
 
@@ -29,6 +34,17 @@ pub struct ServerAddr {
 }
 
 impl ServerAddr {
+    /// Whether the host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `host:port`, `[v6]:port`, `tls://host:port`; the port defaults to 4245.
     pub fn parse(server: &str, force_tls: bool) -> Result<Self> {
         let (tls, rest) = match server.split_once("://") {
@@ -85,22 +101,74 @@ impl std::fmt::Display for ServerAddr {
 
 /// Opens a gRPC channel with HTTP/2 keepalive, so a dead connection is noticed, not waited on.
 pub async fn connect(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel> {
+    dial(args, addr)
+        .await
+        .map_err(|e| eyre!(e.cause).wrap_err(format!("failed to connect to {addr}")))
+}
+
+/// Why a dial failed, and whether dialing again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialError {
+    pub kind: DialFailure,
+    /// What went wrong, in one line (without the address).
+    pub cause: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialFailure {
+    /// Refused, unreachable, reset, a certificate that may be renewed: try again later.
+    Other,
+    /// Nothing answered within `--timeout`.
+    Timeout,
+    /// What answered does not speak TLS (a plain-text server, or another protocol).
+    NotTls,
+    /// The server's certificate is not trusted: another CA, another name, a bad signature.
+    Untrusted,
+    /// The TLS options themselves are wrong (a CA file that cannot be read, a bad key).
+    Config,
+}
+
+/// [`connect`], with the reason it failed kept apart from the words.
+pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, DialError> {
+    let other = |cause: String| DialError {
+        kind: DialFailure::Other,
+        cause,
+    };
+    if matches!(args.basic_auth(), Ok(Some(_))) && !addr.tls && !addr.is_loopback() {
+        // hubble's credentials require TLS (gRPC-go refuses to send them without); a loopback
+        // address (a kubectl port-forward, a local proxy) never leaves the machine.
+        return Err(DialError {
+            kind: DialFailure::Config,
+            cause: "credentials require transport level security: basic auth is sent only over \
+                    TLS (--tls or tls://) or to a loopback address (kubectl port-forward)"
+                .into(),
+        });
+    }
     let endpoint = Endpoint::from_shared(format!("http://{}", addr.authority()))
-        .wrap_err_with(|| format!("invalid server address {addr}"))?
+        .map_err(|e| DialError {
+            kind: DialFailure::Config,
+            cause: format!("invalid server address {addr}: {e}"),
+        })?
         .connect_timeout(args.timeout)
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(10))
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .keep_alive_while_idle(true);
     let dial = async {
         if addr.tls {
-            let tls = TlsConnector::from(Arc::new(tls_config(args)?));
+            let config = tls_config(args).map_err(|e| DialError {
+                kind: DialFailure::Config,
+                cause: format!("{e:#}"),
+            })?;
+            let tls = TlsConnector::from(Arc::new(config));
             let name = args
                 .tls_server_name
                 .clone()
                 .unwrap_or_else(|| addr.host.clone());
-            let name = ServerName::try_from(name.clone())
-                .map_err(|_| eyre!("invalid TLS server name {name:?}"))?;
+            let name = ServerName::try_from(name.clone()).map_err(|_| DialError {
+                kind: DialFailure::Config,
+                cause: format!("invalid TLS server name {name:?}"),
+            })?;
             let connector = tower::service_fn(move |uri: Uri| {
                 let tls = tls.clone();
                 let name = name.clone();
@@ -115,15 +183,56 @@ pub async fn connect(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel
             endpoint
                 .connect_with_connector(connector)
                 .await
-                .map_err(|e| eyre!(error_chain(&e)))
+                .map_err(|e| DialError {
+                    kind: tls_failure(&e),
+                    cause: error_chain(&e),
+                })
         } else {
-            endpoint.connect().await.map_err(|e| eyre!(error_chain(&e)))
+            endpoint.connect().await.map_err(|e| other(error_chain(&e)))
         }
     };
     tokio::time::timeout(args.timeout + Duration::from_secs(1), dial)
         .await
-        .map_err(|_| eyre!("timed out after {:?} dialing {addr}", args.timeout))?
-        .wrap_err_with(|| format!("failed to connect to {addr}"))
+        .map_err(|_| DialError {
+            kind: DialFailure::Timeout,
+            cause: format!("timed out after {:?} dialing {addr}", args.timeout),
+        })?
+}
+
+/// HTTP/2 pings on a connection that received nothing for this long (the source's probes keep a
+/// healthy connection busier than that, so these go out only when the server is silent)...
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and the connection is closed when a ping is not answered within this.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a TLS dial's error says about the server: rustls's error inside the I/O error of the
+/// connector, where there is one.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> DialFailure {
+    use rustls::{CertificateError as C, Error as E};
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if let Some(tls) = inner {
+            return match tls {
+                // Bytes that are no TLS record: a plain-text server on that port.
+                E::InvalidMessage(_) => DialFailure::NotTls,
+                // Expired or not yet valid: the server's certificate may be renewed meanwhile.
+                E::InvalidCertificate(
+                    C::Expired
+                    | C::ExpiredContext { .. }
+                    | C::NotValidYet
+                    | C::NotValidYetContext { .. },
+                ) => DialFailure::Other,
+                E::InvalidCertificate(_) => DialFailure::Untrusted,
+                _ => DialFailure::Other,
+            };
+        }
+        cur = err.source();
+    }
+    DialFailure::Other
 }
 
 /// The whole `source()` chain of an error in one line: tonic's top-level messages alone
@@ -141,6 +250,43 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// The `authorization: Basic base64(user:password)` header hubble's
+/// `--basic-auth-username/--basic-auth-password` put on every call. Like hubble, it is sent over
+/// plain text too (hubble's credentials do not require transport security, and say nothing).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials(Option<MetadataValue<Ascii>>);
+
+impl Credentials {
+    pub fn basic(credentials: Option<(String, String)>) -> Result<Self> {
+        let Some((user, password)) = credentials else {
+            return Ok(Credentials(None));
+        };
+        let token = crate::format::base64(format!("{user}:{password}").as_bytes());
+        MetadataValue::try_from(format!("Basic {token}"))
+            .map(|v| Credentials(Some(v)))
+            .map_err(|_| eyre!("invalid basic auth credentials: not valid in a header"))
+    }
+
+    /// Whether any are sent.
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Interceptor for Credentials {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel that sends the credentials on every call.
+pub type AuthChannel = InterceptedService<Channel, Credentials>;
 
 fn tls_config(args: &ConnectionArgs) -> Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -235,6 +381,34 @@ impl ServerCertVerifier for AcceptAnyCert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn credentials_go_only_over_tls_or_to_this_machine() {
+        let mut args = ConnectionArgs::plain("relay.example:4245".into());
+        args.basic_auth_username = "ana".into();
+        args.basic_auth_password = "pw".into();
+        let remote = ServerAddr::parse("relay.example:4245", false).unwrap();
+        let e = dial(&args, &remote)
+            .await
+            .expect_err("refused before dialing");
+        assert_eq!(e.kind, DialFailure::Config);
+        assert!(
+            e.cause
+                .starts_with("credentials require transport level security"),
+            "{}",
+            e.cause
+        );
+        for local in ["127.0.0.1:4245", "localhost:4245", "[::1]:4245"] {
+            let a = ServerAddr::parse(local, false).unwrap();
+            assert!(a.is_loopback(), "{local}");
+        }
+        assert!(!remote.is_loopback());
+        assert!(
+            !ServerAddr::parse("10.0.0.1:4245", false)
+                .unwrap()
+                .is_loopback()
+        );
+    }
 
     #[test]
     fn server_addresses_parse_like_hubble() {

@@ -6,8 +6,11 @@ mod client;
 mod connect;
 mod dedup;
 pub mod eventlog;
+mod failure;
 pub mod portforward;
+mod probe;
 pub mod raw;
+mod refiltering;
 
 use std::{
     sync::{
@@ -18,8 +21,13 @@ use std::{
 };
 
 pub use client::{SourceConfig, run};
-pub use connect::{ServerAddr, connect, error_chain};
+pub use connect::{
+    AuthChannel, Credentials, DialError, DialFailure, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT,
+    ServerAddr, connect, dial, error_chain,
+};
 pub use dedup::Dedup;
+pub use failure::Failure;
+pub use probe::{PROBE_QUIET, STATUS_EVERY};
 
 use crate::api::{flow::FlowFilter, observer::ServerStatusResponse};
 use crate::store::Store;
@@ -84,22 +92,51 @@ impl Shared {
 
     pub(crate) fn set_state(&self, state: ConnState) {
         let mut c = self.conn();
+        // What the server last said of its rate no longer holds once it is not heard from.
+        if !matches!(state, ConnState::Live) {
+            if let Some(status) = &mut c.status {
+                status.flows_rate = 0.0;
+            }
+        }
         c.state = state;
+        c.version += 1;
+    }
+
+    /// The GetFlows stream is open: the failed attempts before it are history. (A server that
+    /// only answers probes is shown live, but its attempts keep counting, and backing off.)
+    pub(crate) fn stream_open(&self) {
+        let mut c = self.conn();
+        c.last_error = None;
+        c.attempt = 0;
         c.version += 1;
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub enum ConnState {
+    /// Dialing, or waiting for the server's first answer ([`ConnInfo::last_error`] says why
+    /// the attempt before failed, if one did).
     #[default]
     Connecting,
-    /// The GetFlows stream is open.
+    /// The GetFlows stream is open and the server answers (flows, or probes while it is quiet).
     Live,
+    /// The stream is open but nothing, not even a probe, came back since `since`; the source
+    /// reconnects if this lasts, and goes back to [`ConnState::Live`] as soon as anything does.
+    Stalled { since: Instant },
     /// The last attempt failed; the next one starts at `retry_at`.
     Reconnecting {
         retry_at: Instant,
         attempt: u32,
         error: String,
+    },
+    /// The server answered with an error that trying again cannot change (credentials, no
+    /// Observer API, a request it rejects): no retry until the user asks for one
+    /// ([`SourceCommand::Reconnect`]) or sets another filter.
+    Stopped {
+        /// What the server said.
+        error: String,
+        /// What is wrong and what to do.
+        advice: String,
     },
     /// Nothing more will happen (e.g. the port-forward could not start).
     Failed(String),
@@ -115,6 +152,10 @@ pub struct ConnInfo {
     pub namespaces: Vec<String>,
     /// GetFlows requests sent so far (each reconnect or filter change sends one).
     pub requests: u64,
+    /// Failed attempts since the stream was last live, and the last one's error: shown while
+    /// connecting again, so that every retry says why.
+    pub attempt: u32,
+    pub last_error: Option<String>,
     /// Bumped on every change so the UI knows to redraw.
     pub version: u64,
 }
@@ -131,4 +172,6 @@ pub enum SourceCommand {
         /// The UI's number for this filter (the one the source starts with is 0).
         id: u64,
     },
+    /// Connect again now: after a stop on a permanent error, or to cut a backoff short.
+    Reconnect,
 }

@@ -48,6 +48,8 @@ pub enum Effect {
     SetFilter(FilterChange),
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
+    /// Connect again now (after a stop on a permanent error, or to cut a backoff short).
+    Reconnect,
     Quit,
 }
 
@@ -105,6 +107,8 @@ pub enum Action {
     OpenCommand,
     /// Acknowledge the events lost so far (`L`): the banner goes until more are lost.
     AcknowledgeLost,
+    /// Connect again now (`r`).
+    Reconnect,
 }
 
 pub struct App {
@@ -280,6 +284,7 @@ impl App {
             KeyCode::Char('s') => Action::CycleSort,
             KeyCode::Char(':') => Action::OpenCommand,
             KeyCode::Char('L') => Action::AcknowledgeLost,
+            KeyCode::Char('r') => Action::Reconnect,
             _ => return None,
         })
     }
@@ -333,6 +338,7 @@ impl App {
                 let told = self.lost.acknowledge(store.counters.lost_total());
                 self.note(told);
             }
+            Action::Reconnect => self.reconnect(fx),
             _ => {}
         }
     }
@@ -504,7 +510,14 @@ impl App {
                 }
                 self.table.follow();
             }
+            Command::Retry => self.reconnect(fx),
         }
+    }
+
+    /// `r` / `:retry`: connect again now, whatever the source was waiting for.
+    fn reconnect(&mut self, fx: &mut Vec<Effect>) {
+        fx.push(Effect::Reconnect);
+        self.note("connecting again now".into());
     }
 
     /// Enter on a group or an L7 row: its filter flags are added like a one-key filter, and the

@@ -1,5 +1,5 @@
 //! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
-//! views by name, `:pause` / `:resume`. An unknown command or a bad filter is answered in the
+//! views by name, `:pause` / `:resume`, `:retry`. An unknown command or a bad filter is answered in the
 //! prompt, which stays open to be corrected; Tab completes a command's name.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -21,12 +21,32 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("l7", "the L7 view (also :3)"),
     ("pause", "pause the table"),
     ("resume", "resume following (also :follow)"),
+    (
+        "retry",
+        "connect to the server again now (also :reconnect, or r)",
+    ),
 ];
 
 /// Every name a command answers to, for matching, completion and suggestions.
 const NAMES: &[&str] = &[
-    "q", "quit", "filter", "f", "clear", "help", "h", "flows", "groups", "l7", "1", "2", "3",
-    "pause", "resume", "follow",
+    "q",
+    "quit",
+    "filter",
+    "f",
+    "clear",
+    "help",
+    "h",
+    "flows",
+    "groups",
+    "l7",
+    "1",
+    "2",
+    "3",
+    "pause",
+    "resume",
+    "follow",
+    "retry",
+    "reconnect",
 ];
 
 /// What a command asks for.
@@ -40,6 +60,8 @@ pub enum Command {
     View(View),
     Pause,
     Resume,
+    /// Connect again now.
+    Retry,
 }
 
 /// The prompt, while open.
@@ -160,6 +182,7 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "l7" | "3" => no_args(Command::View(View::L7)),
         "pause" => no_args(Command::Pause),
         "resume" | "follow" => no_args(Command::Resume),
+        "retry" | "reconnect" => no_args(Command::Retry),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
@@ -203,6 +226,8 @@ mod tests {
         assert_eq!(parse("l7"), Ok(Command::View(View::L7)));
         assert_eq!(parse("pause"), Ok(Command::Pause));
         assert_eq!(parse("follow"), Ok(Command::Resume));
+        assert_eq!(parse("retry"), Ok(Command::Retry));
+        assert_eq!(parse("reconnect"), Ok(Command::Retry));
         assert!(
             parse("clear now")
                 .unwrap_err()

@@ -43,6 +43,7 @@ pub mod words;
 
 use std::{
     future::Future,
+    io::IsTerminal,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -52,7 +53,7 @@ use futures::{Stream, StreamExt};
 use ratatui::{Terminal, backend::Backend, layout::Rect};
 use tokio::sync::mpsc;
 
-pub use app::{App, Ctx, Effect, Event};
+pub use app::{App, Ctx, Effect, Event, colours_off};
 pub use model::Model;
 
 use crate::filter::FilterFlags;
@@ -159,10 +160,21 @@ pub async fn run(cfg: SourceConfig) -> Result<()> {
         allowlist: cfg.whitelist.clone(),
         denylist: cfg.blacklist.clone(),
     };
+    if !std::io::stdout().is_terminal() {
+        color_eyre::eyre::bail!(
+            "the TUI needs a terminal, and stdout is not one (piped or redirected?); \
+             `hubtop observe` prints flows as text, with hubble observe's flags and formats"
+        );
+    }
     let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
     let mut ui = Ui::new(App::new().with_filter(flags), shared);
     let result = {
-        let mut guard = terminal::TerminalGuard::enter()?;
+        let mut guard = terminal::TerminalGuard::enter().map_err(|e| {
+            color_eyre::eyre::eyre!(
+                "cannot use the terminal: {e} (no controlling terminal? the TUI needs one; \
+                 `hubtop observe` prints flows without one)"
+            )
+        })?;
         let input = crossterm::event::EventStream::new();
         event_loop(
             &mut guard.terminal,
@@ -190,6 +202,9 @@ fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
             });
         }
         Effect::Copy(text) => osc52(&text),
+        Effect::Reconnect => {
+            let _ = commands.send(SourceCommand::Reconnect);
+        }
         Effect::Quit => {}
     }
 }
@@ -207,24 +222,38 @@ fn osc52(text: &str) {
     let _ = out.flush();
 }
 
-/// Resolves on SIGTERM, SIGHUP or SIGINT.
+/// The signal [`quit_signal`] saw, 0 before one arrives.
+static QUIT_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Resolves on SIGTERM, SIGHUP or SIGINT, and remembers which (see [`signal_received`]).
 pub async fn quit_signal() {
     use tokio::signal::unix::{SignalKind, signal};
+    const SIGNALS: [(i32, fn() -> SignalKind); 3] = [
+        (15, SignalKind::terminate),
+        (1, SignalKind::hangup),
+        (2, SignalKind::interrupt),
+    ];
     let mut streams = Vec::new();
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
-    ] {
-        if let Ok(s) = signal(kind) {
-            streams.push(s);
+    for (number, kind) in SIGNALS {
+        if let Ok(s) = signal(kind()) {
+            streams.push((number, s));
         }
     }
     if streams.is_empty() {
         return std::future::pending().await;
     }
-    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-    futures::future::select_all(waits).await;
+    let waits = streams.iter_mut().map(|(_, s)| Box::pin(s.recv()));
+    let (_, which, _) = futures::future::select_all(waits).await;
+    QUIT_SIGNAL.store(streams[which].0, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The signal that ended the run, if one did: the process then exits with 128 + its number, as
+/// shells expect of a program a signal stopped.
+pub fn signal_received() -> Option<i32> {
+    match QUIT_SIGNAL.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        n => Some(n),
+    }
 }
 
 /// Draws when something changed (at most every [`FRAME`]) and handles input until quit;

@@ -84,10 +84,19 @@ impl Lost {
 pub enum Conn {
     Connecting,
     Live,
+    /// Nothing came back from the server for this long.
+    Stalled {
+        secs: u64,
+    },
     Reconnecting {
         in_secs: u64,
         attempt: u32,
         error: String,
+    },
+    /// Stopped on an error retrying cannot change, until `r`.
+    Stopped {
+        error: String,
+        advice: String,
     },
     Failed(String),
 }
@@ -95,6 +104,8 @@ pub enum Conn {
 pub struct Status {
     pub server: String,
     pub conn: Conn,
+    /// While connecting again: the attempt and why the one before failed.
+    pub retry: Option<(u32, String)>,
     pub server_status: Option<ServerStatusResponse>,
     pub ring_len: usize,
     pub ring_capacity: usize,

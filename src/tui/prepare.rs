@@ -79,8 +79,16 @@ impl App {
                     attempt: *attempt,
                     error: error.clone(),
                 },
+                ConnState::Stalled { since } => Conn::Stalled {
+                    secs: since.elapsed().as_secs(),
+                },
+                ConnState::Stopped { error, advice } => Conn::Stopped {
+                    error: error.clone(),
+                    advice: advice.clone(),
+                },
                 ConnState::Failed(e) => Conn::Failed(e.clone()),
             },
+            retry: conn.last_error.as_ref().map(|e| (conn.attempt, e.clone())),
             server_status: conn.status.clone(),
             ring_len: store.ring.len(),
             ring_capacity: store.ring.capacity(),

@@ -20,6 +20,7 @@ mod eval;
 mod lex;
 mod parse;
 mod schema;
+pub(crate) use schema::is_field_path;
 mod types;
 
 use crate::api::flow::FlowFilter;

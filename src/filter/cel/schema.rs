@@ -96,6 +96,23 @@ pub(super) fn schema() -> &'static Schema {
     })
 }
 
+/// Whether `path` (`l4.TCP.source_port`) names a field of `message` (`flow.Flow`) as a
+/// protobuf FieldMask path may: proto field names joined by dots, each inside the message the one
+/// before it names, a repeated or map field only last (Go's `fieldmaskpb.New`).
+pub(crate) fn is_field_path(message: &str, path: &str) -> bool {
+    let schema = schema();
+    let mut current = schema.message(message);
+    for name in path.split('.') {
+        let Some(m) = current else { return false };
+        let Some(f) = m.field(name) else { return false };
+        current = match &f.kind {
+            Kind::Message(next) if !f.repeated => schema.message(next),
+            _ => None,
+        };
+    }
+    true
+}
+
 fn qualify(scope: &str, name: &str) -> String {
     if scope.is_empty() {
         name.to_string()
@@ -219,6 +236,31 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
     use crate::api::flow::{Flow, Layer4, Tcp, layer4};
+
+    #[test]
+    fn field_paths_are_checked_as_fieldmaskpb_checks_them() {
+        for ok in [
+            "time",
+            "time.seconds",
+            "l4.TCP.source_port",
+            "source.labels",
+            "IP",
+            "l7",
+        ] {
+            assert!(is_field_path("flow.Flow", ok), "{ok}");
+        }
+        for bad in [
+            "foo.bar",
+            "",
+            "time.",
+            "source.labels.x",
+            "l4.tcp",
+            "Time",
+            "ip",
+        ] {
+            assert!(!is_field_path("flow.Flow", bad), "{bad}");
+        }
+    }
 
     #[test]
     fn the_schema_knows_the_flow_message_and_its_enums() {

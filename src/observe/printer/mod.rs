@@ -8,7 +8,7 @@
 //! - `names.rs`: Cilium's tables behind the `TYPE` column and identities;
 //! - `tabwriter.rs`: Go's `text/tabwriter`, for `table`; `json.rs`: Go-escaped JSON lines.
 
-pub(super) mod json;
+pub(crate) mod json;
 mod names;
 mod render;
 mod tabwriter;
@@ -44,6 +44,8 @@ pub struct Options {
     pub color: bool,
     /// `--debug`: also print informational node status events.
     pub debug: bool,
+    /// `--print-policy-names`: policy verdicts name the policies that decided them.
+    pub policy_names: bool,
 }
 
 const DICT_SEPARATOR: &str = "------------";

@@ -83,6 +83,11 @@ impl Renderer {
         self.opts.format
     }
 
+    /// Whether policy verdicts name their policies (`--print-policy-names`).
+    pub fn policy_names(&self) -> bool {
+        self.opts.policy_names
+    }
+
     /// Appends the text of a flow response in a text format (compact, dict, table).
     pub fn render_flow(&mut self, f: &Flow, out: &mut Vec<u8>) -> Kind {
         self.buf.clear();
@@ -133,7 +138,7 @@ impl Renderer {
                 l.raw(" ");
                 l.text(&names::flow_type(f));
                 l.raw(" ");
-                write_verdict(&mut l, f);
+                write_verdict(&mut l, f, self.opts.policy_names);
                 l.raw(" (");
                 write_summary(&mut l, f);
                 l.raw(")\n");
@@ -156,7 +161,7 @@ impl Renderer {
                 l.raw("\n       TYPE: ");
                 l.text(&names::flow_type(f));
                 l.raw("\n    VERDICT: ");
-                write_verdict(&mut l, f);
+                write_verdict(&mut l, f, self.opts.policy_names);
                 l.raw("\n    SUMMARY: ");
                 write_summary(&mut l, f);
                 l.raw("\n");
@@ -178,7 +183,7 @@ impl Renderer {
                 l.raw("\t");
                 l.text(&names::flow_type(f));
                 l.raw("\t");
-                write_verdict(&mut l, f);
+                write_verdict(&mut l, f, self.opts.policy_names);
                 l.raw("\t");
                 write_summary(&mut l, f);
                 l.raw("\n");
@@ -193,7 +198,8 @@ impl Renderer {
         let cpu = e.cpu.as_ref().map_or(0, |c| c.value);
         let layout = self.opts.layout;
         let span = |out: &mut String| {
-            if e.first.is_some() || e.last.is_some() {
+            // hubble gives the span only when it knows both ends.
+            if e.first.is_some() && e.last.is_some() {
                 out.push_str(" (first: ");
                 write_timestamp(out, layout, e.first.as_ref());
                 out.push_str(", last: ");
@@ -203,13 +209,9 @@ impl Renderer {
         };
         let node = self.opts.node_name;
         match self.opts.format {
+            // hubble's compact line for lost events has no node, even with --print-node-name.
             Format::Compact => {
                 self.ts(resp.time.as_ref());
-                if node {
-                    self.buf.push_str(" [");
-                    escape_into(&mut self.buf, &resp.node_name);
-                    self.buf.push(']');
-                }
                 self.buf.push_str(&format!(
                     " EVENTS LOST: {source} CPU({cpu}) {}",
                     e.num_events_lost
@@ -222,10 +224,10 @@ impl Renderer {
                 self.ts(resp.time.as_ref());
                 if node {
                     self.buf.push_str("\n       NODE: ");
-                    escape_into(&mut self.buf, &resp.node_name);
+                    escape_into(&mut self.buf, or_dash(&resp.node_name));
                 }
                 self.buf.push_str(&format!(
-                    "\n     SOURCE: {source}\n       TYPE: EVENTS LOST\n    VERDICT: \n    SUMMARY: CPU({cpu}) - {}",
+                    "\n     SOURCE: {source}\n       TYPE: EVENTS LOST\n    VERDICT: -\n    SUMMARY: CPU({cpu}) - {}",
                     e.num_events_lost
                 ));
                 span(&mut self.buf);
@@ -235,11 +237,11 @@ impl Renderer {
                 self.ts(resp.time.as_ref());
                 self.buf.push('\t');
                 if node {
-                    escape_into(&mut self.buf, &resp.node_name);
+                    escape_into(&mut self.buf, or_dash(&resp.node_name));
                     self.buf.push('\t');
                 }
                 self.buf.push_str(&format!(
-                    "{source}\t\tEVENTS LOST\t\tCPU({cpu}) - {}",
+                    "{source}\t-\tEVENTS LOST\t-\tCPU({cpu}) - {}",
                     e.num_events_lost
                 ));
                 span(&mut self.buf);
@@ -354,4 +356,9 @@ pub(super) fn join_with_cut_off(elems: &[String], sep: &str, target: usize) -> S
         0 => joined,
         omitted => format!("{joined} (and {omitted} more)"),
     }
+}
+
+/// hubble's placeholder for an empty column of a lost-events row.
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
 }

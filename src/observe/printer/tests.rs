@@ -17,6 +17,7 @@ fn opts(format: Format) -> Options {
         ip_translation: true,
         color: false,
         debug: false,
+        policy_names: false,
     }
 }
 
@@ -140,6 +141,145 @@ fn lost_events_show_source_cpu_count_and_span() {
     assert_eq!(
         out,
         "Mar  8 22:13:08.000 EVENTS LOST: HUBBLE_RING_BUFFER CPU(0) 128 (first: Mar  8 22:13:05.500, last: Mar  8 22:13:07.000)\n"
+    );
+}
+
+#[test]
+fn lost_events_fill_empty_columns_with_a_dash_as_hubble_does() {
+    let lost = |first: Option<Timestamp>| LostEvent {
+        source: LostEventSource::PerfEventRingBuffer as i32,
+        num_events_lost: 3,
+        cpu: Some(pbjson_types::Int32Value { value: 1 }),
+        first,
+        last: Timestamp::parse("2025-03-08T22:13:07Z"),
+    };
+    let mut no_node = response(ResponseTypes::LostEvents(lost(None)));
+    no_node.node_name.clear();
+    let with_node = |o: Format| Options {
+        node_name: true,
+        ..opts(o)
+    };
+    // Only one end of the span known: hubble leaves the span out.
+    let (dict, _) = print(with_node(Format::Dict), std::slice::from_ref(&no_node));
+    assert_eq!(
+        dict,
+        "  TIMESTAMP: Mar  8 22:13:08.000\n       NODE: -\n     SOURCE: PERF_EVENT_RING_BUFFER\n       TYPE: EVENTS LOST\n    VERDICT: -\n    SUMMARY: CPU(1) - 3\n"
+    );
+    let (table, _) = print(with_node(Format::Table), std::slice::from_ref(&no_node));
+    assert_eq!(
+        table,
+        "TIMESTAMP             NODE   SOURCE                   DESTINATION   TYPE          VERDICT   SUMMARY\n\
+         Mar  8 22:13:08.000   -      PERF_EVENT_RING_BUFFER   -             EVENTS LOST   -         CPU(1) - 3\n"
+    );
+    // Compact has no node for lost events, even when asked for node names.
+    let (compact, _) = print(
+        with_node(Format::Compact),
+        &[response(ResponseTypes::LostEvents(lost(None)))],
+    );
+    assert_eq!(
+        compact,
+        "Mar  8 22:13:08.000 EVENTS LOST: PERF_EVENT_RING_BUFFER CPU(1) 3\n"
+    );
+}
+
+#[test]
+fn print_policy_names_names_the_policies_of_a_policy_verdict_in_its_direction() {
+    use crate::api::flow::{Policy, TrafficDirection};
+    let policy = |name: &str, kind: &str| Policy {
+        name: name.into(),
+        namespace: "shop".into(),
+        kind: kind.into(),
+        ..Default::default()
+    };
+    let verdict_flow = |verdict: Verdict, direction: TrafficDirection| Flow {
+        verdict: verdict as i32,
+        traffic_direction: direction as i32,
+        event_type: Some(CiliumEventType {
+            r#type: 5, // policy verdict
+            sub_type: 0,
+        }),
+        ingress_allowed_by: vec![policy("allow-web", "NetworkPolicy")],
+        egress_allowed_by: vec![policy("allow-dns", "CiliumNetworkPolicy"), policy("", "X")],
+        ingress_denied_by: vec![
+            policy("deny-all", "CiliumClusterwideNetworkPolicy"),
+            policy("deny-\x1b[2J", "CiliumNetworkPolicy"),
+        ],
+        ..flow()
+    };
+    let verdict_column = |names: bool, f: Flow| {
+        let (out, _) = print(
+            Options {
+                policy_names: names,
+                ..opts(Format::Dict)
+            },
+            &[response(ResponseTypes::Flow(f))],
+        );
+        out.lines()
+            .find_map(|l| l.strip_prefix("    VERDICT: "))
+            .expect("a verdict line")
+            .to_string()
+    };
+    let egress_allowed = verdict_flow(Verdict::Forwarded, TrafficDirection::Egress);
+    assert_eq!(verdict_column(false, egress_allowed.clone()), "ALLOWED");
+    // A policy without a name or kind is skipped, as hubble skips it.
+    assert_eq!(
+        verdict_column(true, egress_allowed),
+        "ALLOWED BY allow-dns (CiliumNetworkPolicy)"
+    );
+    assert_eq!(
+        verdict_column(
+            true,
+            verdict_flow(Verdict::Dropped, TrafficDirection::Ingress)
+        ),
+        "DENIED BY deny-all (CiliumClusterwideNetworkPolicy), deny-^[[2J (CiliumNetworkPolicy)"
+    );
+    // No direction, no names; a flow that is not a policy verdict keeps its verdict.
+    assert_eq!(
+        verdict_column(
+            true,
+            verdict_flow(Verdict::Dropped, TrafficDirection::Unknown)
+        ),
+        "DENIED"
+    );
+    assert_eq!(
+        verdict_column(
+            true,
+            Flow {
+                event_type: None,
+                ..verdict_flow(Verdict::Dropped, TrafficDirection::Ingress)
+            }
+        ),
+        "DROPPED"
+    );
+}
+
+#[test]
+fn jsonpb_writes_the_event_before_node_name_and_time_as_protojson_does() {
+    let (out, _) = print(
+        opts(Format::JsonPb),
+        &[
+            response(ResponseTypes::Flow(flow())),
+            response(ResponseTypes::LostEvents(LostEvent {
+                num_events_lost: 1,
+                ..Default::default()
+            })),
+        ],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0]
+            .starts_with(r#"{"flow":{"time":"2025-03-08T22:13:07.161Z","verdict":"FORWARDED","#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with(r#"},"node_name":"node-1","time":"2025-03-08T22:13:08Z"}"#),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        r#"{"lost_events":{"num_events_lost":"1"},"node_name":"node-1","time":"2025-03-08T22:13:08Z"}"#
     );
 }
 

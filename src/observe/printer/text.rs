@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use crate::api::flow::{AuthType, Flow, Verdict, layer4::Protocol};
+use crate::api::flow::{AuthType, Flow, Policy, TrafficDirection, Verdict, layer4::Protocol};
 use crate::format::enum_name;
 
 use super::names::{MSG_POLICY_VERDICT, reserved_identity};
@@ -245,17 +245,45 @@ pub fn write_identity(line: &mut Line<'_>, id: u32) {
     line.close();
 }
 
-/// The verdict, as `getVerdict` words it for policy-verdict events, in its colour.
-pub fn write_verdict(line: &mut Line<'_>, f: &Flow) {
+/// The verdict, as `getVerdict` words it for policy-verdict events, in its colour; with
+/// `--print-policy-names`, a policy verdict names the policies that allowed or denied it in the
+/// flow's direction (`ALLOWED BY allow-dns (CiliumNetworkPolicy)`).
+pub fn write_verdict(line: &mut Line<'_>, f: &Flow, policy_names: bool) {
     let policy = f.event_type.as_ref().map(|e| e.r#type) == Some(MSG_POLICY_VERDICT);
     let name = enum_name(f.verdict, Verdict::as_str_name);
+    let direction = TrafficDirection::try_from(f.traffic_direction).ok();
+    let named = |word: &str, egress: &[Policy], ingress: &[Policy]| -> Cow<'_, str> {
+        let by = match (policy_names, direction) {
+            (true, Some(TrafficDirection::Egress)) => egress,
+            (true, Some(TrafficDirection::Ingress)) => ingress,
+            _ => &[],
+        };
+        let mut text = word.to_string();
+        for (i, p) in by
+            .iter()
+            .filter(|p| !p.kind.is_empty() && !p.name.is_empty())
+            .enumerate()
+        {
+            text.push_str(if i == 0 { " BY " } else { ", " });
+            let _ = write!(text, "{} ({})", p.name, p.kind);
+        }
+        text.into()
+    };
     let (text, color): (Cow<'_, str>, Option<Color>) = match Verdict::try_from(f.verdict) {
         Ok(Verdict::Forwarded | Verdict::Redirected) => (
-            if policy { "ALLOWED".into() } else { name },
+            if policy {
+                named("ALLOWED", &f.egress_allowed_by, &f.ingress_allowed_by)
+            } else {
+                name
+            },
             Some(Color::Green),
         ),
         Ok(Verdict::Dropped | Verdict::Error) => (
-            if policy { "DENIED".into() } else { name },
+            if policy {
+                named("DENIED", &f.egress_denied_by, &f.ingress_denied_by)
+            } else {
+                name
+            },
             Some(Color::Red),
         ),
         Ok(Verdict::Audit) => (

@@ -7,29 +7,10 @@ use crate::api::flow::{Endpoint, Flow, Layer4, Tcp, layer4::Protocol};
 use crate::api::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
 use crate::observe::fastjson::tests::shared_lines;
 
-/// The full path's line for `msg`, if prost decodes it and pbjson writes it.
-fn full(msg: &[u8]) -> Option<Vec<u8>> {
-    let resp = GetFlowsResponse::decode(msg).ok()?;
-    let mut out = Vec::new();
-    json::write_line(&mut out, &resp).ok()?;
-    Some(out)
-}
-
-/// Checks one message; returns whether the transcoder took it.
+/// The transcoder against the full path on one message (see
+/// [`crate::fuzzing::transcoded`]); returns whether the transcoder took it.
 fn check(msg: &[u8]) -> bool {
-    let mut out = b"prefix".to_vec();
-    let taken = jsonpb(msg, &mut out, &mut Vec::new()).is_ok();
-    if taken {
-        let want = full(msg).unwrap_or_else(|| panic!("taken but the full path fails: {msg:x?}"));
-        assert_eq!(
-            String::from_utf8_lossy(&out[6..]),
-            String::from_utf8_lossy(&want),
-            "for {msg:x?}"
-        );
-    } else {
-        assert_eq!(out, b"prefix", "nothing is left behind when unsure");
-    }
-    taken
+    crate::fuzzing::transcoded(msg)
 }
 
 /// The shared captures' responses, encoded; `None` (skip) without them, see [`shared_lines`].

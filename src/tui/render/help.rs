@@ -93,7 +93,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r (Tab completes)",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),

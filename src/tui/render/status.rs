@@ -31,12 +31,24 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         (1, format!(" {} ", sanitize(&st.server)), Style::default()),
     ];
     // The state, then why (cut to fit, after the server's address).
-    let (state, error, style) = match &st.conn {
-        Conn::Connecting => ("● connecting".to_string(), None, theme.fg(Color::Yellow)),
+    let (state, error, style): (String, Option<String>, Style) = match &st.conn {
+        Conn::Connecting => match &st.retry {
+            Some((attempt, e)) => (
+                format!("● connecting (attempt {})", attempt + 1),
+                Some(format!(" · last error: {e}")),
+                theme.fg(Color::Yellow),
+            ),
+            None => ("● connecting".to_string(), None, theme.fg(Color::Yellow)),
+        },
         Conn::Live => (
             "● live".to_string(),
             None,
             theme.fg(Color::Green).add_modifier(Modifier::BOLD),
+        ),
+        Conn::Stalled { secs } => (
+            format!("● stalled: no data for {secs}s"),
+            None,
+            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ),
         Conn::Reconnecting {
             in_secs,
@@ -44,14 +56,20 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
             error,
         } => (
             format!("● reconnecting in {in_secs}s (attempt {attempt})"),
-            Some(error),
+            Some(format!(": {error}")),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
-        Conn::Failed(e) => ("● error".to_string(), Some(e), theme.alert()),
+        Conn::Stopped { advice, .. } => (
+            "● stopped (r retries)".to_string(),
+            Some(format!(": {advice}")),
+            theme.alert(),
+        ),
+        Conn::Failed(e) => ("● error".to_string(), Some(format!(": {e}")), theme.alert()),
     };
+    let has_error = error.is_some();
     parts.push((0, state, style));
     if let Some(e) = error {
-        parts.push((2, format!(": {}", sanitize(e)), style));
+        parts.push((2, sanitize(&e).into_owned(), style));
     }
     parts.push((
         3,
@@ -106,7 +124,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         if used + w <= width {
             used += w;
             keep[i] = true;
-        } else if parts[i].0 == 0 || (parts[i].0 == 2 && error.is_some() && used + 8 < width) {
+        } else if parts[i].0 == 0 || (parts[i].0 == 2 && has_error && used + 8 < width) {
             parts[i].1 = shorten::end_cut(&parts[i].1, width.saturating_sub(used));
             used = width;
             keep[i] = true;

@@ -250,6 +250,35 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
         }
         Conn::Connecting => {
             lines.push(Line::raw(format!("Connecting to {server}…")));
+            if let Some((attempt, error)) = &m.status.retry {
+                lines.push(Line::styled(
+                    format!(
+                        "Attempt {}; the last one failed: {}",
+                        attempt + 1,
+                        sanitize(error)
+                    ),
+                    theme.dim(),
+                ));
+            }
+        }
+        Conn::Stalled { secs } => {
+            lines.push(Line::styled(
+                format!("Nothing from {server} for {secs}s, not even an answer to a probe."),
+                theme.fg(Color::Yellow),
+            ));
+            lines.push(Line::raw(
+                "Is the server stopped, overloaded or cut off? hubtop reconnects if it stays silent, and goes on as soon as it answers.",
+            ));
+        }
+        Conn::Stopped { error, advice } => {
+            lines.push(Line::styled(
+                format!("Stopped: {server} refused, and trying again will not change that"),
+                theme.fg(Color::Red),
+            ));
+            lines.push(Line::raw(sanitize(error).into_owned()));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(sanitize(advice).into_owned(), theme.header()));
+            lines.push(Line::raw("r (or :retry) tries again · q quits"));
         }
         Conn::Live if m.filter.is_some() => {
             lines.push(Line::raw("No flow matches the filter yet."));
