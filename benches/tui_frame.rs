@@ -11,7 +11,11 @@
 //! held flow (the UI tests older flows within a per-frame budget, so this takes several frames
 //! drawn at the UI's 30 fps); also the first frame alone, and the whole ring tested in one go.
 //!
+//! Then the detail view of a flow with a 1 MB label (a hostile or broken workload): opening
+//! it, and one key (`j`, `G`, `o`) with the frame that answers it, p50 and p99 over 200 keys.
+//!
 //! `cargo bench --bench tui_frame`; figures go to `target/bench-results/tui_frame.tsv`.
+//! `HUBTOP_BENCH_FRAME_SIZES=1000` keeps the ring small (the detail case does not depend on it).
 
 mod common;
 
@@ -165,12 +169,108 @@ fn new_filter(shared: &Arc<Shared>, text: &str) -> NewFilter {
     }
 }
 
+/// Bytes of the label of [`detail_keys`].
+const HUGE_LABEL: usize = 1 << 20;
+/// Below this per key, the detail view answers within one frame of the UI (30 fps).
+const TARGET_DETAIL_KEY: Duration = Duration::from_millis(33);
+
+/// One key and the frame that answers it, `FRAMES` times.
+fn keys(
+    t: &mut Terminal<TestBackend>,
+    ui: &mut Ui,
+    mut code: impl FnMut(usize) -> KeyCode,
+) -> Timings {
+    let mut d = Vec::with_capacity(FRAMES);
+    for i in 0..FRAMES {
+        let start = Instant::now();
+        key(ui, code(i));
+        ui.draw(t).expect("draw");
+        d.push(start.elapsed());
+    }
+    d.sort();
+    Timings {
+        p50: common::percentile(&d, 50.0),
+        p99: common::percentile(&d, 99.0),
+    }
+}
+
+/// The detail view of a flow whose source carries a 1 MB label, among 1k ordinary flows:
+/// Enter (the view opens), then keys that scroll it and switch to the raw JSON and back.
+fn detail_keys(report: &mut Report, variants: &Variants) {
+    let shared = common::filled_shared(variants, 1_000);
+    let mut flow = variants.make(1_000_001);
+    if let Some(hubtop::api::observer::get_flows_response::ResponseTypes::Flow(f)) =
+        &mut flow.response_types
+    {
+        // Label-like text: letters and digits, a few separators, no spaces to break at.
+        let value: String = (0..HUGE_LABEL)
+            .map(|i| match i % 64 {
+                63 => '.',
+                n => char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[n % 36]),
+            })
+            .collect();
+        let ep = f.source.get_or_insert_with(Default::default);
+        ep.labels.push(format!("k8s:io.example/blob={value}"));
+        shared.store().push_flow(f.clone(), common::now_secs());
+    }
+    let mut ui = Ui::new(App::new(), shared.clone());
+    ui.app.now_secs = common::now_secs();
+    ui.app.no_color = false;
+    let mut t = terminal();
+    draw(&mut t, &mut ui);
+    let start = Instant::now();
+    key(&mut ui, KeyCode::Enter);
+    ui.draw(&mut t).expect("draw");
+    let open = start.elapsed();
+    assert!(
+        ui.app.screen == hubtop::tui::app::Screen::Detail,
+        "Enter did not open the detail view"
+    );
+    report.note(
+        "detail.1mb_label.open",
+        "detail view of a flow with a 1 MB label: Enter to its first frame",
+        ms(open),
+    );
+    // The raw JSON is built (all of it, wrapped) the first time `o` shows it.
+    let start = Instant::now();
+    key(&mut ui, KeyCode::Char('o'));
+    ui.draw(&mut t).expect("draw");
+    report.note(
+        "detail.1mb_label.raw.first",
+        "detail view, 1 MB label: the first o (the raw JSON built and wrapped) and its frame",
+        ms(start.elapsed()),
+    );
+    key(&mut ui, KeyCode::Char('o'));
+    let rows = [
+        ("scroll", "j (one line down) and its frame"),
+        ("ends", "G / g (to the end, to the top) and its frame"),
+        ("raw", "o (raw JSON and back) and its frame"),
+    ];
+    for (id, what) in rows {
+        let tm = match id {
+            "scroll" => keys(&mut t, &mut ui, |_| KeyCode::Char('j')),
+            "ends" => keys(&mut t, &mut ui, |i| {
+                KeyCode::Char(if i % 2 == 0 { 'G' } else { 'g' })
+            }),
+            _ => keys(&mut t, &mut ui, |_| KeyCode::Char('o')),
+        };
+        report.row(
+            &format!("detail.1mb_label.{id}"),
+            &format!("detail view, 1 MB label: {what}, p50 / p99"),
+            format!("p50 {} / p99 {}", ms(tm.p50), ms(tm.p99)),
+            format!("p99 ≤ {}", ms(TARGET_DETAIL_KEY)),
+            Some(tm.p99 <= TARGET_DETAIL_KEY),
+        );
+    }
+}
+
 fn main() {
     let mut report = Report::new("tui_frame");
     let quick = common::quick();
     let (templates, origin) = common::templates();
     eprintln!("input: {origin}");
     let variants = Variants::new(templates);
+    detail_keys(&mut report, &variants);
     // `HUBTOP_BENCH_FRAME_SIZES=1000000` runs one size only (for profiling).
     let sizes: Vec<usize> = match std::env::var("HUBTOP_BENCH_FRAME_SIZES") {
         Ok(list) => list

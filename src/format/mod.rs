@@ -11,5 +11,5 @@ pub use names::{
     drop_reason_meaning, drop_reason_name, enum_name, flow_type_name, lost_source_name,
     node_state_name, observation_point_name, traffic_direction_name, verdict_name,
 };
-pub use sanitize::sanitize;
+pub use sanitize::{MAX_MARKS, Sanitizer, escape_json_text, is_unsafe, push_escaped, sanitize};
 pub use summary::{Side, endpoint, endpoint_port, protocol_name, summary};

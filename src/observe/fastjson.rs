@@ -113,7 +113,8 @@ pub(super) fn ascii_run(s: &[u8]) -> usize {
 
 /// The length of the UTF-8 sequence at the start of `s` (which starts with a byte >= 0x80),
 /// when it is valid and written as is: not a C1 control (U+0080–U+009F) nor U+2028/U+2029,
-/// which Go escapes. (The line is checked as UTF-8 here, a character at a time: outside
+/// which Go escapes, nor anything else the printers escape (`format::is_unsafe`: bidi and
+/// other format characters…; such lines take the full path). (The line is checked as UTF-8 here, a character at a time: outside
 /// strings, only ASCII passes the scan.)
 #[inline(never)]
 fn utf8_char(s: &[u8]) -> R<usize> {
@@ -128,7 +129,7 @@ fn utf8_char(s: &[u8]) -> R<usize> {
         .ok()
         .and_then(|t| t.chars().next())
         .ok_or(Unsure)?;
-    if matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+    if crate::format::is_unsafe(c) {
         return Err(Unsure);
     }
     Ok(len)

@@ -573,9 +573,11 @@ impl App {
         fx.push(Effect::SetFilter(change));
     }
 
-    /// The flow as one line of jsonpb, for the clipboard.
+    /// The flow as one line of jsonpb, for the clipboard: bidi controls, separators and other
+    /// invisible characters as `\u….` escapes (the same JSON value, safe to paste anywhere).
     fn copy(&mut self, flow: &Flow, fx: &mut Vec<Effect>) {
         if let Ok(json) = serde_json::to_string(flow) {
+            let json = crate::format::escape_json_text(&json).into_owned();
             self.note(format!("copied {} bytes of JSON (OSC 52)", json.len()));
             fx.push(Effect::Copy(json));
         }

@@ -70,11 +70,18 @@ const IDLE_REDRAW: Duration = Duration::from_secs(1);
 pub struct Ui {
     pub app: App,
     pub shared: Arc<Shared>,
+    /// Cells [`render::sweep`] had to replace in the frames drawn so far: 0 unless some text
+    /// reached the screen without going through `format::sanitize` (tests assert it stays 0).
+    pub swept: u64,
 }
 
 impl Ui {
     pub fn new(app: App, shared: Arc<Shared>) -> Self {
-        Ui { app, shared }
+        Ui {
+            app,
+            shared,
+            swept: 0,
+        }
     }
 
     /// Applies an event with the store (and the connection) locked once.
@@ -122,7 +129,12 @@ impl Ui {
     {
         let size = terminal.size()?;
         let model = self.prepare_within(Rect::new(0, 0, size.width, size.height), budget);
-        terminal.draw(|f| render::draw(f, &model))?;
+        let mut swept = 0;
+        terminal.draw(|f| {
+            render::draw(f, &model);
+            swept = render::sweep(f.buffer_mut());
+        })?;
+        self.swept += swept as u64;
         Ok(model.busy())
     }
 

@@ -193,7 +193,10 @@ pub struct L7 {
 }
 
 pub struct Detail {
+    /// The lines on screen (each fits the width).
     pub lines: Vec<Line<'static>>,
+    /// The first of them, of `total`.
     pub scroll: usize,
+    pub total: usize,
     pub raw: bool,
 }

@@ -7,7 +7,6 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
-use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Screen};
 use super::model::{self, Conn, Main, Model};
@@ -247,23 +246,16 @@ impl App {
     }
 
     fn prepare_detail(&mut self, area: Rect, theme: &Theme) -> model::Detail {
-        let flow = &self.detail.flow;
-        let lines = if self.detail.raw {
-            render::detail::raw_lines(flow)
-        } else {
-            let lines = render::detail::detail_lines(flow, theme);
-            render::detail::hang_indent(lines, area.width.saturating_sub(2) as usize)
-        };
-        // The scroll counts lines as wrapped at this width, so the end is reachable.
-        let wrapped = Paragraph::new(lines.clone())
-            .wrap(Wrap { trim: false })
-            .line_count(area.width.saturating_sub(2));
-        let scroll = self
-            .detail
-            .clamp(wrapped, area.height.saturating_sub(2) as usize);
+        let width = area.width.saturating_sub(2);
+        let height = area.height.saturating_sub(2) as usize;
+        let no_color = theme.no_color;
+        let (shown, scroll, total) = self.detail.window((width, no_color), height, |flow, raw| {
+            render::detail::build(flow, raw, width as usize, &Theme { no_color })
+        });
         model::Detail {
-            lines,
+            lines: shown,
             scroll,
+            total,
             raw: self.detail.raw,
         }
     }

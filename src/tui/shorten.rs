@@ -99,7 +99,7 @@ impl Endpoint {
             let ns_room = max.saturating_sub(port_w + name_min + 1);
             if ns_room >= 3 {
                 let ns = end_cut(&self.namespace, ns_room);
-                let name = name_fit(&self.name, max - port_w - width(&ns) - 1);
+                let name = name_fit(&self.name, max.saturating_sub(port_w + width(&ns) + 1));
                 return self.render(&ns, &name, false);
             }
         }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::PathBuf;
 
 /// `../shared/` beside the checkout (CI has it; a user's fresh clone does not), or

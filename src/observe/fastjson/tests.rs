@@ -202,13 +202,14 @@ fn utf8_is_checked_a_character_at_a_time() {
         "😀",
         "\u{a0}",
         "\u{7ff}",
-        "\u{ffff}",
-        "\u{10ffff}",
+        "\u{fffd}",
+        "\u{10000}",
+        "\u{2fa1d}",
         "a\u{2027}b",
     ] {
         assert!(check(&line_with(ok.as_bytes())), "{ok:?} is taken");
     }
-    // Not UTF-8, or characters Go escapes (C1 controls, U+2028, U+2029): refused.
+    // Not UTF-8, or characters Go escapes (C1 controls, U+2028, U+2029) or we do: refused.
     let refused: &[&[u8]] = &[
         b"\x80",
         b"\xbf",
@@ -229,6 +230,12 @@ fn utf8_is_checked_a_character_at_a_time() {
         b"\xe2\x80\xa9",
         b"\x7f",
         b"\x1b",
+        // What the printers escape though Go does not (the full path writes them).
+        "\u{202e}".as_bytes(),
+        "\u{200b}".as_bytes(),
+        "\u{ffff}".as_bytes(),
+        "\u{10ffff}".as_bytes(),
+        "\u{e0041}".as_bytes(),
     ];
     for bad in refused {
         assert!(!check(&line_with(bad)), "{bad:x?} is refused");

@@ -1,7 +1,8 @@
 //! `-o jsonpb` (and `-o json`): one compact JSON value per line, escaped as Go's `json.Encoder`
-//! escapes (control characters, and `<`, `>`, `&`, U+2028, U+2029 as `\u….`). DEL and the C1
-//! controls (U+0080–U+009F), which Go leaves raw, are escaped too: the same JSON value, and no
-//! raw control character ever reaches a terminal.
+//! escapes (control characters, and `<`, `>`, `&`, U+2028, U+2029 as `\u….`). DEL, the C1
+//! controls (U+0080–U+009F), bidi controls and every other character `format::is_unsafe` flags,
+//! which Go leaves raw, are escaped too (as UTF-16 surrogate pairs beyond the BMP): the same
+//! JSON value, and no raw control, bidi or invisible character ever reaches a terminal.
 
 use std::io::{self, Write};
 
@@ -56,9 +57,13 @@ impl Formatter for GoFormatter {
                 '&' => "\\u0026",
                 '\u{2028}' => "\\u2028",
                 '\u{2029}' => "\\u2029",
-                '\u{7f}'..='\u{9f}' => {
+                // DEL, C1, and what the TUI escapes (bidi, format characters…): the same value.
+                c if crate::format::is_unsafe(c) => {
                     w.write_all(&bytes[start..i])?;
-                    write!(w, "\\u{:04x}", c as u32)?;
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        write!(w, "\\u{:04x}", unit)?;
+                    }
                     start = i + c.len_utf8();
                     continue;
                 }
@@ -126,5 +131,19 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "{\"u\":\"\\u003ca href=\\\"x\\\"\\u003e\\u0026\\u2028\\u001b\\n\\u003c/a\\u003e\\u007f\\u009bé\"}\n"
         );
+    }
+
+    #[test]
+    fn bidi_and_invisible_characters_are_escaped_and_read_back_the_same() {
+        let text = "pod\u{202e}x\u{2066}\u{200b}\u{feff}\u{ad}\u{fe0f}\u{e0041}\u{f0000}日本";
+        let mut out = Vec::new();
+        write_line(&mut out, &serde_json::json!({ "u": text })).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line,
+            "{\"u\":\"pod\\u202ex\\u2066\\u200b\\ufeff\\u00ad\\ufe0f\\udb40\\udc41\\udb80\\udc00日本\"}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["u"], text);
     }
 }

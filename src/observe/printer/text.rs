@@ -3,8 +3,12 @@
 //!
 //! Flow fields are attacker-controlled. Text from a flow goes through [`Line::text`], which
 //! shows ESC as `^[` and CR as `\r` (as hubble does), other C0 controls and DEL in caret
-//! notation and C1 controls as `\u{..}` (hubble prints those raw; we do not let them reach a
-//! terminal). Tab and newline pass, as in hubble, whose output the oracle records.
+//! notation, and C1 controls, bidi controls, line and paragraph separators and every other
+//! character the TUI escapes as `\u{..}` (hubble prints those raw; we do not let them reach a
+//! terminal). Tab, which hubble prints raw too, shows as `\t` (it would move the cursor, and
+//! split a `table` cell). Newline passes, as in hubble, whose output the oracle records (an
+//! HTTP URL holding `\r\n`): the one control a flow can still put in a text format, so a field
+//! can start a line of its own there; the TUI and the JSON formats escape it.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -67,26 +71,22 @@ impl Line<'_> {
     }
 }
 
-/// Appends `s` with control characters made visible (see the module docs).
+/// Appends `s` with control characters made visible (see the module docs), and every other
+/// character the TUI escapes (`format::is_unsafe`: bidi controls, U+2028/U+2029, format
+/// characters, default ignorables…) as `\u{..}`: hubble prints them raw, and a bidi override
+/// in a pod name reorders the rest of the line on a terminal.
 pub fn escape_into(out: &mut String, s: &str) {
-    if !s
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2)
-    {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n') {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
         match c {
-            '\t' | '\n' => out.push(c),
             '\x1b' => out.push_str("^["),
             '\r' => out.push_str("\\r"),
-            '\0'..='\x1f' => {
-                out.push('^');
-                out.push((b'@' + c as u8) as char);
-            }
-            '\x7f' => out.push_str("^?"),
-            '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            '\n' => out.push(c),
+            '\t' => out.push_str("\\t"),
+            c if crate::format::is_unsafe(c) => crate::format::push_escaped(out, c),
             c => out.push(c),
         }
     }
@@ -333,7 +333,8 @@ pub fn go_quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\x0b' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            // Go escapes what is not printable (Cf, Zl, Zp…); we escape what the TUI escapes.
+            c if crate::format::is_unsafe(c) => {
                 let n = c as u32;
                 if n <= 0xffff {
                     out.push_str(&format!("\\u{n:04x}"));
@@ -362,7 +363,20 @@ mod tests {
     #[test]
     fn escape_shows_esc_and_cr_like_hubble_and_hides_other_controls() {
         let s = line_of(false, |l| l.text("a\x1b[31m\r\nb\tc\x07\x7f\u{9b}"));
-        assert_eq!(s, "a^[[31m\\r\nb\tc^G^?\\u{9b}");
+        assert_eq!(s, "a^[[31m\\r\nb\\tc^G^?\\u{9b}");
+    }
+
+    #[test]
+    fn escape_shows_bidi_controls_separators_and_invisible_characters() {
+        let s = line_of(false, |l| {
+            l.text("pod\u{202e}gpj\u{2066}x\u{2069} node\u{2028}LS\u{2029}\u{200b}\u{feff}\u{ad}\u{fe0f}\u{e0041}")
+        });
+        assert_eq!(
+            s,
+            "pod\\u{202e}gpj\\u{2066}x\\u{2069} node\\u{2028}LS\\u{2029}\\u{200b}\\u{feff}\\u{ad}\\u{fe0f}\\u{e0041}"
+        );
+        // Ordinary non-ASCII text passes as it is.
+        assert_eq!(line_of(false, |l| l.text("café 日本 é")), "café 日本 é");
     }
 
     #[test]

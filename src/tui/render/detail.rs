@@ -7,11 +7,11 @@ use ratatui::{
     Frame,
     layout::Rect,
     text::{Line, Span},
-    widgets::{Block, Borders, Paragraph, Wrap},
+    widgets::{Block, Borders, Paragraph},
 };
 use serde_json::Value;
 
-use super::{Theme, title};
+use super::{Theme, thousands, title};
 use crate::api::flow::{
     Endpoint, Flow, L7FlowType, Policy, Verdict, layer4::Protocol, layer7::Record,
 };
@@ -25,22 +25,108 @@ pub fn draw(f: &mut Frame, m: &Model, d: &model::Detail, area: Rect) {
     } else {
         "Flow details — o raw JSON · y copy · Esc back"
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .title(title(name, &theme));
-    f.render_widget(
-        Paragraph::new(d.lines.clone())
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((d.scroll.min(u16::MAX as usize) as u16, 0)),
-        area,
-    );
+    let shown = d.lines.len();
+    if d.total > shown {
+        let above = if d.scroll > 0 { "↑" } else { " " };
+        let below = if d.scroll + shown < d.total {
+            "↓"
+        } else {
+            " "
+        };
+        let position = format!(
+            " {above}{below} {}–{}/{} ",
+            d.scroll + 1,
+            d.scroll + shown,
+            d.total
+        );
+        block = block.title_bottom(Line::styled(position, theme.header()).right_aligned());
+    }
+    // The model holds the lines on screen, each fitting the width: nothing to wrap or skip.
+    f.render_widget(Paragraph::new(d.lines.clone()).block(block), area);
 }
 
-/// The flow as pretty-printed jsonpb.
+/// The view's lines, each fitting `width` columns: the grouped fields (long values continue
+/// under themselves, a value past [`FIELD_CAP`] bytes is cut with a note) or the raw JSON (all
+/// of it, wrapped).
+pub(crate) fn build(flow: &Flow, raw: bool, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let lines = if raw {
+        raw_lines(flow)
+    } else {
+        hang_indent(detail_lines(flow, theme), width)
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        wrap_line(line, width.max(2), &mut out);
+    }
+    out
+}
+
+/// The most of one value the grouped view shows (the raw JSON view shows all of it, `y`
+/// copies it): a 1 MB label would otherwise be thousands of lines between the user and the
+/// fields after it.
+pub const FIELD_CAP: usize = 4096;
+
+/// The longest start of `s` of at most `max` bytes that ends on a character boundary.
+fn cut_at(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `line` as lines of at most `width` columns (measured as ratatui draws them: by character,
+/// the text being sanitised), styles kept; a break never separates a mark from its base.
+fn wrap_line(line: Line<'static>, width: usize, out: &mut Vec<Line<'static>>) {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars())
+        .map(|c| c.width().unwrap_or(0))
+        .sum();
+    if total <= width {
+        out.push(line);
+        return;
+    }
+    let style = line.style;
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let mut piece = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > 0 && used + w > width && used > 0 {
+                if !piece.is_empty() {
+                    current.push(Span::styled(std::mem::take(&mut piece), span.style));
+                }
+                out.push(Line::from(std::mem::take(&mut current)).style(style));
+                used = 0;
+            }
+            piece.push(c);
+            used += w;
+        }
+        if !piece.is_empty() {
+            current.push(Span::styled(piece, span.style));
+        }
+    }
+    if !current.is_empty() {
+        out.push(Line::from(current).style(style));
+    }
+}
+
+/// The flow as pretty-printed jsonpb; characters the sanitiser escapes are JSON `\u….` escapes
+/// (the same value, as `y` copies it).
 pub(crate) fn raw_lines(flow: &Flow) -> Vec<Line<'static>> {
     let json = serde_json::to_value(flow).unwrap_or(Value::Null);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    let text = format::escape_json_text(&text);
     text.lines()
         .map(|l| Line::raw(sanitize(l).into_owned()))
         .collect()
@@ -90,9 +176,15 @@ pub(crate) fn detail_lines(flow: &Flow, theme: &Theme) -> Vec<Line<'static>> {
         if v.is_empty() {
             return;
         }
+        let shown = cut_at(&v, FIELD_CAP);
+        let mut value = sanitize(shown).into_owned();
+        if shown.len() < v.len() {
+            let more = thousands((v.len() - shown.len()) as u64);
+            value.push_str(&format!(" … ({more} more bytes: o shows them, y copies)"));
+        }
         out.push(Line::from(vec![
-            Span::styled(format!("  {k:<20}"), theme.dim()),
-            Span::styled(sanitize(&v).into_owned(), style),
+            Span::styled(format!("  {:<20}", sanitize(k)), theme.dim()),
+            Span::styled(value, style),
         ]));
     };
     let plain = ratatui::style::Style::default();
@@ -521,6 +613,79 @@ fn break_at(s: &str, room: usize) -> usize {
 #[cfg(test)]
 mod hang_tests {
     use super::*;
+
+    fn text(l: &Line<'_>) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    fn cols(l: &Line<'_>) -> usize {
+        use unicode_width::UnicodeWidthChar;
+        text(l).chars().map(|c| c.width().unwrap_or(0)).sum()
+    }
+
+    #[test]
+    fn long_lines_wrap_by_columns_keeping_styles_marks_and_wide_characters() {
+        let style = ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+        let line = Line::from(vec![
+            Span::raw("ab"),
+            Span::styled("cde\u{301}fg日本語h", style),
+        ]);
+        let mut out = Vec::new();
+        wrap_line(line, 5, &mut out);
+        let texts: Vec<String> = out.iter().map(text).collect();
+        assert_eq!(texts, ["abcde\u{301}", "fg日", "本語h"]);
+        assert!(out.iter().all(|l| cols(l) <= 5));
+        // The styled part keeps its style on every line it continues on.
+        assert_eq!(out[1].spans[0].style, style);
+        assert_eq!(out[0].spans[0].content, "ab");
+    }
+
+    #[test]
+    fn a_cut_ends_on_a_character_boundary() {
+        assert_eq!(cut_at("日本語", 4), "日");
+        assert_eq!(cut_at("abc", 10), "abc");
+        assert_eq!(cut_at("ab日", 3), "ab");
+    }
+
+    #[test]
+    fn every_built_line_fits_and_a_huge_value_is_cut_with_a_note() {
+        use crate::api::flow::Endpoint;
+        let flow = Flow {
+            node_name: "n".repeat(3 * FIELD_CAP),
+            source: Some(Endpoint {
+                labels: vec![
+                    format!("k8s:wide={}", "日本".repeat(3000)),
+                    "k8s:a=b".into(),
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let theme = Theme { no_color: true };
+        for width in [20, 58, 78, 198] {
+            for raw in [false, true] {
+                let lines = build(&flow, raw, width, &theme);
+                assert!(
+                    lines.iter().all(|l| cols(l) <= width),
+                    "raw {raw} at {width}"
+                );
+                let all: String = lines.iter().map(text).collect();
+                if raw {
+                    // All of it, over the lines.
+                    assert!(all.matches('n').count() >= 3 * FIELD_CAP);
+                } else {
+                    let note = format!(
+                        " … ({} more bytes: o shows them, y copies)",
+                        thousands((2 * FIELD_CAP) as u64)
+                    );
+                    // Continuation lines start under the value, and a break may take a space.
+                    let bare = |s: &str| s.split_whitespace().collect::<String>();
+                    assert!(bare(&all).contains(&bare(&note)), "{width}");
+                    assert!(all.contains("k8s:a=b"), "the fields after it still show");
+                }
+            }
+        }
+    }
 
     #[test]
     fn long_values_continue_under_their_value() {

@@ -232,10 +232,11 @@ impl InputView {
     fn new(input: &str, cursor: usize, room: usize) -> Self {
         let mut clean = String::with_capacity(input.len());
         let mut map = Vec::with_capacity(input.len());
+        // A character at a time, in context: a mark stays on its base.
+        let mut sanitizer = crate::format::Sanitizer::default();
         for (i, c) in input.char_indices() {
             map.push((i, clean.len()));
-            let mut buf = [0; 4];
-            clean.push_str(&sanitize(c.encode_utf8(&mut buf)));
+            sanitizer.push(&mut clean, c);
         }
         let base = clean.as_ptr() as usize;
         let mut cells = Vec::new();

@@ -151,6 +151,31 @@ pub fn draw(f: &mut Frame, m: &Model) {
     }
 }
 
+/// The last line of defence: every cell whose symbol holds a character that must not reach a
+/// terminal raw (`format::is_unsafe`, or more stacked marks than the sanitiser keeps) gets
+/// U+FFFD instead, as wide as ratatui took the symbol to be. Text is sanitised (visibly
+/// escaped) long before; this only catches what a future change forgets, and says how many
+/// cells it replaced.
+pub fn sweep(buf: &mut ratatui::buffer::Buffer) -> usize {
+    use ratatui::buffer::CellWidth;
+    use unicode_width::UnicodeWidthChar;
+    let mut replaced = 0;
+    for cell in &mut buf.content {
+        let sym = cell.symbol();
+        // Most cells: one printable ASCII character.
+        if sym.len() == 1 && sym.as_bytes()[0] >= 0x20 && sym.as_bytes()[0] != 0x7f {
+            continue;
+        }
+        let marks = sym.chars().filter(|c| c.width() == Some(0)).count();
+        if sym.chars().any(crate::format::is_unsafe) || marks > crate::format::MAX_MARKS {
+            let wide = sym.cell_width() >= 2;
+            cell.set_symbol(if wide { "\u{fffd}\u{fffd}" } else { "\u{fffd}" });
+            replaced += 1;
+        }
+    }
+    replaced
+}
+
 /// The `Ctrl-f` prompt over the bottom of the main area.
 fn search_prompt(f: &mut Frame, m: &Model, prompt: &SearchPrompt, area: Rect) {
     use ratatui::widgets::{Block, Borders, Clear};
