@@ -288,7 +288,11 @@ mod tests {
         assert_eq!(ok(&["--first", "1_000"]).select.first, 1000);
         // hubble 1.19 asks servers for the visible fields only, unless told not to.
         assert!(ok(&[]).other.use_default_field_masks);
-        assert!(!ok(&["--use-default-field-masks=false"]).other.use_default_field_masks);
+        assert!(
+            !ok(&["--use-default-field-masks=false"])
+                .other
+                .use_default_field_masks
+        );
     }
 
     #[test]
