@@ -226,7 +226,11 @@ pub fn split(flow: &[u8], context: &mut Vec<u8>, rest: &mut Vec<u8>) -> Result<F
                     facts.uuid = Some(u);
                     Side::Row
                 }
-                None => Side::Rest,
+                None => {
+                    // The last uuid wins, as prost reads it: this one, kept with the rest.
+                    facts.uuid = None;
+                    Side::Rest
+                }
             },
             (VERDICT, 0) => {
                 facts.verdict = field.varint as i32;
@@ -476,6 +480,7 @@ mod tests {
                         facts.uuid = Some(u);
                         continue;
                     }
+                    facts.uuid = None;
                 }
                 (VERDICT, 0) => facts.verdict = field.varint as i32,
                 (DROP_REASON_DESC, 0) => facts.drop_reason_desc = field.varint as i32,
