@@ -272,6 +272,21 @@ mod tests {
     }
 
     #[test]
+    fn enum_names_from_a_newer_cilium_are_dropped_and_the_flow_kept() {
+        let text = concat!(
+            "{\"flow\":{\"uuid\":\"a\",\"verdict\":\"QUARANTINED\"}}\n",
+            "{\"flow\":{\"uuid\":\"b\",\"verdict\":\"DROPPED\",\"Type\":\"L9\"}}\n",
+        );
+        let (got, warnings) = read(text, select(0, false));
+        assert_eq!(got, ["a", "b"]);
+        assert_eq!(warnings.matches("unknown field detected").count(), 1);
+        assert!(
+            warnings.contains("flow.verdict = \\\"QUARANTINED\\\""),
+            "{warnings}"
+        );
+    }
+
+    #[test]
     fn warnings_after_the_first_n_flows_are_not_reached() {
         let text = format!("{}garbage\n", flows(3));
         let (got, warnings) = read(&text, select(2, true));

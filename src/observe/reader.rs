@@ -15,9 +15,6 @@ use std::sync::{
     mpsc::{self, Receiver, SyncSender, TryRecvError},
 };
 
-use serde::Deserialize;
-use serde_json::Value;
-
 use crate::api::{Timestamp, observer::GetFlowsResponse};
 use crate::filter::FlowMatcher;
 
@@ -331,12 +328,17 @@ impl Decoder {
             Ok(r) => return Some(r),
             Err(e) => e,
         };
-        if err.is_data() && err.to_string().starts_with("unknown field") {
-            if let Some(r) = without_unknown_fields(line) {
+        let text = err.to_string();
+        if err.is_data()
+            && (text.starts_with("unknown field") || text.starts_with("unknown variant"))
+        {
+            // A newer Cilium's field or enum name: read without it, as hubble does (the same
+            // reader as `serve --input-file`).
+            if let Ok((r, left)) = crate::serve::lenient_parse(line) {
                 if !self.unknown_seen {
                     self.unknown_seen = true;
                     outcomes.push(Outcome::UnknownFields {
-                        error: err.to_string(),
+                        error: format!("{text} (left out: {})", left.paths.join(", ")),
                     });
                 }
                 return Some(r);
@@ -354,54 +356,6 @@ impl Decoder {
             line: shown,
         });
         None
-    }
-}
-
-/// Parses `line` dropping the fields the API types do not have: each round removes the field
-/// serde names from the objects whose other keys are all expected ones.
-fn without_unknown_fields(line: &[u8]) -> Option<GetFlowsResponse> {
-    let mut value: Value = serde_json::from_slice(line).ok()?;
-    for _ in 0..64 {
-        let err = match GetFlowsResponse::deserialize(&value) {
-            Ok(r) => return Some(r),
-            Err(e) => e.to_string(),
-        };
-        // "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`" / "there are no fields"
-        let rest = err.strip_prefix("unknown field `")?;
-        let (name, tail) = rest.split_once('`')?;
-        let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
-        if !prune(&mut value, name, &expected) {
-            return None;
-        }
-    }
-    None
-}
-
-fn prune(v: &mut Value, name: &str, expected: &[&str]) -> bool {
-    match v {
-        Value::Object(map) => {
-            let mut removed = false;
-            if map.contains_key(name)
-                && map
-                    .keys()
-                    .all(|k| k == name || expected.contains(&k.as_str()))
-            {
-                map.remove(name);
-                removed = true;
-            }
-            for child in map.values_mut() {
-                removed |= prune(child, name, expected);
-            }
-            removed
-        }
-        Value::Array(items) => {
-            let mut removed = false;
-            for child in items.iter_mut() {
-                removed |= prune(child, name, expected);
-            }
-            removed
-        }
-        _ => false,
     }
 }
 
@@ -439,7 +393,8 @@ mod tests {
             for outcome in &chunk.outcomes {
                 got.push(match outcome {
                     Outcome::Record { out, .. } => {
-                        let v: Value = serde_json::from_slice(&chunk.out[out.clone()]).unwrap();
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&chunk.out[out.clone()]).unwrap();
                         v["flow"]["uuid"].as_str().unwrap_or("-").to_string()
                     }
                     Outcome::Bad { line, .. } => format!("bad:{line}"),

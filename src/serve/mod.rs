@@ -26,6 +26,8 @@ mod grpc;
 mod hub;
 mod l7;
 mod lenient;
+/// A jsonpb line read without what this build does not know (shared with `observe`).
+pub(crate) use lenient::parse as lenient_parse;
 mod observer;
 mod packets;
 mod peer;
