@@ -42,7 +42,7 @@ const DEFAULT_LAST: u64 = 20;
 /// formats show. hubble's list lacks traffic_direction, policy_match_type and the other enums
 /// below, so through a server it prints `policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN`; this
 /// one asks for them.
-const DEFAULT_FIELD_MASK: &[&str] = &[
+pub(crate) const DEFAULT_FIELD_MASK: &[&str] = &[
     "time",
     "source.identity",
     "source.namespace",

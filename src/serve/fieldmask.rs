@@ -472,38 +472,13 @@ mod tests {
 
     #[test]
     #[allow(deprecated)] // Summary: hubble's text formats still read it
-    fn the_hubble_clis_default_mask_gives_what_its_text_formats_read() {
+    fn observes_default_mask_gives_what_the_text_formats_read() {
         let f = full_flow();
-        let paths: Vec<String> = [
-            "time",
-            "source.identity",
-            "source.namespace",
-            "source.pod_name",
-            "destination.identity",
-            "destination.namespace",
-            "destination.pod_name",
-            "source_service",
-            "destination_service",
-            "l4",
-            "IP",
-            "ethernet",
-            "l7",
-            "Type",
-            "node_name",
-            "is_reply",
-            "event_type",
-            "verdict",
-            "Summary",
-            "auth_type",
-            "ip_trace_id",
-            "policy_match_type",
-            "traffic_direction",
-            "debug_capture_point",
-            "sock_xlate_point",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        // What `hubtop observe` asks for by default (its mask for the text formats).
+        let paths: Vec<String> = crate::observe::DEFAULT_FIELD_MASK
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let m = FieldMask::new(&paths).unwrap().unwrap();
         let (t, n) = flow_time_and_node_name();
         let got = GetFlowsResponse::decode(m.response(&stored(&f), t, n).unwrap()).unwrap();
