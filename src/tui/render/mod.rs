@@ -244,7 +244,7 @@ fn command_line(f: &mut Frame, m: &Model, line: &CommandLine, area: Rect) {
         ),
         None => Line::styled(
             shorten::end_cut(
-                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume",
+                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry",
                 inner,
             ),
             theme.dim(),
