@@ -53,12 +53,8 @@ fn start_client(
     let shared = Shared::new(capacity, addr.to_string());
     let (tx, rx) = mpsc::unbounded_channel();
     let cfg = SourceConfig {
-        conn: ConnectionArgs::plain(addr.to_string()),
         last: Some(last),
-        capacity,
-        whitelist: vec![],
-        blacklist: vec![],
-        log: None,
+        ..SourceConfig::new(ConnectionArgs::plain(addr.to_string()), capacity)
     };
     rt.spawn(run(cfg, shared.clone(), rx));
     (shared, tx)

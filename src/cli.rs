@@ -25,6 +25,11 @@ pub struct Cli {
     pub conn: ConnectionArgs,
     #[command(flatten)]
     pub tui: TuiArgs,
+    /// Browse a capture instead of a server: jsonpb lines as `hubble observe -o jsonpb` writes
+    /// them, gzip-compressed too (.gz), `-` for stdin. Several files (repeat the flag, or list
+    /// them after it) are merged in time order.
+    #[arg(long, value_name = "FILE", num_args = 1.., help_heading = "Capture")]
+    pub input_file: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +167,29 @@ pub struct TuiArgs {
     /// Write connection events and every GetFlows request sent as JSON lines to this file.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Flows since this time: relative (5m, 1h30m) or absolute (RFC 3339, 2006-01-02); for a
+    /// capture, relative times count back from its newest flow. `:since` changes it.
+    #[arg(long, value_name = "TIME", help_heading = "Time window")]
+    pub since: Option<String>,
+    /// Flows until this time (same forms as --since). `:until` changes it.
+    #[arg(long, value_name = "TIME", help_heading = "Time window")]
+    pub until: Option<String>,
+    /// Append every flow received (before local filtering) to this file as jsonpb lines, as
+    /// `hubble observe -o jsonpb` writes them.
+    #[arg(long, value_name = "FILE", help_heading = "Recording")]
+    pub record: Option<PathBuf>,
+    /// Start a new --record file when the current one reaches this size (bytes; K, M, G
+    /// suffixes; 0: never).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size, help_heading = "Recording")]
+    pub record_max_size: u64,
+    /// Rotated --record files kept besides the current one (FILE.1 is the newest).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        help_heading = "Recording"
+    )]
+    pub record_keep: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -209,6 +237,24 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A size in bytes: `1048576`, `512K`, `100M`, `2G` (powers of 1024; `KiB`/`MB` spellings too).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let bad = || format!("invalid size {s:?} (examples: 1048576, 512K, 100M, 2G)");
+    let n: u64 = t[..digits].parse().map_err(|_| bad())?;
+    let unit = t[digits..].trim().to_ascii_uppercase();
+    let scale: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
+}
+
 /// Go's `time.ParseDuration` subset people use: `500ms`, `5s`, `1m30s`, `2h`, `1.5s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {s:?} (examples: 500ms, 5s, 1m30s)");
@@ -247,6 +293,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("10X").is_err());
+        assert!(parse_size("M").is_err());
+    }
 
     #[test]
     fn go_durations_parse_like_hubble_flags() {

@@ -13,6 +13,7 @@ pub mod serve;
 pub mod source;
 pub mod store;
 pub mod tui;
+pub mod window;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -10,7 +10,9 @@ use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, ServeArgs, TuiArgs};
 use hubtop::filter::FlowMatcher;
 use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
-use hubtop::source::{SourceConfig, eventlog::EventLog};
+use hubtop::source::{RecordSpec, SourceConfig, eventlog::EventLog};
+use hubtop::tui::Origin;
+use hubtop::window::TimeWindow;
 
 fn main() {
     // Panics (bugs) get color-eyre's report, in colour only on a terminal that wants it. Errors
@@ -77,6 +79,7 @@ fn run() -> Result<()> {
     let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
     runtime.block_on(async move {
         match cli.command {
+            None if !cli.input_file.is_empty() => capture(cli.input_file, cli.tui, filters).await,
             None => tui(cli.conn, cli.tui, filters).await,
             Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
@@ -100,13 +103,21 @@ fn source_config(
         }
         None => None,
     };
+    let window = TimeWindow::parse(tui.since.as_deref(), tui.until.as_deref())
+        .map_err(color_eyre::eyre::Report::msg)?;
+    let record = tui.record.clone().map(|path| RecordSpec {
+        path,
+        max_size: tui.record_max_size,
+        keep: tui.record_keep,
+    });
     Ok(SourceConfig {
-        conn,
         last: tui.last,
-        capacity: tui.buffer as usize,
         whitelist: filters.allowlist,
         blacklist: filters.denylist,
         log,
+        window,
+        record,
+        ..SourceConfig::new(conn, tui.buffer as usize)
     })
 }
 
@@ -116,7 +127,22 @@ async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Resul
         hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
     }
     conn.basic_auth().map_err(color_eyre::eyre::Report::msg)?;
-    hubtop::tui::run(source_config(conn, &args, filters)?).await
+    let cfg = source_config(conn.clone(), &args, filters)?;
+    hubtop::tui::run(cfg, Origin::Server(conn)).await
+}
+
+/// `hubtop --input-file FILE…`: the captures, merged in time order, in the TUI.
+async fn capture(
+    files: Vec<std::path::PathBuf>,
+    args: TuiArgs,
+    filters: FilterFlags,
+) -> Result<()> {
+    let conn = ConnectionArgs::plain("127.0.0.1:0".into());
+    let cfg = SourceConfig {
+        capture: files.clone(),
+        ..source_config(conn, &args, filters)?
+    };
+    hubtop::tui::run(cfg, Origin::Capture(files)).await
 }
 
 async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
@@ -131,7 +157,8 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
     .await
     .wrap_err("starting the demo server")?;
     let conn = ConnectionArgs::plain(addr.to_string());
-    let result = hubtop::tui::run(source_config(conn, &args.tui, filters)?).await;
+    let cfg = source_config(conn, &args.tui, filters)?;
+    let result = hubtop::tui::run(cfg, Origin::Demo(addr.to_string())).await;
     server.stop().await;
     result
 }

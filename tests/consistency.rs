@@ -309,12 +309,8 @@ async fn the_table_shows_exactly_the_rings_matching_flows_from_a_live_demo_serve
         let shared = Shared::new(500_000, addr.to_string());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let cfg = SourceConfig {
-            conn: ConnectionArgs::plain(addr.to_string()),
             last: Some(3_000),
-            capacity: 500_000,
-            whitelist: vec![],
-            blacklist: vec![],
-            log: None,
+            ..SourceConfig::new(ConnectionArgs::plain(addr.to_string()), 500_000)
         };
         let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
         let mut app = App::new();

@@ -154,14 +154,7 @@ fn client(conn: ConnectionArgs) -> Client {
     let shared = Shared::new(10_000, conn.server.clone());
     let (commands, rx) = mpsc::unbounded_channel();
     let server = conn.server.clone();
-    let cfg = SourceConfig {
-        conn,
-        last: None,
-        capacity: 10_000,
-        whitelist: vec![],
-        blacklist: vec![],
-        log: None,
-    };
+    let cfg = SourceConfig::new(conn, 10_000);
     tokio::spawn(source::run(cfg, shared.clone(), rx));
     let mut app = App::new();
     app.no_color = true;

@@ -131,12 +131,9 @@ fn start_source(
     let shared = Shared::new(10_000, conn.server.clone());
     let (tx, rx) = mpsc::unbounded_channel();
     let cfg = SourceConfig {
-        conn,
         last,
-        capacity: 10_000,
-        whitelist: vec![],
-        blacklist: vec![],
         log: log.map(|p| Arc::new(EventLog::create(p).unwrap())),
+        ..SourceConfig::new(conn, 10_000)
     };
     tokio::spawn(source::run(cfg, shared.clone(), rx));
     (shared, tx)

@@ -35,12 +35,8 @@ fn start(conn: ConnectionArgs) -> Arc<Shared> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::mem::forget(tx);
     let cfg = SourceConfig {
-        conn,
         last: Some(10),
-        capacity: 1000,
-        whitelist: vec![],
-        blacklist: vec![],
-        log: None,
+        ..SourceConfig::new(conn, 1000)
     };
     tokio::spawn(source::run(cfg, shared.clone(), rx));
     shared

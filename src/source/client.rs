@@ -51,6 +51,41 @@ pub struct SourceConfig {
     pub whitelist: Vec<FlowFilter>,
     pub blacklist: Vec<FlowFilter>,
     pub log: Option<Arc<EventLog>>,
+    /// `--since`/`--until`: sent in every GetFlows request (relative bounds against the clock,
+    /// or a capture's newest flow).
+    pub window: crate::window::TimeWindow,
+    /// `--input-file`: browse these captures (merged in time order) instead of `conn.server`.
+    pub capture: Vec<std::path::PathBuf>,
+    /// `--record`: append every flow received to a file.
+    pub record: Option<RecordSpec>,
+}
+
+impl SourceConfig {
+    /// `conn` with a ring of `capacity`, a full backfill, no filter, window, capture, log or
+    /// recording.
+    pub fn new(conn: ConnectionArgs, capacity: usize) -> Self {
+        SourceConfig {
+            conn,
+            last: None,
+            capacity,
+            whitelist: Vec::new(),
+            blacklist: Vec::new(),
+            log: None,
+            window: Default::default(),
+            capture: Vec::new(),
+            record: None,
+        }
+    }
+}
+
+/// `--record FILE` with its rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSpec {
+    pub path: std::path::PathBuf,
+    /// Rotate when the file reaches this many bytes (0: never).
+    pub max_size: u64,
+    /// Rotated files kept besides the current one.
+    pub keep: u32,
 }
 
 type Commands = mpsc::UnboundedReceiver<SourceCommand>;

@@ -20,7 +20,7 @@ use std::{
     time::Instant,
 };
 
-pub use client::{SourceConfig, run};
+pub use client::{RecordSpec, SourceConfig, run};
 pub use connect::{
     AuthChannel, Credentials, DialError, DialFailure, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT,
     ServerAddr, connect, dial, error_chain,

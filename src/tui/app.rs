@@ -111,7 +111,29 @@ pub enum Action {
     Reconnect,
 }
 
+/// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
+/// incident note) and says of itself.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A Hubble server or Relay, with the connection flags given.
+    Server(crate::cli::ConnectionArgs),
+    /// Captures given with `--input-file` (`-`: stdin).
+    Capture(Vec<std::path::PathBuf>),
+    /// `hubtop demo`'s local server at this address.
+    Demo(String),
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin::Server(crate::cli::ConnectionArgs::plain("localhost:4245".into()))
+    }
+}
+
 pub struct App {
+    /// Where the flows come from.
+    pub origin: Origin,
+    /// `--since`/`--until` (`:since`, `:until`) in force.
+    pub window: crate::window::TimeWindow,
     /// Colours off (`NO_COLOR`).
     pub no_color: bool,
     /// Wall clock, seconds since the epoch (set by the loop each frame; fixed in tests).
@@ -147,6 +169,8 @@ impl Default for App {
 impl App {
     pub fn new() -> Self {
         App {
+            origin: Origin::default(),
+            window: Default::default(),
             no_color: colours_off(),
             now_secs: chrono::Utc::now().timestamp(),
             screen: Screen::Flows,
@@ -170,6 +194,13 @@ impl App {
     /// Starts with this filter (from the command line); the source was started with it too.
     pub fn with_filter(mut self, flags: FilterFlags) -> Self {
         self.filters = Filters::starting_with(flags);
+        self
+    }
+
+    /// Says where the flows come from and the time window the source started with.
+    pub fn with_origin(mut self, origin: Origin, window: crate::window::TimeWindow) -> Self {
+        self.origin = origin;
+        self.window = window;
         self
     }
 

@@ -53,7 +53,7 @@ use futures::{Stream, StreamExt};
 use ratatui::{Terminal, backend::Backend, layout::Rect};
 use tokio::sync::mpsc;
 
-pub use app::{App, Ctx, Effect, Event, colours_off};
+pub use app::{App, Ctx, Effect, Event, Origin, colours_off};
 pub use model::Model;
 
 use crate::filter::FilterFlags;
@@ -153,7 +153,7 @@ impl Ui {
 
 /// Starts the source task and runs the TUI on the real terminal until the user quits or a
 /// signal (SIGTERM, SIGHUP, SIGINT) arrives; the terminal is restored on every path.
-pub async fn run(cfg: SourceConfig) -> Result<()> {
+pub async fn run(cfg: SourceConfig, origin: Origin) -> Result<()> {
     let shared = Shared::new(cfg.capacity, cfg.conn.server.clone());
     let (commands, rx) = mpsc::unbounded_channel();
     let flags = FilterFlags {
@@ -166,8 +166,11 @@ pub async fn run(cfg: SourceConfig) -> Result<()> {
              `hubtop observe` prints flows as text, with hubble observe's flags and formats"
         );
     }
+    let app = App::new()
+        .with_filter(flags)
+        .with_origin(origin, cfg.window.clone());
     let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
-    let mut ui = Ui::new(App::new().with_filter(flags), shared);
+    let mut ui = Ui::new(app, shared);
     let result = {
         let mut guard = terminal::TerminalGuard::enter().map_err(|e| {
             color_eyre::eyre::eyre!(
