@@ -128,7 +128,7 @@ async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Resul
     }
     conn.basic_auth().map_err(color_eyre::eyre::Report::msg)?;
     let cfg = source_config(conn.clone(), &args, filters)?;
-    hubtop::tui::run(cfg, Origin::Server(conn)).await
+    hubtop::tui::run(cfg, Origin::Server(Box::new(conn))).await
 }
 
 /// `hubtop --input-file FILE…`: the captures, merged in time order, in the TUI.

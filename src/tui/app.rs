@@ -116,7 +116,7 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub enum Origin {
     /// A Hubble server or Relay, with the connection flags given.
-    Server(crate::cli::ConnectionArgs),
+    Server(Box<crate::cli::ConnectionArgs>),
     /// Captures given with `--input-file` (`-`: stdin).
     Capture(Vec<std::path::PathBuf>),
     /// `hubtop demo`'s local server at this address.
@@ -125,7 +125,9 @@ pub enum Origin {
 
 impl Default for Origin {
     fn default() -> Self {
-        Origin::Server(crate::cli::ConnectionArgs::plain("localhost:4245".into()))
+        Origin::Server(Box::new(crate::cli::ConnectionArgs::plain(
+            "localhost:4245".into(),
+        )))
     }
 }
 
