@@ -33,6 +33,8 @@ impl T {
                 Effect::Copy(text) => self.copied.push(text),
                 // `r` is tested in tests/faults.rs.
                 Effect::Reconnect => {}
+                // `w` is tested in tests/records.rs.
+                Effect::Write(_) => {}
                 Effect::Quit => self.quit = true,
             }
         }

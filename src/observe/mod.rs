@@ -18,6 +18,7 @@ mod args;
 /// Also read by `serve` (the API's schema) and `crate::fuzzing`.
 pub(crate) mod fastjson;
 mod input;
+pub mod jsonpb;
 pub mod printer;
 mod reader;
 mod server;

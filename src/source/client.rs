@@ -114,6 +114,8 @@ struct Session {
     /// neither repeats them nor puts them out of order.
     cut_pending: bool,
     port_forward: Option<PortForward>,
+    /// `--record`: every batch received goes to it.
+    recorder: Option<super::record::Recorder>,
 }
 
 /// Runs until `commands` closes. Never returns an error: every failure is shown in
@@ -132,7 +134,12 @@ pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands)
             return;
         }
     };
+    let recorder = cfg
+        .record
+        .clone()
+        .map(|spec| super::record::Recorder::start(spec, cfg.capacity, shared.clone()));
     let mut s = Session {
+        recorder,
         whitelist: cfg.whitelist.clone(),
         blacklist: cfg.blacklist.clone(),
         cfg,
@@ -217,6 +224,10 @@ pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands)
     }
     if let Some(pf) = s.port_forward.take() {
         pf.stop().await;
+    }
+    if let Some(r) = s.recorder.take() {
+        // What is queued is written before the source ends (the TUI waits for it to quit).
+        let _ = tokio::task::spawn_blocking(move || r.finish()).await;
     }
 }
 
@@ -427,6 +438,9 @@ impl Session {
 
     /// A batch of responses into the store; the error that ended the stream, if one did.
     async fn take(&mut self, batch: Batch) -> Option<tonic::Status> {
+        if let Some(r) = &self.recorder {
+            r.offer(&batch);
+        }
         if self.cut_pending {
             if let Some(first) = first_flow_time(&batch) {
                 self.cut_pending = false;

@@ -10,6 +10,7 @@ mod failure;
 pub mod portforward;
 mod probe;
 pub mod raw;
+pub mod record;
 mod refiltering;
 
 use std::{
@@ -156,6 +157,8 @@ pub struct ConnInfo {
     /// connecting again, so that every retry says why.
     pub attempt: u32,
     pub last_error: Option<String>,
+    /// `--record`: what is written, or why it stopped.
+    pub record: Option<record::RecordStatus>,
     /// Bumped on every change so the UI knows to redraw.
     pub version: u64,
 }

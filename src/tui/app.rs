@@ -12,6 +12,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::command::{Command, CommandKey, CommandLine};
+use super::confirm::{Answer, Confirm};
 use super::counters::{CountersPane, PaneKey, counter_items};
 use super::detail::DetailView;
 use super::filterbar::Vocabulary;
@@ -23,6 +24,7 @@ use super::rowtext::RowText;
 use super::search::{Search, SearchKey};
 use super::table::FlowTable;
 use super::views::{View, Views};
+use super::write::{self, Selection, WriteRequest, Writes};
 use crate::api::flow::Flow;
 use crate::filter::FilterFlags;
 use crate::source::ConnInfo;
@@ -50,6 +52,8 @@ pub enum Effect {
     Copy(String),
     /// Connect again now (after a stop on a permanent error, or to cut a backoff short).
     Reconnect,
+    /// Write flows to a file, on a blocking task ([`write::run`]).
+    Write(WriteRequest),
     Quit,
 }
 
@@ -109,6 +113,8 @@ pub enum Action {
     AcknowledgeLost,
     /// Connect again now (`r`).
     Reconnect,
+    /// Write the view's flows to a file (`w`).
+    Write,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -158,6 +164,11 @@ pub struct App {
     pub command: Option<CommandLine>,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
+    /// A yes/no question in the footer, with the effect a yes carries out and the notice a no
+    /// leaves; it has the keys while open.
+    pub confirm: Option<(Confirm<Effect>, String)>,
+    /// `w`: the write running, the last one's outcome.
+    pub writes: Writes,
     /// What the frame being prepared may spend on older flows.
     pub(crate) frame_budget: std::time::Duration,
 }
@@ -189,6 +200,8 @@ impl App {
             detail: DetailView::default(),
             command: None,
             notice: None,
+            confirm: None,
+            writes: Writes::default(),
             frame_budget: std::time::Duration::MAX,
         }
     }
@@ -235,6 +248,14 @@ impl App {
 
     fn key(&mut self, key: KeyEvent, ctx: &Ctx, fx: &mut Vec<Effect>) {
         if key.kind == KeyEventKind::Release {
+            return;
+        }
+        if let Some((question, no)) = self.confirm.take() {
+            match question.key(key) {
+                Answer::Yes(effect) => self.carry(effect, fx),
+                Answer::No => self.note(no),
+                Answer::Waiting(q) => self.confirm = Some((q, no)),
+            }
             return;
         }
         if self.quick.is_open() {
@@ -318,6 +339,7 @@ impl App {
             KeyCode::Char(':') => Action::OpenCommand,
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
+            KeyCode::Char('w') => Action::Write,
             _ => return None,
         })
     }
@@ -372,6 +394,7 @@ impl App {
                 self.note(told);
             }
             Action::Reconnect => self.reconnect(fx),
+            Action::Write => self.write_view(None, false, store, fx),
             _ => {}
         }
     }
@@ -544,7 +567,80 @@ impl App {
                 self.table.follow();
             }
             Command::Retry => self.reconnect(fx),
+            Command::Write { file, force } => self.write_view(file, force, store, fx),
         }
+    }
+
+    /// An effect a yes to a question carries out.
+    fn carry(&mut self, effect: Effect, fx: &mut Vec<Effect>) {
+        match effect {
+            Effect::Write(req) => {
+                self.writes.running = Some((req.job.clone(), req.shown.clone()));
+                fx.push(Effect::Write(req));
+            }
+            other => fx.push(other),
+        }
+    }
+
+    /// `w`, `:w [FILE]`, `:w! [FILE]`: the flows the view holds (the table's rows: the filter's,
+    /// below the pause, and in the flows view the search's matches) to FILE, by default a name
+    /// with the time and the filter in the current directory. An existing file is replaced only
+    /// with `!` or a yes.
+    fn write_view(
+        &mut self,
+        file: Option<String>,
+        force: bool,
+        store: &Store,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let Some((_, shown)) = &self.writes.running {
+            let shown = write::short_name(shown);
+            return self.note(format!("still writing {shown}: one write at a time"));
+        }
+        // Brings the pause boundary up to date with a refiltered ring.
+        let _ = self.table.rows(store, &self.filters);
+        let next = store.ring.next_seq();
+        let search = match self.view {
+            View::Flows => self.search.regex.as_ref().map(|r| r.as_str().to_string()),
+            _ => None,
+        };
+        let selection = Selection {
+            first: store.ring.first_seq(),
+            limit: self.table.paused_at.unwrap_or(next).min(next),
+            generation: store.generation,
+            filter: self
+                .filters
+                .active
+                .as_ref()
+                .map(|a| (self.filters.id, a.flags.clone())),
+            search,
+        };
+        let file = file.unwrap_or_else(|| {
+            let mut args = self.filters.base_args.clone();
+            args.extend(self.filters.crumbs.iter().flatten().cloned());
+            write::default_name(self.now_secs, &args, selection.search.as_deref())
+        });
+        let (path, shown) = write::resolve(&file);
+        let req = WriteRequest {
+            path,
+            shown,
+            overwrite: force,
+            selection,
+            job: Default::default(),
+        };
+        if !force && req.path.exists() {
+            let shown = crate::format::sanitize(&req.shown).into_owned();
+            let question = Confirm::new(
+                format!("overwrite {shown}?"),
+                Effect::Write(WriteRequest {
+                    overwrite: true,
+                    ..req
+                }),
+            );
+            self.confirm = Some((question, format!("kept {shown} as it was")));
+            return;
+        }
+        self.carry(Effect::Write(req), fx);
     }
 
     /// `r` / `:retry`: connect again now, whatever the source was waiting for.

@@ -25,6 +25,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "retry",
         "connect to the server again now (also :reconnect, or r)",
     ),
+    (
+        "w [FILE]",
+        "write the view's flows as jsonpb lines (also w; :w! FILE replaces a file)",
+    ),
 ];
 
 /// Every name a command answers to, for matching, completion and suggestions.
@@ -47,6 +51,8 @@ const NAMES: &[&str] = &[
     "follow",
     "retry",
     "reconnect",
+    "w",
+    "write",
 ];
 
 /// What a command asks for.
@@ -62,6 +68,12 @@ pub enum Command {
     Resume,
     /// Connect again now.
     Retry,
+    /// Write the view's flows to this file (a default name without one); `force` (`:w!`)
+    /// replaces an existing file.
+    Write {
+        file: Option<String>,
+        force: bool,
+    },
 }
 
 /// The prompt, while open.
@@ -183,6 +195,10 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "pause" => no_args(Command::Pause),
         "resume" | "follow" => no_args(Command::Resume),
         "retry" | "reconnect" => no_args(Command::Retry),
+        "w" | "write" | "w!" | "write!" => Ok(Command::Write {
+            file: (!rest.is_empty()).then(|| rest.to_string()),
+            force: name.ends_with('!'),
+        }),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
@@ -228,6 +244,27 @@ mod tests {
         assert_eq!(parse("follow"), Ok(Command::Resume));
         assert_eq!(parse("retry"), Ok(Command::Retry));
         assert_eq!(parse("reconnect"), Ok(Command::Retry));
+        assert_eq!(
+            parse("w"),
+            Ok(Command::Write {
+                file: None,
+                force: false
+            })
+        );
+        assert_eq!(
+            parse("w! out dir/drops.jsonl "),
+            Ok(Command::Write {
+                file: Some("out dir/drops.jsonl".into()),
+                force: true
+            })
+        );
+        assert_eq!(
+            parse("write x.jsonl"),
+            Ok(Command::Write {
+                file: Some("x.jsonl".into()),
+                force: false
+            })
+        );
         assert!(
             parse("clear now")
                 .unwrap_err()

@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod command;
+pub mod confirm;
 pub mod counters;
 pub mod cursor;
 pub mod detail;
@@ -40,6 +41,7 @@ pub mod terminal;
 pub mod view;
 pub mod views;
 pub mod words;
+pub mod write;
 
 use std::{
     future::Future,
@@ -170,7 +172,7 @@ pub async fn run(cfg: SourceConfig, origin: Origin) -> Result<()> {
         .with_filter(flags)
         .with_origin(origin, cfg.window.clone());
     let source = tokio::spawn(source::run(cfg, shared.clone(), rx));
-    let mut ui = Ui::new(app, shared);
+    let mut ui = Ui::new(app, shared.clone());
     let result = {
         let mut guard = terminal::TerminalGuard::enter().map_err(|e| {
             color_eyre::eyre::eyre!(
@@ -184,7 +186,7 @@ pub async fn run(cfg: SourceConfig, origin: Origin) -> Result<()> {
             &mut ui,
             input,
             quit_signal(),
-            &mut |effect| carry_out(effect, &commands),
+            &mut |effect| carry_out(effect, &commands, &shared),
         )
         .await
     };
@@ -195,7 +197,11 @@ pub async fn run(cfg: SourceConfig, origin: Origin) -> Result<()> {
 }
 
 /// Carries out what the app asked for (quitting is the loop's).
-fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
+fn carry_out(
+    effect: Effect,
+    commands: &mpsc::UnboundedSender<SourceCommand>,
+    shared: &Arc<Shared>,
+) {
     match effect {
         Effect::SetFilter(change) => {
             let _ = commands.send(SourceCommand::SetFilter {
@@ -207,6 +213,10 @@ fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
         Effect::Copy(text) => osc52(&text),
         Effect::Reconnect => {
             let _ = commands.send(SourceCommand::Reconnect);
+        }
+        Effect::Write(req) => {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || write::run(&shared, req));
         }
         Effect::Quit => {}
     }

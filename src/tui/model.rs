@@ -38,6 +38,8 @@ pub struct Model {
     pub command: Option<CommandLine>,
     /// A recent notice ("copied …"), shown in the footer for a few seconds.
     pub notice: Option<String>,
+    /// A yes/no question, shown in the footer while it waits for the answer.
+    pub confirm: Option<String>,
     /// The search in force.
     pub search: Option<String>,
     pub help: bool,
@@ -111,6 +113,8 @@ pub struct Status {
     pub ring_capacity: usize,
     /// Paused, with this many flows arrived since.
     pub paused_new: Option<u64>,
+    /// Recording and writing: (priority, text, style) parts of the status line.
+    pub activity: Vec<(u8, String, ratatui::style::Style)>,
 }
 
 pub struct CountersPane {

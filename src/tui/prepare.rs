@@ -62,7 +62,14 @@ impl App {
             .as_ref()
             .filter(|(_, at)| self.now_secs - at < NOTICE_SECS)
             .map(|(text, _)| text.clone());
+        self.writes.poll(self.now_secs);
         let status = model::Status {
+            activity: super::write::activity(
+                &self.writes,
+                conn.record.as_ref(),
+                self.now_secs,
+                &theme,
+            ),
             server: conn.server.clone(),
             conn: match &conn.state {
                 ConnState::Connecting => Conn::Connecting,
@@ -134,6 +141,7 @@ impl App {
             search_prompt: self.search.prompt.clone(),
             command: self.command.clone(),
             notice,
+            confirm: self.confirm.as_ref().map(|(q, _)| q.prompt()),
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
             help: self.help,
             help_scroll,

@@ -92,8 +92,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "acknowledge the lost events: the banner goes until more are lost",
             ),
             (
+                "w",
+                "write the view's flows (filter and search applied) as hubble observe -o jsonpb lines to a file named after the time and the filter; :w FILE names it, :w! FILE replaces one",
+            ),
+            (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :w [FILE] (Tab completes)",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),

@@ -71,6 +71,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     if let Some(e) = error {
         parts.push((2, sanitize(&e).into_owned(), style));
     }
+    parts.extend(st.activity.iter().cloned());
     parts.push((
         3,
         format!(
@@ -322,6 +323,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
+                ("w", "write"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
@@ -335,6 +337,11 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
         hints.push(("?", "help"));
     }
     let width = area.width as usize;
+    if let Some(q) = &m.confirm {
+        let text = shorten::end_cut(&format!(" {} ", sanitize(q)), width);
+        let line = Line::styled(text, theme.alert().add_modifier(Modifier::BOLD));
+        return f.render_widget(Paragraph::new(line), area);
+    }
     let mut spans = vec![];
     let mut used = 0;
     if let Some(text) = &m.notice {
