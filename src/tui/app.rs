@@ -593,6 +593,7 @@ impl App {
         store: &Store,
         fx: &mut Vec<Effect>,
     ) {
+        self.writes.poll(self.now_secs);
         if let Some((_, shown)) = &self.writes.running {
             let shown = write::short_name(shown);
             return self.note(format!("still writing {shown}: one write at a time"));
