@@ -544,3 +544,232 @@ async fn the_status_line_shows_a_writes_progress() {
     let text = screen(&mut ui, 120, 30).join("\n");
     assert!(text.contains("one write at a time"), "{text}");
 }
+
+/// The recording's status as the source shows it (empty before the source started).
+fn record_status(shared: &Shared) -> source::record::RecordStatus {
+    shared.conn().record.clone().unwrap_or_default()
+}
+
+fn spec(path: PathBuf, max_size: u64, keep: u32) -> Option<RecordSpec> {
+    Some(RecordSpec {
+        path,
+        max_size,
+        keep,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_appends_every_response_received_once_as_hubble_wrote_it() {
+    let Some(shared_dir) = common::shared_dir("--record") else {
+        return;
+    };
+    let capture = shared_dir.join("flows/corpus.jsonl");
+    let want = lines_of(&capture, true);
+    let flows = lines_of(&capture, false).len();
+    assert!(want.len() > flows, "the corpus has lost events too");
+    let dir = Dir::new("record");
+    let file = dir.join("rec.jsonl");
+    // An existing file is appended to.
+    std::fs::write(&file, &want[0]).unwrap();
+    let (addr, server) = serve_file(&capture).await;
+    let (shared, tx, task) = start_source(addr, 100_000, spec(file.clone(), 0, 0));
+    wait_for("every flow recorded", 30, || {
+        shared.store().ring.len() == flows && record_status(&shared).flows == flows as u64
+    })
+    .await;
+    // A new filter: the server sends its history again (a backfill); it is not recorded twice.
+    let (parsed, _) =
+        hubtop::filter::flags::parse(&["--verdict".into(), "FORWARDED".into()]).unwrap();
+    tx.send(SourceCommand::SetFilter {
+        whitelist: parsed.allowlist,
+        blacklist: parsed.denylist,
+        id: 1,
+    })
+    .unwrap();
+    wait_for("the backfill", 30, || {
+        let s = shared.store();
+        s.filter_id == 1 && shared.conn().requests == 2 && s.ring.len() > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(tx);
+    task.await.unwrap();
+    let st = record_status(&shared);
+    assert_eq!((st.flows, st.missed, st.stopped), (flows as u64, 0, None));
+    let got = std::fs::read_to_string(&file).unwrap();
+    let expected: String = std::iter::once(&want[0])
+        .chain(&want)
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got == expected,
+        "the file: the line it had, then every response once, as hubble wrote them"
+    );
+    assert_eq!(st.bytes, (expected.len() - want[0].len()) as u64);
+    assert_eq!(observe(&file), got.as_bytes(), "observe reads it back");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_keeps_exactly_keep_old_files_and_loses_no_line_across_them() {
+    let Some(shared_dir) = common::shared_dir("--record rotation") else {
+        return;
+    };
+    let capture = shared_dir.join("flows/corpus.jsonl");
+    let want = lines_of(&capture, true);
+    let flows = lines_of(&capture, false).len();
+    let dir = Dir::new("rotation");
+    let file = dir.join("rec.jsonl");
+    let max = 50_000u64;
+    let (addr, server) = serve_file(&capture).await;
+    let (shared, tx, task) = start_source(addr, 100_000, spec(file.clone(), max, 3));
+    wait_for("every flow recorded", 30, || {
+        record_status(&shared).flows == flows as u64
+    })
+    .await;
+    drop(tx);
+    task.await.unwrap();
+    let numbered = |n: u32| source::record::numbered(&file, n);
+    assert!(!numbered(4).exists(), "three old files kept, no more");
+    let texts: Vec<String> = [numbered(3), numbered(2), numbered(1), file.clone()]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(text.len() as u64 <= max, "file {i}: {} bytes", text.len());
+        assert!(text.ends_with('\n'), "whole lines only");
+        if let Some(next) = texts.get(i + 1) {
+            let first = next.split_inclusive('\n').next().unwrap();
+            assert!(
+                (text.len() + first.len()) as u64 > max,
+                "file {i} rotated only when the next line did not fit"
+            );
+        }
+    }
+    let joined = texts.concat();
+    let all: String = want.concat();
+    assert!(joined.len() as u64 > 3 * max);
+    assert!(
+        all.ends_with(&joined) && all[..all.len() - joined.len()].ends_with('\n'),
+        "the files in order are the newest lines, none lost or cut"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_written_says_why_and_the_source_streams_on() {
+    let (addr, server) = serve_demo(200.0).await;
+    for (path, error) in [
+        (
+            "/nonexistent-dir/rec.jsonl",
+            "recording stopped: cannot open /nonexistent-dir/rec.jsonl: No such file or directory; 0 flows in rec.jsonl",
+        ),
+        (
+            "/dev/full",
+            "recording stopped: No space left on device; 0 flows in full",
+        ),
+    ] {
+        if !Path::new(path).parent().unwrap().exists() && path == "/dev/full" {
+            continue;
+        }
+        let (shared, tx, task) = start_source(addr, 100_000, spec(path.into(), 0, 0));
+        wait_for("the recording stopped", 30, || {
+            record_status(&shared).stopped.is_some()
+        })
+        .await;
+        let before = shared.store().counters.flows.total;
+        wait_for("more flows", 30, || {
+            shared.store().counters.flows.total > before + 100
+        })
+        .await;
+        let mut ui = ui(&shared);
+        let text = screen(&mut ui, 200, 30);
+        assert!(text[0].contains(error), "{}", text[0]);
+        // At 80 columns the error is cut, never left out.
+        let text = screen(&mut ui, 80, 24);
+        assert!(text[0].contains("recording stopped: "), "{}", text[0]);
+        drop(tx);
+        task.await.unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_falls_behind_never_slows_ingest_and_counts_what_it_missed() {
+    // A FIFO nobody reads yet: the writer blocks opening it, as on a stuck disk.
+    let dir = Dir::new("fifo");
+    let fifo = dir.join("rec.fifo");
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIPPED: mkfifo failed");
+        return;
+    }
+    let (addr, server) = serve_demo(3000.0).await;
+    let (shared, tx, task) = start_source(addr, 1_000_000, spec(fifo.clone(), 0, 0));
+    wait_for("flows not recorded", 60, || {
+        record_status(&shared).missed > 0
+    })
+    .await;
+    let before = shared.store().ring.len();
+    wait_for("ingest going on", 30, || {
+        shared.store().ring.len() > before + 1000
+    })
+    .await;
+    // A reader comes: what was queued is written, the rest was counted.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    drop(tx);
+    task.await.unwrap();
+    let text = reader.join().unwrap();
+    let st = record_status(&shared);
+    let recorded = text.lines().filter(|l| l.starts_with("{\"flow\":")).count() as u64;
+    assert_eq!(st.flows, recorded);
+    assert_eq!(
+        recorded + st.missed,
+        shared.store().counters.flows.total,
+        "every flow received is recorded or counted as missed"
+    );
+    let mut ui = ui(&shared);
+    let text = screen(&mut ui, 200, 30);
+    assert!(
+        text[0].contains(&format!(
+            " · {} not recorded",
+            thousands(st.missed as usize)
+        )),
+        "{}",
+        text[0]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_line_shows_the_recording_compactly_at_80_columns() {
+    let shared = Shared::new(100_000, "127.0.0.1:4245".into());
+    shared.set_state_for_tests(source::ConnState::Live);
+    shared.conn().record = Some(source::record::RecordStatus {
+        path: "/var/tmp/incident-42.jsonl".into(),
+        flows: 12_345,
+        bytes: 3_565_158,
+        missed: 0,
+        stopped: None,
+    });
+    let mut ui = ui(&shared);
+    let wide = screen(&mut ui, 160, 30);
+    assert!(
+        wide[0].contains("● live · ● REC incident-42.jsonl 12,345 · 3.4 MB · ring 0/100,000"),
+        "{}",
+        wide[0]
+    );
+    let narrow = screen(&mut ui, 80, 24);
+    assert!(
+        narrow[0].contains("● live · ● REC 12,345 · 3.4 MB · ring 0/100,000"),
+        "{}",
+        narrow[0]
+    );
+}

@@ -156,65 +156,104 @@ fn write_all(spec: RecordSpec, window: usize, rx: Receiver<Vec<Bytes>>, shared: 
             });
         }
     };
-    let mut dedup = Dedup::new(window);
-    let mut lines = LineWriter::default();
-    let mut line = Vec::with_capacity(4096);
+    let mut w = Writer {
+        dedup: Dedup::new(window),
+        lines: LineWriter::default(),
+        line: Vec::with_capacity(4096),
+        flows: 0,
+        bytes: 0,
+        pending: (0, 0),
+        unwritable: 0,
+    };
     let mut checked = Instant::now();
-    // Flows that could not be written as JSON since the last update of the status.
-    let (mut flows, mut bytes, mut unwritable) = (0u64, 0u64, 0u64);
-    let result = (|| -> Result<(), String> {
-        while let Ok(mut batch) = rx.recv() {
-            // Everything queued now, then one flush: the file is current whenever the stream
-            // pauses, and a burst costs one write.
-            loop {
-                for msg in &batch {
-                    let flow = match raw::parse(msg) {
-                        Ok(raw::Response::Flow(_)) => true,
-                        Ok(raw::Response::LostEvents(..)) => false,
-                        // Node status goes to hubble's stderr, not its output; a malformed
-                        // message is counted by the store.
-                        _ => continue,
-                    };
-                    if !dedup.insert(key(msg)) {
-                        continue;
-                    }
-                    line.clear();
-                    if lines.response(msg, &mut line).is_err() {
-                        unwritable += u64::from(flow);
-                        continue;
-                    }
-                    file.write_line(&line).map_err(|e| io_text(&e))?;
-                    bytes += line.len() as u64;
-                    flows += u64::from(flow);
-                }
-                match rx.try_recv() {
-                    Ok(more) => batch = more,
-                    Err(_) => break,
-                }
+    let result = loop {
+        let Ok(mut batch) = rx.recv() else {
+            break w.flush(&mut file);
+        };
+        // Everything queued now, then one flush: the file is current whenever the stream
+        // pauses, and a burst costs one write.
+        let written = loop {
+            if let Err(e) = w.batch(&batch, &mut file) {
+                break Err(e);
             }
-            file.flush().map_err(|e| io_text(&e))?;
-            if checked.elapsed() >= CHECK_EVERY {
-                checked = Instant::now();
-                if !spec.path.exists() {
-                    return Err(format!("{shown} was removed (or its directory)"));
-                }
+            match rx.try_recv() {
+                Ok(more) => batch = more,
+                Err(_) => break w.flush(&mut file),
             }
-            update(&shared, |s| {
-                s.flows = flows;
-                s.bytes = bytes;
-                s.missed += std::mem::take(&mut unwritable);
-            });
+        };
+        if let Err(e) = written {
+            break Err(e);
         }
-        file.flush().map_err(|e| io_text(&e))
-    })();
-    update(&shared, |s| {
-        s.flows = flows;
-        s.bytes = bytes;
-        s.missed += unwritable;
-        if let Err(e) = result {
-            s.stopped = Some(e);
+        if checked.elapsed() >= CHECK_EVERY {
+            checked = Instant::now();
+            if !spec.path.exists() {
+                break Err(format!("{shown} was removed (or its directory)"));
+            }
         }
-    });
+        w.publish(&shared, None);
+    };
+    w.publish(&shared, result.err());
+}
+
+/// The writer thread's state.
+struct Writer {
+    dedup: Dedup,
+    lines: LineWriter,
+    line: Vec<u8>,
+    /// Flows and bytes surely in the files (flushed).
+    flows: u64,
+    bytes: u64,
+    /// Written since the last flush.
+    pending: (u64, u64),
+    /// Flows that could not be written as JSON since the status was last updated.
+    unwritable: u64,
+}
+
+impl Writer {
+    fn batch(&mut self, batch: &[Bytes], file: &mut RecordFile) -> Result<(), String> {
+        for msg in batch {
+            let flow = match raw::parse(msg) {
+                Ok(raw::Response::Flow(_)) => true,
+                Ok(raw::Response::LostEvents(..)) => false,
+                // Node status goes to hubble's stderr, not its output; a malformed message is
+                // counted by the store.
+                _ => continue,
+            };
+            if !self.dedup.insert(key(msg)) {
+                continue;
+            }
+            self.line.clear();
+            if self.lines.response(msg, &mut self.line).is_err() {
+                self.unwritable += u64::from(flow);
+                continue;
+            }
+            file.write_line(&self.line).map_err(|e| io_text(&e))?;
+            self.pending.0 += u64::from(flow);
+            self.pending.1 += self.line.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, file: &mut RecordFile) -> Result<(), String> {
+        file.flush().map_err(|e| io_text(&e))?;
+        let (flows, bytes) = std::mem::take(&mut self.pending);
+        self.flows += flows;
+        self.bytes += bytes;
+        Ok(())
+    }
+
+    /// The counts into the status line, and the error that stopped the recording.
+    fn publish(&mut self, shared: &Shared, stopped: Option<String>) {
+        let unwritable = std::mem::take(&mut self.unwritable);
+        update(shared, |s| {
+            s.flows = self.flows;
+            s.bytes = self.bytes;
+            s.missed += unwritable;
+            if stopped.is_some() {
+                s.stopped = stopped;
+            }
+        });
+    }
 }
 
 /// An io error as people read it: the OS's words without the code.
