@@ -93,7 +93,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "w",
-                "write the view's flows (filter and search applied) as hubble observe -o jsonpb lines to a file named after the time and the filter; :w FILE names it, :w! FILE replaces one",
+                "write the view's flows as jsonpb lines (:w FILE; :w! replaces)",
             ),
             (
                 ":",
@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn descriptions_wrap_under_themselves_and_nothing_is_cut() {
-        let text = drawn(60, 60, 0);
+        // Tall enough for all of it (the help grows with the keys).
+        let text = drawn(60, 80, 0);
         assert!(
             text.contains("│  f              filter on the selected flow: s/d pod, n  │"),
             "{text}"

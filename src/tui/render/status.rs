@@ -323,11 +323,11 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
-                ("w", "write"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
                 (":", "command"),
+                ("w", "write"),
                 ("g/G", "oldest/newest"),
             ]);
             v
