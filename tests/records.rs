@@ -543,6 +543,20 @@ async fn the_status_line_shows_a_writes_progress() {
     assert!(press(&mut ui, [key(KeyCode::Char('w'))]).is_empty());
     let text = screen(&mut ui, 120, 30).join("\n");
     assert!(text.contains("one write at a time"), "{text}");
+    // Quitting meanwhile asks first: the file would be cut.
+    let quit = |ui: &mut Ui, answer: char| {
+        let mut fx = ui.handle(key(KeyCode::Char('q')));
+        assert!(fx.is_empty());
+        let text = screen(ui, 120, 30).join("\n");
+        assert!(
+            text.contains("still writing ./hubtop-20261203T091500Z-verdict-DROPPED.jsonl (45%): quit and leave it incomplete? y/n"),
+            "{text}"
+        );
+        fx.extend(ui.handle(key(KeyCode::Char(answer))));
+        fx
+    };
+    assert!(quit(&mut ui, 'n').is_empty());
+    assert_eq!(quit(&mut ui, 'y'), vec![Effect::Quit]);
 }
 
 /// The recording's status as the source shows it (empty before the source started).

@@ -354,7 +354,7 @@ impl App {
                     self.help = false;
                     self.help_scroll = HelpScroll::default();
                 }
-                Action::Quit => fx.push(Effect::Quit),
+                Action::Quit => self.quit(fx),
                 _ => _ = self.help_scroll.act(action),
             }
             return;
@@ -368,7 +368,7 @@ impl App {
             return;
         }
         match action {
-            Action::Quit => fx.push(Effect::Quit),
+            Action::Quit => self.quit(fx),
             Action::ToggleHelp => self.help = true,
             Action::OpenFilter => self.filters.open_bar(),
             Action::OpenSearch => self.search.open(),
@@ -529,7 +529,7 @@ impl App {
     fn run_command(&mut self, cmd: Command, store: &Store, fx: &mut Vec<Effect>) {
         self.command = None;
         match cmd {
-            Command::Quit => fx.push(Effect::Quit),
+            Command::Quit => self.quit(fx),
             Command::Filter(text) => match self.filters.apply_text(&text) {
                 Ok(change) => {
                     self.filters.bar = None;
@@ -568,6 +568,22 @@ impl App {
             }
             Command::Retry => self.reconnect(fx),
             Command::Write { file, force } => self.write_view(file, force, store, fx),
+        }
+    }
+
+    /// `q`: quits, unless a write is running (quitting would leave its file cut): then asks.
+    fn quit(&mut self, fx: &mut Vec<Effect>) {
+        self.writes.poll(self.now_secs);
+        match &self.writes.running {
+            Some((job, shown)) => {
+                let shown = crate::format::sanitize(shown).into_owned();
+                let question = format!(
+                    "still writing {shown} ({}%): quit and leave it incomplete?",
+                    job.percent()
+                );
+                self.confirm = Some((Confirm::new(question, Effect::Quit), "writing on".into()));
+            }
+            None => fx.push(Effect::Quit),
         }
     }
 
