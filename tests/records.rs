@@ -295,7 +295,7 @@ async fn with_a_filter_and_a_search_w_writes_exactly_the_matching_rows() {
         .copied()
         .filter(|l| re.is_match(&RowText::of(&flow_of(l)).joined()))
         .collect();
-    assert!(0 < searched.len() && searched.len() < filtered.len() && filtered.len() < all.len());
+    assert!(!searched.is_empty() && searched.len() < filtered.len() && filtered.len() < all.len());
 
     let mut ui = ui(&shared);
     press(&mut ui, command(&format!("filter {}", flags.join(" "))));
@@ -601,8 +601,9 @@ async fn record_appends_every_response_received_once_as_hubble_wrote_it() {
     })
     .unwrap();
     wait_for("the backfill", 30, || {
+        let requests = shared.conn().requests;
         let s = shared.store();
-        s.filter_id == 1 && shared.conn().requests == 2 && s.ring.len() > 0
+        s.filter_id == 1 && requests == 2 && !s.ring.is_empty()
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
