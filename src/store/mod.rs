@@ -13,7 +13,7 @@ pub use counters::{
     Series, drop_reason_of,
 };
 pub use refilter::{Refilter, SLICE_BUDGET, SLICE_FLOWS};
-pub use ring::{Dropped, FlowRef, Kept, Ring};
+pub use ring::{Detached, Dropped, FlowRef, Kept, Ring};
 pub use sample::sample_flows;
 pub use wire::WireError;
 

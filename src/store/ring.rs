@@ -453,15 +453,51 @@ impl<'a> FlowRef<'a> {
 
     /// The whole flow, decoded.
     pub fn flow(&self) -> Flow {
-        let mut flow = Flow::clone(self.context());
-        // The rest was checked when it was split; a failure here would only lose detail.
-        let _ = flow.merge(self.ring.rest(self.row));
-        flow.time = self.time();
-        if let Some(u) = &self.row.uuid {
-            flow.uuid = wire::format_uuid(u);
-        }
-        flow
+        assemble(
+            self.context(),
+            self.ring.rest(self.row),
+            self.time(),
+            self.row.uuid,
+        )
     }
+
+    /// What [`FlowRef::flow`] needs, taken cheaply (the context shared, the rest copied), to be
+    /// decoded once the store's lock is released.
+    pub fn detach(&self) -> Detached {
+        Detached {
+            context: self.context().clone(),
+            rest: self.ring.rest(self.row).to_vec(),
+            time: self.time(),
+            uuid: self.row.uuid,
+        }
+    }
+}
+
+/// A flow taken out of the ring undecoded ([`FlowRef::detach`]).
+#[derive(Debug, Clone)]
+pub struct Detached {
+    context: Arc<Flow>,
+    rest: Vec<u8>,
+    time: Option<Timestamp>,
+    uuid: Option<[u8; 16]>,
+}
+
+impl Detached {
+    /// The whole flow, decoded: what [`FlowRef::flow`] gives.
+    pub fn flow(&self) -> Flow {
+        assemble(&self.context, &self.rest, self.time, self.uuid)
+    }
+}
+
+fn assemble(context: &Flow, rest: &[u8], time: Option<Timestamp>, uuid: Option<[u8; 16]>) -> Flow {
+    let mut flow = Flow::clone(context);
+    // The rest was checked when it was split; a failure here would only lose detail.
+    let _ = flow.merge(rest);
+    flow.time = time;
+    if let Some(u) = &uuid {
+        flow.uuid = wire::format_uuid(u);
+    }
+    flow
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use super::rowtext::RowText;
 /// Longest part of a default file name that comes from the filter and the search.
 const MAX_SLUG: usize = 80;
 /// Flows read per hold of the store's lock, at most...
-const SLICE: u64 = 2048;
+const SLICE: u64 = 4096;
 /// ...and for at most this long.
 const HOLD: Duration = Duration::from_millis(2);
 /// How long the outcome stays in the status line.
@@ -314,7 +314,7 @@ fn copy(
             for e in store.ring.range(from, to) {
                 next = e.seq + 1;
                 if local.is_none_or(|(_, m)| m.matches(&e)) {
-                    flows.push(e.flow());
+                    flows.push(e.detach()); // decoded after the lock
                 }
                 if e.seq % 64 == 0 && start.elapsed() >= HOLD {
                     break;
@@ -326,6 +326,7 @@ fn copy(
         }
         shared.hand_over();
         for flow in flows.drain(..) {
+            let flow = flow.flow();
             if let Some(re) = &search {
                 if !re.is_match(&RowText::of(&flow).joined()) {
                     continue;
