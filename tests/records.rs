@@ -788,3 +788,47 @@ async fn the_status_line_shows_the_recording_compactly_at_80_columns() {
         narrow[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_whose_directory_is_removed_stops_and_says_so() {
+    let dir = Dir::new("removed");
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let file = sub.join("rec.jsonl");
+    let (addr, server) = serve_demo(300.0).await;
+    let (shared, tx, task) = start_source(addr, 100_000, spec(file.clone(), 0, 0));
+    wait_for("some flows recorded", 30, || {
+        record_status(&shared).flows > 0
+    })
+    .await;
+    std::fs::remove_dir_all(&sub).unwrap();
+    wait_for("the recording stopped", 30, || {
+        record_status(&shared).stopped.is_some()
+    })
+    .await;
+    let st = record_status(&shared);
+    assert_eq!(
+        st.stopped.as_deref(),
+        Some(format!("{} was removed (or its directory)", file.display()).as_str())
+    );
+    // The source streams on.
+    let before = shared.store().counters.flows.total;
+    wait_for("more flows", 30, || {
+        shared.store().counters.flows.total > before + 100
+    })
+    .await;
+    let mut ui = ui(&shared);
+    let text = screen(&mut ui, 200, 30);
+    assert!(
+        text[0].contains(&format!(
+            "recording stopped: {} was removed (or its directory); {} flows in rec.jsonl",
+            file.display(),
+            thousands(st.flows as usize)
+        )),
+        "{}",
+        text[0]
+    );
+    drop(tx);
+    task.await.unwrap();
+    server.stop().await;
+}
