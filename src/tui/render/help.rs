@@ -93,7 +93,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME (Tab completes)",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),
@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn descriptions_wrap_under_themselves_and_nothing_is_cut() {
-        let text = drawn(60, 60, 0);
+        let text = drawn(60, 90, 0);
         assert!(
             text.contains("│  f              filter on the selected flow: s/d pod, n  │"),
             "{text}"
