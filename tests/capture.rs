@@ -305,3 +305,107 @@ async fn a_file_that_is_not_a_capture_fails_with_the_reason_shown() {
         c.capture
     );
 }
+
+#[tokio::test]
+async fn a_window_on_a_live_server_is_sent_in_getflows_and_a_past_one_ends() {
+    use hubtop::serve::{FlowSource, ServeOptions};
+    let dir = temp_dir("live");
+    let all = flows(200);
+    let path = dir.join("history.json");
+    write(&path, &all.iter().collect::<Vec<_>>(), false);
+    let (addr, _server) = hubtop::serve::spawn_local(ServeOptions {
+        source: FlowSource::File(path),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let at = |i: i64| {
+        hubtop::window::rfc3339(Timestamp {
+            seconds: T0 + i,
+            nanos: 0,
+        })
+    };
+    let log = dir.join("requests.jsonl");
+    let shared = Shared::new(10_000, addr.to_string());
+    let (_commands, rx) = mpsc::unbounded_channel();
+    let cfg = SourceConfig {
+        window: TimeWindow::parse(Some(&at(50)), Some(&at(59))).unwrap(),
+        log: Some(Arc::new(
+            hubtop::source::eventlog::EventLog::create(&log).unwrap(),
+        )),
+        ..SourceConfig::new(ConnectionArgs::plain(addr.to_string()), 10_000)
+    };
+    tokio::spawn(source::run(cfg, shared.clone(), rx));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let why = loop {
+        if let ConnState::Ended(why) = &shared.conn().state {
+            break why.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            shared.conn().state
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(
+        why,
+        format!("window complete: every flow until {} received", at(59))
+    );
+    let held: Vec<i64> = shared
+        .store()
+        .ring
+        .iter()
+        .map(|f| f.time().unwrap().seconds - T0)
+        .collect();
+    assert_eq!(held, (50..60).collect::<Vec<_>>());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let request: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["event"] == "get_flows_request")
+        .expect("the request is logged");
+    let req = &request["request"];
+    assert_eq!(req["since"], at(50), "{request}");
+    assert_eq!(req["until"], at(59), "{request}");
+    assert_eq!(req["follow"], false, "{request}");
+}
+
+/// The real binary: stdin and a gzipped file merged, the status line, `:since`, and a file that
+/// cannot be opened refused before the TUI starts.
+#[test]
+fn the_binary_browses_captures_from_files_and_stdin() {
+    use common::tmux::{BIN, Tmux};
+    let dir = temp_dir("e2e");
+    let all = flows(120);
+    let (first, second): (Vec<&Flow>, Vec<&Flow>) =
+        all.iter().partition(|f| f.time.unwrap().seconds - T0 < 60);
+    let (a, b) = (dir.join("first.json.gz"), dir.join("second.json"));
+    write(&a, &first, true);
+    write(&b, &second, false);
+    let cmd = format!("cat {} | {BIN} --input-file {} -", b.display(), a.display());
+    let Some(t) = Tmux::start("capture", &cmd, 120, 30) else {
+        return;
+    };
+    let s = t.wait_for("the capture loaded", 30, |s| {
+        s.contains("● capture · 120 flows") && s.contains("120/120")
+    });
+    assert!(s.contains("first.json.gz +1 more"), "{s}");
+    t.send_literal(":since 9s");
+    t.send_keys(&["Enter"]);
+    let s = t.wait_for("the window applied", 20, |s| s.contains(" 10/10 "));
+    assert!(s.contains("window: since 9s before the end ("), "{s}");
+    t.send_keys(&["q"]);
+    assert_eq!(t.exit_status(10), 0);
+
+    let out = std::process::Command::new(BIN)
+        .args(["--input-file", "/nonexistent/capture.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "Error: cannot open flow file /nonexistent/capture.json: No such file or directory (os error 2)"
+    );
+}
