@@ -115,7 +115,12 @@ impl App {
         });
         Model {
             no_color: self.no_color,
-            now_secs: self.now_secs,
+            // A capture is seen as of its end: rates, sparklines and ages are those of its last
+            // moments, not of a clock long past them.
+            now_secs: match &conn.capture {
+                Some(_) => self.window_reference(conn).seconds,
+                None => self.now_secs,
+            },
             too_small,
             status,
             lost,
