@@ -1397,8 +1397,21 @@ fn a_capture_says_what_it_holds_in_the_status_line_at_every_width() {
     );
     snapshot!("capture_status_80", narrow);
 
-    // Filtered to nothing: the empty table says the capture has no such flow.
+    // Nothing held yet: the table says how far the reading got, then that the capture is empty.
     let mut t = app_with(vec![]);
+    set(
+        &t,
+        CaptureState::Loading {
+            fraction: Some(0.45),
+            events: 123_456,
+        },
+    );
+    let text = screen(&mut t, 100, 12);
+    assert!(
+        text.contains("Reading incident-0312.json.gz, node2.json… 45%"),
+        "{text}"
+    );
+    assert!(text.contains("123,456 events so far"), "{text}");
     set(&t, CaptureState::Loaded(CaptureSummary::default()));
     t.shared
         .set_state_for_tests(ConnState::Ended("every flow of the capture loaded".into()));

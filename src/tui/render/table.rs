@@ -215,6 +215,37 @@ fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
 fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> {
     let server = sanitize(&m.status.server).into_owned();
     let mut lines = vec![Line::raw("")];
+    if let Some(capture) = &m.status.capture {
+        use crate::source::capture::CaptureState;
+        let files = sanitize(&capture.files.join(", ")).into_owned();
+        match &capture.state {
+            CaptureState::Loading { fraction, events } => {
+                let done = fraction.map_or(String::new(), |f| format!(" {:.0}%", f * 100.0));
+                lines.push(Line::raw(format!("Reading {files}…{done}")));
+                lines.push(Line::styled(
+                    format!(
+                        "{} events so far; the flows show once all are read.",
+                        thousands(*events)
+                    ),
+                    theme.dim(),
+                ));
+                return lines;
+            }
+            CaptureState::Failed(e) => {
+                lines.push(Line::styled(
+                    format!("Cannot read {files}"),
+                    theme.fg(Color::Red),
+                ));
+                lines.push(Line::raw(sanitize(e).into_owned()));
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(
+                    "hubtop --input-file reads what `hubble observe -o jsonpb` writes (also .gz, - for stdin) · q quits",
+                ));
+                return lines;
+            }
+            CaptureState::Loaded(_) => {}
+        }
+    }
     let port_forward = || {
         vec![
             Line::raw(""),
