@@ -230,7 +230,7 @@ const PARSE_BATCH: usize = 2048;
 /// One line, parsed.
 enum Parsed {
     Blank,
-    Response(GetFlowsResponse, lenient::LeftOut),
+    Response(Box<GetFlowsResponse>, lenient::LeftOut),
     /// Not a response: why, and the line's start to quote.
     Bad(String, String),
 }
@@ -249,7 +249,7 @@ fn parse_line(text: &[u8]) -> Parsed {
         )),
     });
     match parsed {
-        Ok((resp, left_out)) => Parsed::Response(resp, left_out),
+        Ok((resp, left_out)) => Parsed::Response(Box::new(resp), left_out),
         Err(e) => Parsed::Bad(e, quote(text)),
     }
 }
@@ -329,7 +329,7 @@ impl Cursor<'_> {
                     if !left_out.is_empty() {
                         note_left_out(self.loaded, number, &left_out, name, who, warnings);
                     }
-                    resp
+                    *resp
                 }
                 Parsed::Bad(e, quoted) => {
                     let loaded = &mut *self.loaded;
