@@ -109,6 +109,10 @@ pub enum Action {
     AcknowledgeLost,
     /// Connect again now (`r`).
     Reconnect,
+    /// Copy the `hubble observe` command that reproduces the view (`c`).
+    CopyCommand,
+    /// The POLICY column: drops only → every row → off (`P`).
+    CyclePolicy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -156,6 +160,10 @@ pub struct App {
     pub detail: DetailView,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup: the `hubble observe` command for the view, while open.
+    pub handover: Option<super::handover::Handover>,
+    /// What the flow table's POLICY column shows (`P`).
+    pub policy: super::policy::PolicyColumn,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
     /// What the frame being prepared may spend on older flows.
@@ -188,6 +196,8 @@ impl App {
             counters: CountersPane::default(),
             detail: DetailView::default(),
             command: None,
+            handover: None,
+            policy: Default::default(),
             notice: None,
             frame_budget: std::time::Duration::MAX,
         }
@@ -252,6 +262,9 @@ impl App {
                 CommandKey::Run(cmd) => self.run_command(cmd, ctx.store, fx),
             }
             return;
+        }
+        if self.handover.is_some() {
+            return self.handover_key(key, fx);
         }
         let on_table = self.filters.bar.is_none()
             && self.search.prompt.is_none()
@@ -318,6 +331,8 @@ impl App {
             KeyCode::Char(':') => Action::OpenCommand,
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
+            KeyCode::Char('c') => Action::CopyCommand,
+            KeyCode::Char('P') => Action::CyclePolicy,
             _ => return None,
         })
     }
@@ -372,6 +387,12 @@ impl App {
                 self.note(told);
             }
             Action::Reconnect => self.reconnect(fx),
+            Action::CopyCommand => self.copy_command(store, fx),
+            Action::CyclePolicy => {
+                self.policy = self.policy.next();
+                self.table.seen_policy = 0;
+                self.note(self.policy.told().into());
+            }
             _ => {}
         }
     }
@@ -544,6 +565,7 @@ impl App {
                 self.table.follow();
             }
             Command::Retry => self.reconnect(fx),
+            Command::Cmd => self.handover = Some(self.handover_command(store)),
         }
     }
 

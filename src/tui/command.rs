@@ -1,5 +1,5 @@
 //! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
-//! views by name, `:pause` / `:resume`, `:retry`. An unknown command or a bad filter is answered in the
+//! views by name, `:pause` / `:resume`, `:retry`, `:cmd`. An unknown command or a bad filter is answered in the
 //! prompt, which stays open to be corrected; Tab completes a command's name.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -21,6 +21,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("l7", "the L7 view (also :3)"),
     ("pause", "pause the table"),
     ("resume", "resume following (also :follow)"),
+    (
+        "cmd",
+        "the hubble observe command for this view; y copies it (c copies at once)",
+    ),
     (
         "retry",
         "connect to the server again now (also :reconnect, or r)",
@@ -47,6 +51,7 @@ const NAMES: &[&str] = &[
     "follow",
     "retry",
     "reconnect",
+    "cmd",
 ];
 
 /// What a command asks for.
@@ -62,6 +67,8 @@ pub enum Command {
     Resume,
     /// Connect again now.
     Retry,
+    /// Show the `hubble observe` command for the view.
+    Cmd,
 }
 
 /// The prompt, while open.
@@ -183,6 +190,7 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "pause" => no_args(Command::Pause),
         "resume" | "follow" => no_args(Command::Resume),
         "retry" | "reconnect" => no_args(Command::Retry),
+        "cmd" => no_args(Command::Cmd),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
@@ -228,6 +236,7 @@ mod tests {
         assert_eq!(parse("follow"), Ok(Command::Resume));
         assert_eq!(parse("retry"), Ok(Command::Retry));
         assert_eq!(parse("reconnect"), Ok(Command::Retry));
+        assert_eq!(parse("cmd"), Ok(Command::Cmd));
         assert!(
             parse("clear now")
                 .unwrap_err()

@@ -133,6 +133,7 @@ impl App {
             quick: self.quick.entries.clone(),
             search_prompt: self.search.prompt.clone(),
             command: self.command.clone(),
+            handover: self.handover.clone(),
             notice,
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
             help: self.help,
@@ -151,7 +152,10 @@ impl App {
             .filter_map(|seq| {
                 let e = store.ring.get(*seq)?;
                 let flow = e.flow();
-                let text = RowText::of(&flow);
+                let mut text = RowText::of(&flow);
+                if !self.policy.shows(flow.verdict) {
+                    text.policy.clear();
+                }
                 let hit = self.search.regex.is_some() && self.search.hit(&text.joined());
                 Some(model::TableRow {
                     text,
@@ -165,6 +169,8 @@ impl App {
             let seen = &mut self.table.seen_widths;
             seen.0 = seen.0.max(shorten::width(&r.text.source.full()));
             seen.1 = seen.1.max(shorten::width(&r.text.destination.full()));
+            let policy = &mut self.table.seen_policy;
+            *policy = (*policy).max(shorten::width(&r.text.policy));
         }
         let dates = match (rows.first(), rows.last()) {
             (Some(a), Some(b)) => a.text.date != b.text.date,
@@ -172,6 +178,7 @@ impl App {
         };
         model::Table {
             need: self.table.seen_widths,
+            policy: self.table.seen_policy,
             dates,
             rows,
             position: window.selected.map(|(p, _)| (p, window.total)),
@@ -290,6 +297,7 @@ fn empty_table() -> model::Table {
         follow: true,
         wide: false,
         need: (0, 0),
+        policy: 0,
         dates: false,
     }
 }

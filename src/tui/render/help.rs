@@ -73,6 +73,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "s",
                 "groups: sort by flows, rate, drops; L7: requests, errors, p99",
             ),
+            (
+                "P",
+                "POLICY column (the policies that denied or allowed a flow): drops only, every row, off",
+            ),
         ],
     ),
     (
@@ -92,8 +96,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "acknowledge the lost events: the banner goes until more are lost",
             ),
             (
+                "c",
+                "copy the hubble observe command that shows these flows: server flags, --since/--until, the filter with its breadcrumbs (:cmd shows it)",
+            ),
+            (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :cmd (Tab completes)",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),
@@ -237,7 +245,7 @@ mod tests {
 
     #[test]
     fn descriptions_wrap_under_themselves_and_nothing_is_cut() {
-        let text = drawn(60, 60, 0);
+        let text = drawn(60, 80, 0);
         assert!(
             text.contains("│  f              filter on the selected flow: s/d pod, n  │"),
             "{text}"
