@@ -108,10 +108,16 @@ fn filter_cases() -> Vec<(&'static str, Vec<Vec<&'static str>>)> {
     vec![
         ("", vec![]),
         ("--verdict DROPPED", vec![]),
-        ("--verdict DROPPED --verdict ERROR -n shop", vec![vec!["--to-port", "5432"]]),
+        (
+            "--verdict DROPPED --verdict ERROR -n shop",
+            vec![vec!["--to-port", "5432"]],
+        ),
         ("--pod shop/cart --pod ingest/", vec![]),
         ("--from-pod ingest/ --to-pod default/x-1", vec![]),
-        ("--namespace kube-system", vec![vec!["--not", "--namespace", "shop"]]),
+        (
+            "--namespace kube-system",
+            vec![vec!["--not", "--namespace", "shop"]],
+        ),
         ("--from-namespace a --to-namespace b", vec![]),
         (
             r#"-l 'app in (a, b)' --label "k8s:app=web""#,
@@ -124,22 +130,34 @@ fn filter_cases() -> Vec<(&'static str, Vec<Vec<&'static str>>)> {
         ("--from-fqdn a.b --to-fqdn 'c*'", vec![]),
         ("--port 53 --protocol udp --protocol TCP", vec![]),
         ("--from-port 1000 --to-port 8080", vec![]),
-        ("--drop-reason-desc POLICY_DENIED --drop-reason-desc CT_MAP_INSERTION_FAILED", vec![]),
+        (
+            "--drop-reason-desc POLICY_DENIED --drop-reason-desc CT_MAP_INSERTION_FAILED",
+            vec![],
+        ),
         (
             "--http-status 5+ --http-method GET --http-path '/api/v1/items/[0-9]+' --http-url 'http://a b/c?d=e'",
             vec![],
         ),
         ("--http-header 'x-user:it'\\''s me'", vec![]),
         ("-t l7 -t trace:to-endpoint --type drop", vec![]),
-        ("--node-name 'kind-*' --node-label zone=a --cluster prod", vec![]),
+        (
+            "--node-name 'kind-*' --node-label zone=a --cluster prod",
+            vec![],
+        ),
         ("--service shop/cart", vec![]),
         ("--from-service a/b --to-service c/d", vec![]),
         ("--workload shop/cart", vec![]),
         ("--from-workload Deployment/x --to-workload y", vec![]),
         ("--identity 2", vec![]),
         ("--from-identity 12345 --to-identity world", vec![]),
-        ("--traffic-direction ingress --tcp-flags SYN,ACK --tcp-flags FIN", vec![]),
-        ("--uuid 0663f6dc-ee3f-497d-a010-2ca680fd7530 --trace-id abc", vec![]),
+        (
+            "--traffic-direction ingress --tcp-flags SYN,ACK --tcp-flags FIN",
+            vec![],
+        ),
+        (
+            "--uuid 0663f6dc-ee3f-497d-a010-2ca680fd7530 --trace-id abc",
+            vec![],
+        ),
         ("--interface eth0 --snat-ip 1.2.3.4", vec![]),
         (
             r#"--cel-expression "_flow.verdict == Verdict.DROPPED""#,
@@ -203,19 +221,31 @@ fn the_copied_command_parses_back_to_the_apps_filter() {
     let window = TimeWindow::parse(Some("10m"), None).unwrap();
     for (base, crumbs) in filter_cases() {
         for (i, origin) in origins().into_iter().enumerate() {
-            let w = if i % 2 == 0 { TimeWindow::default() } else { window.clone() };
+            let w = if i % 2 == 0 {
+                TimeWindow::default()
+            } else {
+                window.clone()
+            };
             let t = copied_for(base, &crumbs, origin, w);
             let copied = t.copied.last().expect("c copies").clone();
             assert!(!copied.contains(['\n', '\t']), "raw controls: {copied:?}");
             let args = observe_args(&copied);
-            let (flags, rest) = filter_flags::parse(&args).unwrap_or_else(|e| panic!("{e}: {copied}"));
+            let (flags, rest) =
+                filter_flags::parse(&args).unwrap_or_else(|e| panic!("{e}: {copied}"));
             let got = (bytes(&flags.allowlist), bytes(&flags.denylist));
             assert_eq!(got, t.filter_bytes(), "{base:?} {crumbs:?}: {copied}");
             // Nothing but server and time flags besides the filter.
             for w in rest.iter().filter(|w| w.starts_with("--")) {
                 assert!(
-                    ["--since", "--until", "--server", "--tls", "--tls-server-name", "--input-file"]
-                        .contains(&w.as_str()),
+                    [
+                        "--since",
+                        "--until",
+                        "--server",
+                        "--tls",
+                        "--tls-server-name",
+                        "--input-file"
+                    ]
+                    .contains(&w.as_str()),
                     "{w}: {copied}"
                 );
             }
@@ -242,7 +272,9 @@ fn the_oracles_accepted_flags_survive_the_hand_over_too() {
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
         // Only what the bar accepts: flags that parse and compile, and only filter flags.
-        let Ok((flags, rest)) = filter_flags::parse(&args) else { continue };
+        let Ok((flags, rest)) = filter_flags::parse(&args) else {
+            continue;
+        };
         if !rest.is_empty()
             || hubtop::filter::RingMatcher::compile(&flags.allowlist, &flags.denylist).is_err()
         {
@@ -291,7 +323,10 @@ fn the_real_binary_prints_the_same_raw_filters_for_the_copied_command() {
         let direct = raw_filters(&filter_flags::to_args(&active.flags));
         let copied = raw_filters(&observe_args(t.copied.last().unwrap()));
         assert_eq!(copied, direct, "{base:?} {crumbs:?}");
-        assert!(direct.contains("allowlist") || direct.contains("denylist"), "{direct}");
+        assert!(
+            direct.contains("allowlist") || direct.contains("denylist"),
+            "{direct}"
+        );
     }
 }
 
@@ -310,8 +345,14 @@ fn colon_cmd_shows_the_command_wrapped_with_its_notes_and_y_copies_it() {
     t.typed("cmd");
     t.press(KeyCode::Enter);
     let text = t.screen(80, 30);
-    assert!(text.contains("hubble observe — y copy · Esc close"), "{text}");
-    assert!(text.contains("hubble observe --server 127.0.0.1:40001 --since"), "{text}");
+    assert!(
+        text.contains("hubble observe — y copy · Esc close"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hubble observe --server 127.0.0.1:40001 --since"),
+        "{text}"
+    );
     assert!(text.contains("'/a b' --to-port 5432"), "{text}");
     assert!(text.contains("it answers while this hubtop"), "{text}");
     assert!(text.contains("add --follow"), "{text}");
@@ -331,11 +372,22 @@ fn colon_cmd_shows_the_command_wrapped_with_its_notes_and_y_copies_it() {
 
 #[test]
 fn c_confirms_in_the_status_line_cut_to_the_width() {
-    let mut t = copied_for("--verdict DROPPED", &[], Origin::default(), TimeWindow::default());
+    let mut t = copied_for(
+        "--verdict DROPPED",
+        &[],
+        Origin::default(),
+        TimeWindow::default(),
+    );
     let text = t.screen(80, 24);
     let footer = text.lines().last().unwrap();
-    assert!(footer.contains("✓ copied: hubble observe --since"), "{footer}");
-    assert!(footer.trim_end().ends_with('…'), "cut to the width: {footer}");
+    assert!(
+        footer.contains("✓ copied: hubble observe --since"),
+        "{footer}"
+    );
+    assert!(
+        footer.trim_end().ends_with('…'),
+        "cut to the width: {footer}"
+    );
     let help = {
         t.press(KeyCode::Char('?'));
         t.screen(120, 80)
@@ -362,7 +414,11 @@ fn flows_with_policies() -> Vec<Flow> {
         if f.verdict == Verdict::Dropped as i32 {
             f.ingress_denied_by = vec![policy("deny-db", "shop", "CiliumNetworkPolicy")];
             if i % 2 == 0 {
-                f.egress_denied_by = vec![policy("deny-world-egress", "", "CiliumClusterwideNetworkPolicy")];
+                f.egress_denied_by = vec![policy(
+                    "deny-world-egress",
+                    "",
+                    "CiliumClusterwideNetworkPolicy",
+                )];
             }
         } else if i % 3 == 0 {
             f.ingress_allowed_by = vec![policy("allow-web", "shop", "NetworkPolicy")];
@@ -385,7 +441,9 @@ macro_rules! snapshot {
 }
 
 fn header(text: &str) -> &str {
-    text.lines().find(|l| l.contains("TIME")).expect("a header row")
+    text.lines()
+        .find(|l| l.contains("TIME"))
+        .expect("a header row")
 }
 
 #[test]
@@ -417,7 +475,10 @@ fn p_cycles_the_policy_column_through_all_rows_and_off() {
     assert!(text.contains("POLICY column off"), "{text}");
     t.press(KeyCode::Char('P'));
     let text = t.screen(200, 40);
-    assert!(header(&text).contains("POLICY") && text.contains("deny-db"), "{text}");
+    assert!(
+        header(&text).contains("POLICY") && text.contains("deny-db"),
+        "{text}"
+    );
     assert!(!text.contains("allow-web"), "{text}");
 }
 
@@ -428,23 +489,25 @@ fn at_80_columns_the_policy_column_yields_and_the_detail_view_names_the_policies
     assert!(!header(&text).contains("POLICY"), "{text}");
     snapshot!("policy_yields_80x24", text);
     // The details of a drop name what denied it.
-    let drop = t
-        .ui
-        .shared
-        .store()
-        .ring
-        .iter()
-        .rev()
-        .find(|f| f.verdict() == Verdict::Dropped as i32)
-        .map(|f| f.seq)
-        .unwrap();
+    let drop =
+        t.ui.shared
+            .store()
+            .ring
+            .iter()
+            .rev()
+            .find(|f| f.verdict() == Verdict::Dropped as i32)
+            .map(|f| f.seq)
+            .unwrap();
     while t.ui.selection() != Some(drop) {
         t.press(KeyCode::Char('k'));
     }
     t.press(KeyCode::Enter);
     let text = t.screen(120, 60);
     assert!(text.contains("ingress denied by"), "{text}");
-    assert!(text.contains("shop/deny-db (CiliumNetworkPolicy)"), "{text}");
+    assert!(
+        text.contains("shop/deny-db (CiliumNetworkPolicy)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -162,10 +162,7 @@ fn server_args(conn: &ConnectionArgs, h: &mut Handover) {
 /// One capture: `--input-file FILE`; several, or compressed: `zcat -f … | hubble observe
 /// --input-file -`.
 fn capture_args(files: &[std::path::PathBuf], h: &mut Handover) {
-    let gz = |p: &Path| {
-        p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-    };
+    let gz = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     match files {
         [one] if !gz(one) => {
             h.argv.extend(["--input-file".into(), path_text(one)]);
@@ -195,10 +192,23 @@ fn time_args(origin: &Origin, view: &ViewState<'_>, h: &mut Handover) {
     if !view.window.is_open() {
         let typed = view.window.flags().join(" ");
         let against = match origin {
-            Origin::Capture(_) if view.window.since.iter().chain(&view.window.until).any(|b| b.is_relative()) => {
+            Origin::Capture(_)
+                if view
+                    .window
+                    .since
+                    .iter()
+                    .chain(&view.window.until)
+                    .any(|b| b.is_relative()) =>
+            {
                 " (relative times count back from the capture's newest flow)"
             }
-            _ if view.window.since.iter().chain(&view.window.until).any(|b| b.is_relative()) => {
+            _ if view
+                .window
+                .since
+                .iter()
+                .chain(&view.window.until)
+                .any(|b| b.is_relative()) =>
+            {
                 " (relative times resolved against now)"
             }
             _ => "",
@@ -208,7 +218,9 @@ fn time_args(origin: &Origin, view: &ViewState<'_>, h: &mut Handover) {
     }
     let since = since.or(view.oldest);
     let until = until.or(view.newest);
-    if view.window.since.is_none() && since.is_some() || view.window.until.is_none() && until.is_some() {
+    if view.window.since.is_none() && since.is_some()
+        || view.window.until.is_none() && until.is_some()
+    {
         h.notes.push(match origin {
             Origin::Capture(_) => "Where no window is set, --since/--until are the oldest and \
                 newest flows this view holds: the same flows."
@@ -241,10 +253,7 @@ fn csv_field(s: &str) -> String {
 
 /// Arguments as shell words, space-separated.
 pub fn join(args: &[String]) -> String {
-    args.iter()
-        .map(|a| quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
 }
 
 /// One argument as a shell word: as is when it holds only characters no shell reads specially,
@@ -366,7 +375,10 @@ pub fn split(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// The inside of `$'…'`, after the opening quote, up to and including the closing one.
-fn ansi_c_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, w: &mut String) -> Result<(), String> {
+fn ansi_c_body(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    w: &mut String,
+) -> Result<(), String> {
     let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, max: usize| {
         let mut v = 0u32;
         let mut n = 0;
@@ -421,7 +433,10 @@ impl super::app::App {
     /// The command for the view as it is now: the flows held up to the pause, if paused.
     pub fn handover_command(&self, store: &crate::store::Store) -> Handover {
         let ring = &store.ring;
-        let end = self.table.paused_at.map_or(ring.next_seq(), |p| p.min(ring.next_seq()));
+        let end = self
+            .table
+            .paused_at
+            .map_or(ring.next_seq(), |p| p.min(ring.next_seq()));
         let mut held = ring.range(ring.first_seq(), end);
         let oldest = held.next().and_then(|f| f.time());
         let newest = held.next_back().and_then(|f| f.time()).or(oldest);
@@ -442,14 +457,22 @@ impl super::app::App {
     }
 
     /// `c`: the command to the clipboard, and in the status line.
-    pub(crate) fn copy_command(&mut self, store: &crate::store::Store, fx: &mut Vec<super::Effect>) {
+    pub(crate) fn copy_command(
+        &mut self,
+        store: &crate::store::Store,
+        fx: &mut Vec<super::Effect>,
+    ) {
         let cmd = self.handover_command(store).command();
         self.note(format!("copied: {cmd}"));
         fx.push(super::Effect::Copy(cmd));
     }
 
     /// The `:cmd` popup has the keys: `y` copies, Esc closes, `q` and Ctrl-c quit.
-    pub(crate) fn handover_key(&mut self, key: crossterm::event::KeyEvent, fx: &mut Vec<super::Effect>) {
+    pub(crate) fn handover_key(
+        &mut self,
+        key: crossterm::event::KeyEvent,
+        fx: &mut Vec<super::Effect>,
+    ) {
         use crossterm::event::{KeyCode, KeyModifiers};
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {

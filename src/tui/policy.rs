@@ -32,9 +32,7 @@ impl PolicyColumn {
             PolicyColumn::Drops => {
                 "POLICY column: the policies that denied DROPPED rows (P: every row)"
             }
-            PolicyColumn::All => {
-                "POLICY column: every row's policies, allowed and denied (P: off)"
-            }
+            PolicyColumn::All => "POLICY column: every row's policies, allowed and denied (P: off)",
             PolicyColumn::Off => "POLICY column off (P: drops only)",
         }
     }

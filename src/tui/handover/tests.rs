@@ -41,7 +41,10 @@ fn plain_words_stay_bare_and_the_rest_is_single_quoted() {
     assert_eq!(quote("~root"), "'~root'");
     assert_eq!(quote("=x"), "'=x'", "zsh expands a leading =");
     assert_eq!(quote("$HOME"), "'$HOME'");
-    assert_eq!(quote(r#"{"source_pod":["a"]}"#), r#"'{"source_pod":["a"]}'"#);
+    assert_eq!(
+        quote(r#"{"source_pod":["a"]}"#),
+        r#"'{"source_pod":["a"]}'"#
+    );
     assert_eq!(quote("a!b"), "'a!b'");
 }
 
@@ -51,7 +54,14 @@ fn control_and_invisible_characters_are_escaped_visibly() {
     assert_eq!(quote("x\x1b[31m'"), r"$'x\x1b[31m\''");
     assert_eq!(quote("evil\u{202e}txt"), r"$'evil\u202etxt'");
     assert_eq!(quote("a\\b\tc"), r"$'a\\b\tc'");
-    for s in ["a\nb", "x\x1b[31m'", "evil\u{202e}txt", "a\\b\tc", "\u{7f}", "\u{e0001}"] {
+    for s in [
+        "a\nb",
+        "x\x1b[31m'",
+        "evil\u{202e}txt",
+        "a\\b\tc",
+        "\u{7f}",
+        "\u{e0001}",
+    ] {
         let q = quote(s);
         assert!(!q.chars().any(needs_escape), "{q:?} shows raw");
         assert_eq!(split(&q).unwrap(), [s], "{q}");
@@ -78,7 +88,12 @@ fn every_quoted_argument_splits_back_to_itself() {
     let text = join(&args);
     assert_eq!(split(&text).unwrap(), args);
     for a in &args {
-        assert_eq!(split(&quote(a)).unwrap(), [a.clone()], "{a:?} → {}", quote(a));
+        assert_eq!(
+            split(&quote(a)).unwrap(),
+            std::slice::from_ref(a),
+            "{a:?} → {}",
+            quote(a)
+        );
     }
 }
 
@@ -86,13 +101,21 @@ fn every_quoted_argument_splits_back_to_itself() {
 fn the_splitter_reads_shell_quoting_and_refuses_what_a_shell_would_expand() {
     assert_eq!(
         split(r#"a 'b c' "d \"e\" \$f \x" g\ h $'\x41\u00e9\n' |zcat"#).unwrap(),
-        ["a", "b c", r#"d "e" $f \x"#, "g h", "A\u{e9}\n", "|", "zcat"]
+        [
+            "a",
+            "b c",
+            r#"d "e" $f \x"#,
+            "g h",
+            "A\u{e9}\n",
+            "|",
+            "zcat"
+        ]
     );
     assert_eq!(split("a''b \"\"").unwrap(), ["ab", ""]);
     assert_eq!(split("  ").unwrap(), Vec::<String>::new());
     for bad in [
-        "a;b", "a&", "$HOME", "a*", "`x`", "~/x", "#c", "=x", "'open", "\"open", "$'open",
-        "a\\", "\"$x\"", "(a)", "a>b", "{a,b}",
+        "a;b", "a&", "$HOME", "a*", "`x`", "~/x", "#c", "=x", "'open", "\"open", "$'open", "a\\",
+        "\"$x\"", "(a)", "a>b", "{a,b}",
     ] {
         assert!(split(bad).is_err(), "{bad:?} should be refused");
     }
@@ -104,14 +127,24 @@ fn the_splitter_reads_shell_quoting_and_refuses_what_a_shell_would_expand() {
 fn hubbles_default_server_goes_unsaid_and_others_are_named() {
     let w = TimeWindow::default();
     let h = build(&server(|_| {}), &view(&w, &["--verdict", "DROPPED"]));
-    assert_eq!(h.argv, words(&["hubble", "observe", "--verdict", "DROPPED"]));
+    assert_eq!(
+        h.argv,
+        words(&["hubble", "observe", "--verdict", "DROPPED"])
+    );
     assert_eq!(h.command(), "hubble observe --verdict DROPPED");
-    let h = build(&server(|c| c.server = "tls://relay.example:443".into()), &view(&w, &[]));
+    let h = build(
+        &server(|c| c.server = "tls://relay.example:443".into()),
+        &view(&w, &[]),
+    );
     assert_eq!(
         h.command(),
         "hubble observe --server tls://relay.example:443"
     );
-    assert!(h.notes.iter().any(|n| n.contains("No filter")), "{:?}", h.notes);
+    assert!(
+        h.notes.iter().any(|n| n.contains("No filter")),
+        "{:?}",
+        h.notes
+    );
 }
 
 #[test]
@@ -155,7 +188,8 @@ fn tls_flags_carry_hubbles_names_and_the_password_never_goes() {
     assert!(
         h.notes
             .iter()
-            .any(|n| n.contains("HUBBLE_BASIC_AUTH_USERNAME") && n.contains("HUBBLE_BASIC_AUTH_PASSWORD")),
+            .any(|n| n.contains("HUBBLE_BASIC_AUTH_USERNAME")
+                && n.contains("HUBBLE_BASIC_AUTH_PASSWORD")),
         "{:?}",
         h.notes
     );
@@ -202,7 +236,11 @@ fn the_demo_is_named_by_its_address_and_said_to_live_with_hubtop() {
     let w = TimeWindow::default();
     let h = build(&Origin::Demo("127.0.0.1:40123".into()), &view(&w, &[]));
     assert_eq!(h.command(), "hubble observe --server 127.0.0.1:40123");
-    assert!(h.notes[0].contains("while this hubtop runs"), "{:?}", h.notes);
+    assert!(
+        h.notes[0].contains("while this hubtop runs"),
+        "{:?}",
+        h.notes
+    );
 }
 
 #[test]
@@ -210,16 +248,26 @@ fn captures_become_input_files_and_several_or_compressed_ones_a_pipe() {
     let w = TimeWindow::default();
     let cap = |f: &[&str]| Origin::Capture(f.iter().map(PathBuf::from).collect());
     let h = build(&cap(&["incident flows.json"]), &view(&w, &[]));
-    assert_eq!(h.command(), "hubble observe --input-file 'incident flows.json'");
+    assert_eq!(
+        h.command(),
+        "hubble observe --input-file 'incident flows.json'"
+    );
     assert_eq!(h.pipe_from, None);
     let h = build(&cap(&["a.json.gz"]), &view(&w, &[]));
-    assert_eq!(h.command(), "zcat -f a.json.gz | hubble observe --input-file -");
+    assert_eq!(
+        h.command(),
+        "zcat -f a.json.gz | hubble observe --input-file -"
+    );
     let h = build(&cap(&["a.json", "b b.JSON.GZ"]), &view(&w, &["-n", "shop"]));
     assert_eq!(
         h.command(),
         "zcat -f a.json 'b b.JSON.GZ' | hubble observe --input-file - -n shop"
     );
-    assert!(h.notes.iter().any(|n| n.contains("file order")), "{:?}", h.notes);
+    assert!(
+        h.notes.iter().any(|n| n.contains("file order")),
+        "{:?}",
+        h.notes
+    );
     let words = split(&h.command()).unwrap();
     let bar = words.iter().position(|w| w == "|").unwrap();
     assert_eq!(words[..bar], ["zcat", "-f", "a.json", "b b.JSON.GZ"]);
@@ -241,7 +289,9 @@ fn a_window_goes_as_absolute_times_resolved_against_now_or_the_captures_end() {
         "hubble observe --since 2026-12-03T09:55:00Z --until 2026-12-03T09:59:00Z --verdict DROPPED"
     );
     assert!(
-        h.notes.iter().any(|n| n.contains("--since 5m --until 1m") && n.contains("now")),
+        h.notes
+            .iter()
+            .any(|n| n.contains("--since 5m --until 1m") && n.contains("now")),
         "{:?}",
         h.notes
     );
@@ -272,7 +322,11 @@ fn without_a_window_the_command_asks_for_the_flows_the_view_holds() {
         h.command(),
         "hubble observe --since 2026-12-03T09:00:00.123456789Z --until 2026-12-03T09:30:00Z"
     );
-    assert!(h.notes.iter().any(|n| n.contains("--follow")), "{:?}", h.notes);
+    assert!(
+        h.notes.iter().any(|n| n.contains("--follow")),
+        "{:?}",
+        h.notes
+    );
     // Half a window: the open end is the view's.
     let since = TimeWindow::parse(Some("2026-12-03T09:10:00Z"), None).unwrap();
     let mut v2 = view(&since, &[]);
@@ -294,14 +348,20 @@ fn the_search_is_said_to_stay_behind() {
     let mut v = view(&w, &[]);
     v.searching = true;
     let h = build(&server(|_| {}), &v);
-    assert!(h.notes.iter().any(|n| n.contains("Ctrl-f")), "{:?}", h.notes);
+    assert!(
+        h.notes.iter().any(|n| n.contains("Ctrl-f")),
+        "{:?}",
+        h.notes
+    );
 }
 
 #[test]
 fn the_filter_is_the_bars_text_then_each_breadcrumb() {
     let mut f = Filters::default();
-    f.apply_text("--verdict DROPPED --http-path '/a b'").unwrap();
-    f.push_crumb(words(&["--not", "--from-pod", "shop/x"])).unwrap();
+    f.apply_text("--verdict DROPPED --http-path '/a b'")
+        .unwrap();
+    f.push_crumb(words(&["--not", "--from-pod", "shop/x"]))
+        .unwrap();
     f.push_crumb(words(&["--to-port", "53"])).unwrap();
     assert_eq!(
         filter_args(&f),

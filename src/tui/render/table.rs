@@ -89,7 +89,13 @@ impl Columns {
             .unwrap_or(base)
     }
 
-    fn layout(inner: usize, need: (usize, usize), dates: bool, wide: bool, policy: usize) -> Columns {
+    fn layout(
+        inner: usize,
+        need: (usize, usize),
+        dates: bool,
+        wide: bool,
+        policy: usize,
+    ) -> Columns {
         let full_time = inner >= FULL_TIME_FROM;
         let full_verdict = inner >= FULL_TIME_FROM;
         let time = if full_time { 12 } else { 8 } + if dates { 7 } else { 0 };
@@ -406,11 +412,13 @@ fn row_cells(t: &RowText, verdict: i32, cols: &Columns, theme: &Theme) -> Row<'s
     }
     if cols.policy > 0 {
         let text = shorten::end_cut(&t.policy, cols.policy);
-        cells.push(Cell::from(if verdict == crate::api::flow::Verdict::Dropped as i32 {
-            Span::styled(text, theme.verdict(verdict))
-        } else {
-            Span::raw(text)
-        }));
+        cells.push(Cell::from(
+            if verdict == crate::api::flow::Verdict::Dropped as i32 {
+                Span::styled(text, theme.verdict(verdict))
+            } else {
+                Span::raw(text)
+            },
+        ));
     }
     cells.push(Cell::from(Line::from(summary)));
     if cols.node > 0 {
@@ -456,17 +464,18 @@ mod tests {
         for inner in [78, 98, 118, 152, 198, 298] {
             let base = Columns::new(inner, need, false, inner >= 148);
             let c = Columns::with_policy(inner, need, false, inner >= 148, 32);
-            let spaces = 4
-                + usize::from(c.kind > 0)
-                + usize::from(c.node > 0)
-                + usize::from(c.policy > 0);
+            let spaces =
+                4 + usize::from(c.kind > 0) + usize::from(c.node > 0) + usize::from(c.policy > 0);
             let used = c.time + c.verdict + c.node + c.source + c.destination + c.kind + c.policy;
             assert_eq!(used + spaces + c.summary, inner, "{inner}: {c:?}");
             if c.policy > 0 {
                 assert!(c.policy >= POLICY_MIN, "{c:?}");
                 assert!(c.summary >= SUMMARY_MIN.min(base.summary), "{c:?}");
                 assert!(c.source >= ENDPOINT_KEEP.min(base.source), "{c:?}");
-                assert!(c.destination >= ENDPOINT_KEEP.min(base.destination), "{c:?}");
+                assert!(
+                    c.destination >= ENDPOINT_KEEP.min(base.destination),
+                    "{c:?}"
+                );
             } else {
                 assert_eq!(c, base);
             }
