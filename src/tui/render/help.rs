@@ -75,7 +75,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "P",
-                "POLICY column (the policies that denied or allowed a flow): drops only, every row, off",
+                "POLICY column (what denied or allowed a flow): drops only, every row, off",
             ),
         ],
     ),
@@ -97,7 +97,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "c",
-                "copy the hubble observe command that shows these flows: server flags, --since/--until, the filter with its breadcrumbs (:cmd shows it)",
+                "copy the hubble observe command that shows these flows (:cmd shows it)",
             ),
             (
                 ":",

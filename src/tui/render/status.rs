@@ -323,7 +323,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
-                ("c", "copy hubble cmd"),
+                ("c", "hubble cmd"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
