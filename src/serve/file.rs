@@ -672,7 +672,10 @@ mod tests {
             loaded.bad_lines,
             bad.iter().map(|&b| b as u64).collect::<Vec<_>>()
         );
-        assert!(warnings.contains(&format!("f.json:{}: skipping", bad[2])), "{warnings}");
+        assert!(
+            warnings.contains(&format!("f.json:{}: skipping", bad[2])),
+            "{warnings}"
+        );
         let mut out = Vec::new();
         hub.read(0, u64::MAX, n, &mut out);
         let uuids: Vec<String> = out.iter().map(|e| e.flow().unwrap().uuid).collect();

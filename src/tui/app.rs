@@ -111,6 +111,10 @@ pub enum Action {
     AcknowledgeLost,
     /// Connect again now (`r`).
     Reconnect,
+    /// Copy the `hubble observe` command that reproduces the view (`c`).
+    CopyCommand,
+    /// The POLICY column: drops only → every row → off (`P`).
+    CyclePolicy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -138,6 +142,9 @@ pub struct App {
     pub origin: Origin,
     /// `--since`/`--until` (`:since`, `:until`) in force.
     pub window: crate::window::TimeWindow,
+    /// A capture's newest flow once loaded (kept up to date by each frame): what its relative
+    /// bounds count back from.
+    pub capture_end: Option<crate::api::Timestamp>,
     /// Colours off (`NO_COLOR`).
     pub no_color: bool,
     /// Wall clock, seconds since the epoch (set by the loop each frame; fixed in tests).
@@ -158,6 +165,10 @@ pub struct App {
     pub detail: DetailView,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup: the `hubble observe` command for the view, while open.
+    pub handover: Option<super::handover::Handover>,
+    /// What the flow table's POLICY column shows (`P`).
+    pub policy: super::policy::PolicyColumn,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
     /// What the frame being prepared may spend on older flows.
@@ -175,6 +186,7 @@ impl App {
         App {
             origin: Origin::default(),
             window: Default::default(),
+            capture_end: None,
             no_color: colours_off(),
             now_secs: chrono::Utc::now().timestamp(),
             screen: Screen::Flows,
@@ -190,6 +202,8 @@ impl App {
             counters: CountersPane::default(),
             detail: DetailView::default(),
             command: None,
+            handover: None,
+            policy: Default::default(),
             notice: None,
             frame_budget: std::time::Duration::MAX,
         }
@@ -312,6 +326,9 @@ impl App {
             }
             return;
         }
+        if self.handover.is_some() {
+            return self.handover_key(key, fx);
+        }
         let on_table = self.filters.bar.is_none()
             && self.search.prompt.is_none()
             && !self.help
@@ -377,6 +394,8 @@ impl App {
             KeyCode::Char(':') => Action::OpenCommand,
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
+            KeyCode::Char('c') => Action::CopyCommand,
+            KeyCode::Char('P') => Action::CyclePolicy,
             _ => return None,
         })
     }
@@ -431,6 +450,12 @@ impl App {
                 self.note(told);
             }
             Action::Reconnect => self.reconnect(fx),
+            Action::CopyCommand => self.copy_command(store, fx),
+            Action::CyclePolicy => {
+                self.policy = self.policy.next();
+                self.table.seen_policy = 0;
+                self.note(self.policy.told().into());
+            }
             _ => {}
         }
     }
@@ -605,6 +630,7 @@ impl App {
             Command::Retry => self.reconnect(fx),
             Command::Since(bound) => self.set_window(Some(bound), None, fx),
             Command::Until(bound) => self.set_window(None, Some(bound), fx),
+            Command::Cmd => self.handover = Some(self.handover_command(store)),
         }
     }
 
