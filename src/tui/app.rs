@@ -54,6 +54,8 @@ pub enum Effect {
     Reconnect,
     /// Write flows to a file, on a blocking task ([`write::run`]).
     Write(WriteRequest),
+    /// Restart the server stream with this time window (the flows outside go at once).
+    SetWindow(crate::window::TimeWindow),
     Quit,
 }
 
@@ -115,6 +117,10 @@ pub enum Action {
     Reconnect,
     /// Write the view's flows to a file (`w`).
     Write,
+    /// Copy the `hubble observe` command that reproduces the view (`c`).
+    CopyCommand,
+    /// The POLICY column: drops only → every row → off (`P`).
+    CyclePolicy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -142,6 +148,9 @@ pub struct App {
     pub origin: Origin,
     /// `--since`/`--until` (`:since`, `:until`) in force.
     pub window: crate::window::TimeWindow,
+    /// A capture's newest flow once loaded (kept up to date by each frame): what its relative
+    /// bounds count back from.
+    pub capture_end: Option<crate::api::Timestamp>,
     /// Colours off (`NO_COLOR`).
     pub no_color: bool,
     /// Wall clock, seconds since the epoch (set by the loop each frame; fixed in tests).
@@ -162,6 +171,10 @@ pub struct App {
     pub detail: DetailView,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup: the `hubble observe` command for the view, while open.
+    pub handover: Option<super::handover::Handover>,
+    /// What the flow table's POLICY column shows (`P`).
+    pub policy: super::policy::PolicyColumn,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
     /// A yes/no question in the footer, with the effect a yes carries out and the notice a no
@@ -184,6 +197,7 @@ impl App {
         App {
             origin: Origin::default(),
             window: Default::default(),
+            capture_end: None,
             no_color: colours_off(),
             now_secs: chrono::Utc::now().timestamp(),
             screen: Screen::Flows,
@@ -199,6 +213,8 @@ impl App {
             counters: CountersPane::default(),
             detail: DetailView::default(),
             command: None,
+            handover: None,
+            policy: Default::default(),
             notice: None,
             confirm: None,
             writes: Writes::default(),
@@ -217,6 +233,63 @@ impl App {
         self.origin = origin;
         self.window = window;
         self
+    }
+
+    /// What relative `--since`/`--until` count back from: a capture's newest flow (as the source
+    /// resolves them), else the clock.
+    pub fn window_reference(&self, conn: &ConnInfo) -> crate::api::Timestamp {
+        use crate::source::capture::CaptureState;
+        conn.capture
+            .as_ref()
+            .and_then(|c| match &c.state {
+                CaptureState::Loaded(s) => s.kept_span.map(|(_, newest)| newest),
+                _ => None,
+            })
+            .unwrap_or(crate::api::Timestamp {
+                seconds: self.now_secs,
+                nanos: 0,
+            })
+    }
+
+    /// The window as the title says it: each bound as typed, with the local time it means where
+    /// that is fixed (an absolute bound, or a relative one in a capture).
+    pub fn window_title(&self, conn: &ConnInfo) -> Option<String> {
+        if self.window.is_open() {
+            return None;
+        }
+        let reference = self.window_reference(conn);
+        let capture = conn.capture.is_some();
+        let mut parts = Vec::new();
+        for (word, bound) in [("since", &self.window.since), ("until", &self.window.until)] {
+            let Some(b) = bound else { continue };
+            let at = b.resolve(reference);
+            let local = |t: crate::api::Timestamp| {
+                use chrono::TimeZone;
+                chrono::Local
+                    .timestamp_opt(t.seconds, 0)
+                    .single()
+                    .map(|d| {
+                        let today = chrono::Local
+                            .timestamp_opt(self.now_secs, 0)
+                            .single()
+                            .is_some_and(|n| n.date_naive() == d.date_naive());
+                        if today {
+                            d.format("%H:%M:%S").to_string()
+                        } else {
+                            d.format("%Y-%m-%d %H:%M:%S").to_string()
+                        }
+                    })
+                    .unwrap_or_else(|| b.text.clone())
+            };
+            parts.push(match b.at {
+                crate::window::BoundAt::Absolute(_) => format!("{word} {}", local(at)),
+                crate::window::BoundAt::Ago(_) if capture => {
+                    format!("{word} {} before the end ({})", b.text, local(at))
+                }
+                crate::window::BoundAt::Ago(_) => format!("{word} {} ago", b.text),
+            });
+        }
+        Some(parts.join(" · "))
     }
 
     /// Applies an event; returns what the loop must do.
@@ -273,6 +346,9 @@ impl App {
                 CommandKey::Run(cmd) => self.run_command(cmd, ctx.store, fx),
             }
             return;
+        }
+        if self.handover.is_some() {
+            return self.handover_key(key, fx);
         }
         let on_table = self.filters.bar.is_none()
             && self.search.prompt.is_none()
@@ -340,6 +416,8 @@ impl App {
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
             KeyCode::Char('w') => Action::Write,
+            KeyCode::Char('c') => Action::CopyCommand,
+            KeyCode::Char('P') => Action::CyclePolicy,
             _ => return None,
         })
     }
@@ -395,6 +473,12 @@ impl App {
             }
             Action::Reconnect => self.reconnect(fx),
             Action::Write => self.write_view(None, false, store, fx),
+            Action::CopyCommand => self.copy_command(store, fx),
+            Action::CyclePolicy => {
+                self.policy = self.policy.next();
+                self.table.seen_policy = 0;
+                self.note(self.policy.told().into());
+            }
             _ => {}
         }
     }
@@ -568,7 +652,41 @@ impl App {
             }
             Command::Retry => self.reconnect(fx),
             Command::Write { file, force } => self.write_view(file, force, store, fx),
+            Command::Since(bound) => self.set_window(Some(bound), None, fx),
+            Command::Until(bound) => self.set_window(None, Some(bound), fx),
+            Command::Cmd => self.handover = Some(self.handover_command(store)),
         }
+    }
+
+    /// `:since` / `:until`: one end of the window changes (the other stays); the table starts
+    /// over on the flows inside, and the source asks the server for the new window.
+    fn set_window(
+        &mut self,
+        since: Option<Option<crate::window::TimeBound>>,
+        until: Option<Option<crate::window::TimeBound>>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let mut window = self.window.clone();
+        if let Some(s) = since {
+            window.since = s;
+        }
+        if let Some(u) = until {
+            window.until = u;
+        }
+        let flags = window.flags();
+        self.note(if flags.is_empty() {
+            "window opened: all flows".into()
+        } else {
+            format!("window: {}", flags.join(" "))
+        });
+        if window == self.window {
+            return;
+        }
+        self.window = window.clone();
+        self.table.filter_changed();
+        self.views.reset();
+        self.screen = Screen::Flows;
+        fx.push(Effect::SetWindow(window));
     }
 
     /// `q`: quits, unless a write is running (quitting would leave its file cut): then asks.

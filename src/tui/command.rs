@@ -1,11 +1,12 @@
 //! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
-//! views by name, `:pause` / `:resume`, `:retry`. An unknown command or a bad filter is answered in the
-//! prompt, which stays open to be corrected; Tab completes a command's name.
+//! views by name, `:pause` / `:resume`, `:retry`, `:since` / `:until`, `:cmd`. An unknown command
+//! or a bad filter is answered in the prompt, which stays open to be corrected; Tab completes a command's name.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::filterbar::closest;
 use super::views::View;
+use crate::window::TimeBound;
 
 /// The commands, with what `:help` and the prompt say about them.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -22,6 +23,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("pause", "pause the table"),
     ("resume", "resume following (also :follow)"),
     (
+        "cmd",
+        "the hubble observe command for this view; y copies it (c copies at once)",
+    ),
+    (
         "retry",
         "connect to the server again now (also :reconnect, or r)",
     ),
@@ -29,6 +34,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "w [FILE]",
         "write the view's flows as jsonpb lines (also w; :w! FILE replaces a file)",
     ),
+    (
+        "since TIME",
+        "flows since TIME: 5m, 1h30m, RFC 3339 (alone: no start)",
+    ),
+    ("until TIME", "flows until TIME, same forms (alone: no end)"),
 ];
 
 /// Every name a command answers to, for matching, completion and suggestions.
@@ -53,6 +63,9 @@ const NAMES: &[&str] = &[
     "reconnect",
     "w",
     "write",
+    "since",
+    "until",
+    "cmd",
 ];
 
 /// What a command asks for.
@@ -74,6 +87,11 @@ pub enum Command {
         file: Option<String>,
         force: bool,
     },
+    /// `:since TIME` / `:until TIME`: one end of the window (`None`: open).
+    Since(Option<TimeBound>),
+    Until(Option<TimeBound>),
+    /// Show the `hubble observe` command for the view.
+    Cmd,
 }
 
 /// The prompt, while open.
@@ -199,6 +217,18 @@ pub fn parse(input: &str) -> Result<Command, String> {
             file: (!rest.is_empty()).then(|| rest.to_string()),
             force: name.ends_with('!'),
         }),
+        "since" | "until" => {
+            let bound = match rest {
+                "" => None,
+                t => Some(TimeBound::parse(t).map_err(|e| format!(":{name}: {e}"))?),
+            };
+            Ok(if name == "since" {
+                Command::Since(bound)
+            } else {
+                Command::Until(bound)
+            })
+        }
+        "cmd" => no_args(Command::Cmd),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
@@ -265,6 +295,7 @@ mod tests {
                 force: false
             })
         );
+        assert_eq!(parse("cmd"), Ok(Command::Cmd));
         assert!(
             parse("clear now")
                 .unwrap_err()

@@ -27,9 +27,11 @@ pub mod cursor;
 pub mod detail;
 pub mod filterbar;
 pub mod filters;
+pub mod handover;
 pub mod help;
 pub mod lost;
 pub mod model;
+pub mod policy;
 mod prepare;
 pub mod quick;
 pub mod render;
@@ -217,6 +219,9 @@ fn carry_out(
         Effect::Write(req) => {
             let shared = shared.clone();
             tokio::task::spawn_blocking(move || write::run(&shared, req));
+        }
+        Effect::SetWindow(window) => {
+            let _ = commands.send(SourceCommand::SetWindow(window));
         }
         Effect::Quit => {}
     }

@@ -30,12 +30,16 @@ pub struct Model {
     pub main: Main,
     /// The filter in force: what was typed, then each breadcrumb.
     pub filter: Option<FilterTitle>,
+    /// The time window in force, as the title says it (`since 5m (09:55:00)`).
+    pub window: Option<String>,
     pub hints: Hints,
     pub bar: Option<FilterBar>,
     pub quick: Option<Vec<QuickFilter>>,
     pub search_prompt: Option<SearchPrompt>,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup, while open.
+    pub handover: Option<super::handover::Handover>,
     /// A recent notice ("copied …"), shown in the footer for a few seconds.
     pub notice: Option<String>,
     /// A yes/no question, shown in the footer while it waits for the answer.
@@ -100,6 +104,8 @@ pub enum Conn {
         error: String,
         advice: String,
     },
+    /// Every flow asked for came (a window's end, a capture).
+    Ended(String),
     Failed(String),
 }
 
@@ -115,6 +121,8 @@ pub struct Status {
     pub paused_new: Option<u64>,
     /// Recording and writing: (priority, text, style) parts of the status line.
     pub activity: Vec<(u8, String, ratatui::style::Style)>,
+    /// `--input-file`: the captures and how loading them went.
+    pub capture: Option<crate::source::capture::CaptureInfo>,
 }
 
 pub struct CountersPane {
@@ -173,6 +181,8 @@ pub struct Table {
     pub wide: bool,
     /// The widest SOURCE and DESTINATION text shown lately (the columns' wish).
     pub need: (usize, usize),
+    /// The widest POLICY text shown lately (0: no row has one to show, no column).
+    pub policy: usize,
     /// The rows span more than one day: times show their date.
     pub dates: bool,
 }

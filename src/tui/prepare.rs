@@ -93,6 +93,7 @@ impl App {
                     error: error.clone(),
                     advice: advice.clone(),
                 },
+                ConnState::Ended(why) => Conn::Ended(why.clone()),
                 ConnState::Failed(e) => Conn::Failed(e.clone()),
             },
             retry: conn.last_error.as_ref().map(|e| (conn.attempt, e.clone())),
@@ -103,7 +104,16 @@ impl App {
                 .table
                 .paused_at
                 .map(|_| self.table.new_since_pause(store)),
+            capture: conn.capture.clone(),
         };
+        let window = self.window_title(conn);
+        if let Some(crate::source::capture::CaptureInfo {
+            state: crate::source::capture::CaptureState::Loaded(s),
+            ..
+        }) = &conn.capture
+        {
+            self.capture_end = s.kept_span.map(|(_, newest)| newest);
+        }
         // Clamped against the help as wrapped in the area it is drawn over.
         let help_scroll = match &areas {
             Some(a) if self.help => {
@@ -119,7 +129,12 @@ impl App {
         });
         Model {
             no_color: self.no_color,
-            now_secs: self.now_secs,
+            // A capture is seen as of its end: rates, sparklines and ages are those of its last
+            // moments, not of a clock long past them.
+            now_secs: match &conn.capture {
+                Some(_) => self.window_reference(conn).seconds,
+                None => self.now_secs,
+            },
             too_small,
             status,
             lost,
@@ -127,6 +142,7 @@ impl App {
             view: self.view,
             main,
             filter,
+            window,
             hints: model::Hints {
                 detail: self.screen == Screen::Detail,
                 filtered: self.filters.active.is_some(),
@@ -140,6 +156,7 @@ impl App {
             quick: self.quick.entries.clone(),
             search_prompt: self.search.prompt.clone(),
             command: self.command.clone(),
+            handover: self.handover.clone(),
             notice,
             confirm: self.confirm.as_ref().map(|(q, _)| q.prompt()),
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
@@ -159,7 +176,10 @@ impl App {
             .filter_map(|seq| {
                 let e = store.ring.get(*seq)?;
                 let flow = e.flow();
-                let text = RowText::of(&flow);
+                let mut text = RowText::of(&flow);
+                if !self.policy.shows(flow.verdict) {
+                    text.policy.clear();
+                }
                 let hit = self.search.regex.is_some() && self.search.hit(&text.joined());
                 Some(model::TableRow {
                     text,
@@ -173,6 +193,8 @@ impl App {
             let seen = &mut self.table.seen_widths;
             seen.0 = seen.0.max(shorten::width(&r.text.source.full()));
             seen.1 = seen.1.max(shorten::width(&r.text.destination.full()));
+            let policy = &mut self.table.seen_policy;
+            *policy = (*policy).max(shorten::width(&r.text.policy));
         }
         let dates = match (rows.first(), rows.last()) {
             (Some(a), Some(b)) => a.text.date != b.text.date,
@@ -180,6 +202,7 @@ impl App {
         };
         model::Table {
             need: self.table.seen_widths,
+            policy: self.table.seen_policy,
             dates,
             rows,
             position: window.selected.map(|(p, _)| (p, window.total)),
@@ -298,6 +321,7 @@ fn empty_table() -> model::Table {
         follow: true,
         wide: false,
         need: (0, 0),
+        policy: 0,
         dates: false,
     }
 }

@@ -73,6 +73,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "s",
                 "groups: sort by flows, rate, drops; L7: requests, errors, p99",
             ),
+            (
+                "P",
+                "POLICY column (what denied or allowed a flow): drops only, every row, off",
+            ),
         ],
     ),
     (
@@ -96,8 +100,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "write the view's flows as jsonpb lines (:w FILE; :w! replaces)",
             ),
             (
+                "c",
+                "copy the hubble observe command that shows these flows (:cmd shows it)",
+            ),
+            (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :w [FILE] (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :w [FILE] (Tab completes)",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),
@@ -241,8 +249,7 @@ mod tests {
 
     #[test]
     fn descriptions_wrap_under_themselves_and_nothing_is_cut() {
-        // Tall enough for all of it (the help grows with the keys).
-        let text = drawn(60, 80, 0);
+        let text = drawn(60, 100, 0);
         assert!(
             text.contains("│  f              filter on the selected flow: s/d pod, n  │"),
             "{text}"

@@ -22,6 +22,7 @@ mod counters;
 pub(crate) mod detail;
 mod filterbar;
 mod groups;
+mod handover;
 pub(crate) mod help;
 mod quick;
 mod status;
@@ -146,6 +147,9 @@ pub fn draw(f: &mut Frame, m: &Model) {
     if let Some(line) = &m.command {
         command_line(f, m, line, areas.main);
     }
+    if let Some(h) = &m.handover {
+        handover::draw(f, &Theme::of(m), h, areas.main);
+    }
     if m.help {
         help::draw(f, m, areas.main);
     }
@@ -244,7 +248,7 @@ fn command_line(f: &mut Frame, m: &Model, line: &CommandLine, area: Rect) {
         ),
         None => Line::styled(
             shorten::end_cut(
-                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry",
+                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry · :cmd",
                 inner,
             ),
             theme.dim(),
@@ -381,6 +385,17 @@ pub(crate) fn filter_title(filter: Option<&FilterTitle>, theme: &Theme) -> Optio
     }
     spans.push(Span::raw(" "));
     Some(Line::from(spans))
+}
+
+/// The time window in force, after the filter in the title.
+pub(crate) fn window_title(window: Option<&String>, theme: &Theme) -> Option<Line<'static>> {
+    use ratatui::text::Span;
+    let window = window?;
+    Some(Line::from(vec![
+        Span::styled(" window: ", theme.dim()),
+        Span::styled(crate::format::sanitize(window).into_owned(), theme.header()),
+        Span::raw(" "),
+    ]))
 }
 
 /// A titled block line.
