@@ -832,3 +832,46 @@ async fn a_record_whose_directory_is_removed_stops_and_says_so() {
     task.await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_opened_with_input_file_writes_back_byte_for_byte() {
+    let Some(shared_dir) = common::shared_dir("w from --input-file") else {
+        return;
+    };
+    let dir = Dir::new("from-capture");
+    for (i, file) in common::flow_files(&shared_dir).iter().enumerate() {
+        let want = lines_of(file, false);
+        // What `hubtop --input-file FILE` runs.
+        let shared = Shared::new(100_000, String::new());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cfg = SourceConfig {
+            capture: vec![file.clone()],
+            ..SourceConfig::new(ConnectionArgs::plain("127.0.0.1:0".into()), 100_000)
+        };
+        let task = tokio::spawn(source::run(cfg, shared.clone(), rx));
+        wait_for(&format!("{} loaded", file.display()), 30, || {
+            matches!(shared.conn().state, source::ConnState::Ended(_))
+        })
+        .await;
+        let mut ui = ui(&shared);
+        let out = dir.join(&format!("out-{i}.jsonl"));
+        let req = press(&mut ui, command(&format!("w {}", out.display()))).remove(0);
+        let report = carry(&shared, req).await.unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        // A capture is merged in time order: hubble's lines, sorted by time (stable).
+        let mut sorted = want.clone();
+        sorted.sort_by_key(|l| {
+            let t = flow_of(l).time.unwrap_or_default();
+            (t.seconds, t.nanos)
+        });
+        assert!(
+            got == sorted.concat(),
+            "{}: written as hubble wrote it",
+            file.display()
+        );
+        let text = screen(&mut ui, 200, 30);
+        assert!(text[0].contains(&report), "{}", text[0]);
+        drop(tx);
+        let _ = task.await;
+    }
+}

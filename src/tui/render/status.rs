@@ -34,6 +34,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         // A capture is not a server: what it is, how far it loaded, what it holds.
         parts[1].1 = format!(" {} ", sanitize(&capture_name(&capture.files)));
         capture_parts(capture, &st.conn, &theme, &mut parts);
+        parts.extend(st.activity.iter().cloned());
         let failed =
             matches!(capture.state, CaptureState::Failed(_)) || matches!(st.conn, Conn::Failed(_));
         return draw_parts(f, area, parts, failed);
