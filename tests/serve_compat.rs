@@ -680,7 +680,8 @@ fn serve_checks_the_file_before_it_binds_the_port() {
 }
 
 #[test]
-fn serve_refuses_a_compressed_file_and_one_with_no_flow_in_it() {
+fn serve_refuses_a_cut_gzip_file_and_one_with_no_flow_in_it() {
+    // A gzip stream cut short (a whole one is read as it is: tests/capture.rs).
     let gzip = TempFile::new(
         "flows.json.gz",
         b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae\x05\x00",
@@ -693,8 +694,7 @@ fn serve_refuses_a_compressed_file_and_one_with_no_flow_in_it() {
         (
             &gzip,
             format!(
-                "flow file {} is gzip-compressed: decompress it first (`gzip -dk {}`)",
-                gzip.path(),
+                "cannot read flow file {} (gzip) at line 1: unexpected end of file",
                 gzip.path()
             ),
         ),

@@ -88,6 +88,8 @@ impl Loaded {
 pub struct Input {
     pub name: String,
     pub reader: Box<dyn BufRead + Send>,
+    /// `" (gzip)"` for a compressed file: a read error then says what was being decompressed.
+    pub compressed: &'static str,
 }
 
 /// How far loading has got, for a progress bar: read from another thread while it runs.
@@ -157,6 +159,7 @@ pub fn open_with(path: &Path, progress: Option<Arc<Progress>>) -> Result<Input> 
     let head = reader
         .fill_buf()
         .wrap_err_with(|| format!("cannot read flow file {name}"))?;
+    let gzip = matches!(compression(head), Some(("gzip", _)));
     let reader: Box<dyn BufRead + Send> = match compression(head) {
         Some(("gzip", _)) => Box::new(BufReader::with_capacity(
             1 << 16,
@@ -168,7 +171,11 @@ pub fn open_with(path: &Path, progress: Option<Arc<Progress>>) -> Result<Input> 
         ),
         None => Box::new(reader),
     };
-    Ok(Input { name, reader })
+    Ok(Input {
+        name,
+        reader,
+        compressed: if gzip { " (gzip)" } else { "" },
+    })
 }
 
 /// The compression format whose magic number `head` starts with, and its tool.
@@ -267,7 +274,10 @@ impl Cursor<'_> {
                 .reader
                 .read_until(b'\n', &mut line)
                 .wrap_err_with(|| {
-                    format!("cannot read flow file {} at line {number}", self.input.name)
+                    format!(
+                        "cannot read flow file {}{} at line {number}",
+                        self.input.name, self.input.compressed
+                    )
                 })?;
             if n == 0 {
                 self.done = true;
@@ -578,6 +588,7 @@ mod tests {
         warnings: &mut dyn Write,
     ) -> Result<(Hub, Loaded)> {
         let input = Input {
+            compressed: "",
             name: name.to_string(),
             reader: Box::new(BufReader::new(input)),
         };
