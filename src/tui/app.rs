@@ -109,6 +109,8 @@ pub enum Action {
     AcknowledgeLost,
     /// Connect again now (`r`).
     Reconnect,
+    /// Write the incident note under its default name (`W`).
+    WriteNote,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -160,6 +162,8 @@ pub struct App {
     pub notice: Option<(String, i64)>,
     /// What the frame being prepared may spend on older flows.
     pub(crate) frame_budget: std::time::Duration,
+    /// Where `W` writes the note (`None`: the current directory).
+    pub note_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for App {
@@ -190,6 +194,7 @@ impl App {
             command: None,
             notice: None,
             frame_budget: std::time::Duration::MAX,
+            note_dir: None,
         }
     }
 
@@ -318,6 +323,7 @@ impl App {
             KeyCode::Char(':') => Action::OpenCommand,
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
+            KeyCode::Char('W') => Action::WriteNote,
             _ => return None,
         })
     }
@@ -372,8 +378,31 @@ impl App {
                 self.note(told);
             }
             Action::Reconnect => self.reconnect(fx),
+            Action::WriteNote => self.write_note(None, false, store),
             _ => {}
         }
+    }
+
+    /// `W`, `:note [FILE]`, `:note! FILE`: the incident note, about the flow the keys are on.
+    fn write_note(&mut self, file: Option<String>, overwrite: bool, store: &Store) {
+        let flow = self.current_flow(store);
+        let text = super::note::note(self, store, flow);
+        let done = match &file {
+            Some(f) => super::note::write(&super::note::expand_home(f), &text, overwrite),
+            None => super::note::write_default(self.note_dir.as_deref(), self.now_secs, &text),
+        };
+        let told = match done {
+            Ok(super::note::Written::Wrote(path, lines)) => {
+                format!("wrote note {} ({lines} lines)", path.display())
+            }
+            Ok(super::note::Written::Exists(path)) => format!(
+                "{} exists: :note! {} overwrites it",
+                path.display(),
+                path.display()
+            ),
+            Err(e) => format!("cannot write the note {}: {e}", file.unwrap_or_default()),
+        };
+        self.note(told);
     }
 
     /// The flow the keys are about: the one in the detail view, or the selected row.
@@ -544,6 +573,7 @@ impl App {
                 self.table.follow();
             }
             Command::Retry => self.reconnect(fx),
+            Command::Note { file, overwrite } => self.write_note(file, overwrite, store),
         }
     }
 

@@ -25,6 +25,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "retry",
         "connect to the server again now (also :reconnect, or r)",
     ),
+    (
+        "note [FILE]",
+        "write an incident note (Markdown) for the ticket (also W); :note! FILE overwrites",
+    ),
 ];
 
 /// Every name a command answers to, for matching, completion and suggestions.
@@ -47,6 +51,7 @@ const NAMES: &[&str] = &[
     "follow",
     "retry",
     "reconnect",
+    "note",
 ];
 
 /// What a command asks for.
@@ -62,6 +67,12 @@ pub enum Command {
     Resume,
     /// Connect again now.
     Retry,
+    /// Write the incident note to this file (`None`: the default name), over an existing one
+    /// only with `:note!`.
+    Note {
+        file: Option<String>,
+        overwrite: bool,
+    },
 }
 
 /// The prompt, while open.
@@ -183,6 +194,17 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "pause" => no_args(Command::Pause),
         "resume" | "follow" => no_args(Command::Resume),
         "retry" | "reconnect" => no_args(Command::Retry),
+        "note" => Ok(Command::Note {
+            file: (!rest.is_empty()).then(|| rest.to_string()),
+            overwrite: false,
+        }),
+        "note!" if rest.is_empty() => {
+            Err(":note! FILE: name the file to overwrite (:note alone picks a new name)".into())
+        }
+        "note!" => Ok(Command::Note {
+            file: Some(rest.to_string()),
+            overwrite: true,
+        }),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
