@@ -342,7 +342,7 @@ pub fn hubble_command(f: &Facts) -> String {
             words.push(addr.clone());
         }
         Origin::Capture(files) => {
-            let one_plain = files.len() == 1 && !files[0].extension().is_some_and(|e| e == "gz");
+            let one_plain = files.len() == 1 && files[0].extension().is_none_or(|e| e != "gz");
             if one_plain {
                 words.push("--input-file".into());
                 words.push(files[0].display().to_string());

@@ -285,6 +285,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("o", if h.raw { "details" } else { "raw JSON" }),
             ("y", "copy JSON"),
             ("f", "filter on flow"),
+            ("W", "note"),
             ("Esc", "back"),
         ],
         _ if h.counters_focused => vec![
@@ -300,6 +301,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("space", pause),
             ("Esc", "flows"),
             ("/", "filter"),
+            ("W", "note"),
         ],
         View::L7 => vec![
             ("j/k", "move"),
@@ -308,6 +310,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("space", pause),
             ("Esc", "flows"),
             ("/", "filter"),
+            ("W", "note"),
         ],
         View::Flows => {
             let mut v = vec![("j/k", "move"), ("Enter", "details")];
@@ -322,6 +325,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
+                ("W", "note"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
