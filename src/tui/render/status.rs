@@ -325,11 +325,11 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
-                ("W", "note"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
                 (":", "command"),
+                ("W", "note"),
                 ("g/G", "oldest/newest"),
             ]);
             v
