@@ -137,6 +137,14 @@ async fn capture(
     args: TuiArgs,
     filters: FilterFlags,
 ) -> Result<()> {
+    // A file that cannot be opened is an error now, in one line, not a TUI that says so.
+    for f in files.iter().filter(|f| f.as_os_str() != "-") {
+        std::fs::File::open(f)
+            .wrap_err_with(|| format!("cannot open flow file {}", f.display()))?;
+    }
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        color_eyre::eyre::bail!("--input-file - (stdin) can be given once");
+    }
     let conn = ConnectionArgs::plain("127.0.0.1:0".into());
     let cfg = SourceConfig {
         capture: files.clone(),

@@ -22,6 +22,8 @@ struct T {
     /// Filters sent to the source, oldest first.
     sent: Vec<FilterChange>,
     copied: Vec<String>,
+    /// Time windows sent to the source (`:since`, `:until`).
+    windows: Vec<hubtop::window::TimeWindow>,
     quit: bool,
 }
 
@@ -32,6 +34,7 @@ impl T {
                 Effect::SetFilter(change) => self.sent.push(change),
                 Effect::Copy(text) => self.copied.push(text),
                 // `r` is tested in tests/faults.rs.
+                Effect::SetWindow(w) => self.windows.push(w),
                 Effect::Reconnect => {}
                 Effect::Quit => self.quit = true,
             }
@@ -79,6 +82,7 @@ fn app_with(flows: Vec<Flow>) -> T {
         shared,
         sent: Vec::new(),
         copied: Vec::new(),
+        windows: Vec::new(),
         quit: false,
     }
 }
@@ -1280,4 +1284,137 @@ fn every_screen_at_80_100_120_and_200_columns() {
             snapshot!(format!("sizes_{name}_{w}x{h}"), text);
         }
     }
+}
+
+/// Types a `:` command and runs it.
+fn command(t: &mut T, text: &str) {
+    key(t, KeyCode::Char(':'));
+    for c in text.chars() {
+        key(t, KeyCode::Char(c));
+    }
+    key(t, KeyCode::Enter);
+}
+
+#[test]
+fn colon_since_and_until_set_the_window_shown_in_the_title_and_sent_to_the_source() {
+    let mut t = app_with(common::sample_flows(30));
+    command(&mut t, "since 5m");
+    let w = t.windows.last().expect("a window was sent").clone();
+    assert_eq!(w.flags(), ["--since", "5m"]);
+    let text = screen(&mut t, 120, 16);
+    assert!(text.contains("window: since 5m ago"), "{text}");
+    assert!(
+        text.contains("window: --since 5m"),
+        "the notice says it: {text}"
+    );
+
+    command(&mut t, "until 2025-11-23T12:00:00Z");
+    assert_eq!(
+        t.windows.last().unwrap().flags(),
+        ["--since", "5m", "--until", "2025-11-23T12:00:00Z"]
+    );
+    let text = screen(&mut t, 120, 16);
+    assert!(text.contains("window: since 5m ago · until "), "{text}");
+    snapshot!("window_in_the_title", text);
+
+    // A bad time keeps the prompt open with hubble's words; nothing is sent.
+    let sent = t.windows.len();
+    command(&mut t, "since yesterday");
+    assert_eq!(t.windows.len(), sent);
+    let text = screen(&mut t, 120, 16);
+    assert!(
+        text.contains(":since: failed to parse the time \"yesterday\""),
+        "{text}"
+    );
+    key(&mut t, KeyCode::Esc);
+
+    // Alone, each opens its end; the same window twice is not sent again.
+    command(&mut t, "since");
+    command(&mut t, "until");
+    assert!(t.windows.last().unwrap().is_open());
+    let sent = t.windows.len();
+    command(&mut t, "until");
+    assert_eq!(t.windows.len(), sent);
+    assert!(!screen(&mut t, 120, 16).contains("window:"));
+}
+
+#[test]
+fn a_capture_says_what_it_holds_in_the_status_line_at_every_width() {
+    use hubtop::source::capture::{CaptureInfo, CaptureState, CaptureSummary};
+    let mut t = app_with(common::sample_flows(100));
+    let set = |t: &T, state: CaptureState| {
+        let mut c = t.shared.conn();
+        c.capture = Some(CaptureInfo {
+            files: vec!["incident-0312.json.gz".into(), "node2.json".into()],
+            state,
+        });
+    };
+    set(
+        &t,
+        CaptureState::Loading {
+            fraction: Some(0.45),
+            events: 123_456,
+        },
+    );
+    t.shared.set_state_for_tests(ConnState::Connecting);
+    let text = screen(&mut t, 80, 10);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains("incident-0312.json.gz +1 more ● loading 45% · 123,456 events"),
+        "{text}"
+    );
+    let span = |s: i64| hubtop::api::Timestamp {
+        seconds: s,
+        nanos: 0,
+    };
+    set(
+        &t,
+        CaptureState::Loaded(CaptureSummary {
+            flows: 250_000,
+            kept: 100,
+            kept_span: Some((span(NOW - 100), span(NOW))),
+            bad_lines: 3,
+            ..Default::default()
+        }),
+    );
+    t.shared
+        .set_state_for_tests(ConnState::Ended("every flow of the capture loaded".into()));
+    let wide = screen(&mut t, 160, 10);
+    let top = wide.lines().next().unwrap();
+    for part in [
+        "● capture · newest 100 of 250,000 flows (--buffer N keeps more)",
+        "3 bad lines skipped",
+    ] {
+        assert!(top.contains(part), "{part}: {top}");
+    }
+    let narrow = screen(&mut t, 80, 10);
+    let top = narrow.lines().next().unwrap();
+    assert!(
+        top.contains("● capture · newest 100 of 250,000 flows"),
+        "{top}"
+    );
+    snapshot!("capture_status_80", narrow);
+
+    // Nothing held yet: the table says how far the reading got, then that the capture is empty.
+    let mut t = app_with(vec![]);
+    set(
+        &t,
+        CaptureState::Loading {
+            fraction: Some(0.45),
+            events: 123_456,
+        },
+    );
+    let text = screen(&mut t, 100, 12);
+    assert!(
+        text.contains("Reading incident-0312.json.gz, node2.json… 45%"),
+        "{text}"
+    );
+    assert!(text.contains("123,456 events so far"), "{text}");
+    set(&t, CaptureState::Loaded(CaptureSummary::default()));
+    t.shared
+        .set_state_for_tests(ConnState::Ended("every flow of the capture loaded".into()));
+    let text = screen(&mut t, 100, 12);
+    assert!(text.contains("No flows in the capture."), "{text}");
 }

@@ -51,6 +51,7 @@ block() {
     section headless "headless observe" '`scripts/bench.sh headless`'
     section firehose "the TUI under a firehose" '`scripts/bench.sh firehose`'
     section filterchange "filter changes under a firehose" '`scripts/bench.sh filter`'
+    section capture "opening a capture" '`scripts/bench.sh capture`'
     echo
     echo "$END"
 }

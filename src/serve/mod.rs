@@ -19,7 +19,7 @@
 mod demo;
 mod event;
 mod fieldmask;
-mod file;
+pub mod file;
 mod filtering;
 mod flows;
 mod grpc;
@@ -49,7 +49,7 @@ use tonic::transport::Server;
 use crate::api::observer::observer_server::SERVICE_NAME;
 use crate::api::peer::peer_server::SERVICE_NAME as PEER_SERVICE;
 use grpc::ObserverApi;
-use hub::Hub;
+pub use hub::Hub;
 
 /// Hubble's default ring size (2^16 - 1).
 pub const DEFAULT_BUFFER: usize = 65535;
@@ -145,9 +145,15 @@ pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
             let buffer = opts.buffer;
             let (hub, _) = tokio::task::spawn_blocking(move || {
                 let input = file::open(&path)?;
-                let name = path.display().to_string();
-                let version = format!("hubtop-replay v{version}");
-                file::load(input, &name, buffer, version, &mut std::io::stderr())
+                let opts = file::LoadOptions {
+                    capacity: buffer,
+                    version: format!("hubtop-replay v{version}"),
+                    who: "hubtop serve",
+                    since: None,
+                    until: None,
+                    progress: None,
+                };
+                file::load_many(vec![input], &opts, &mut std::io::stderr())
             })
             .await
             .wrap_err("the flow file loader crashed")??;
@@ -280,8 +286,25 @@ pub async fn spawn_local(opts: ServeOptions) -> Result<(SocketAddr, ServerHandle
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .wrap_err("cannot bind a loopback port for the local server")?;
-    let addr = listener.local_addr()?;
     let prepared = prepare(opts).await?;
+    spawn_prepared(listener, prepared)
+}
+
+/// [`spawn_local`] serving a hub already made (a capture the TUI loaded).
+pub async fn spawn_hub(hub: Hub) -> Result<(SocketAddr, ServerHandle)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .wrap_err("cannot bind a loopback port for the local server")?;
+    let prepared = Prepared {
+        hub: Arc::new(hub),
+        _demo: None,
+        basic_auth: None,
+    };
+    spawn_prepared(listener, prepared)
+}
+
+fn spawn_prepared(listener: TcpListener, prepared: Prepared) -> Result<(SocketAddr, ServerHandle)> {
+    let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(run(
         listener,

@@ -94,6 +94,8 @@ type Commands = mpsc::UnboundedReceiver<SourceCommand>;
 enum Outcome {
     /// The UI is gone.
     Quit,
+    /// The stream ended as asked (a window's end, a capture's last flow): this says so.
+    Ended(String),
     /// Open a new stream at once (a new filter, or the user asked to reconnect).
     Reopen,
     Failed(Failure),
@@ -114,6 +116,12 @@ struct Session {
     /// neither repeats them nor puts them out of order.
     cut_pending: bool,
     port_forward: Option<PortForward>,
+    /// `--since`/`--until` in force.
+    window: crate::window::TimeWindow,
+    /// A capture's newest time, which relative bounds count back from (`None`: the clock).
+    reference: Option<Timestamp>,
+    /// The local server of a capture (stopped on drop).
+    _capture: Option<crate::serve::ServerHandle>,
 }
 
 /// Runs until `commands` closes. Never returns an error: every failure is shown in
@@ -135,14 +143,20 @@ pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands)
     let mut s = Session {
         whitelist: cfg.whitelist.clone(),
         blacklist: cfg.blacklist.clone(),
-        cfg,
+        window: cfg.window.clone(),
+        reference: None,
+        _capture: None,
         shared,
         credentials,
         resume: None,
         dedup: Dedup::new(DEDUP_WINDOW),
         cut_pending: false,
         port_forward: None,
+        cfg,
     };
+    if !s.cfg.capture.is_empty() && !s.open_capture(&mut commands).await {
+        return;
+    }
     let mut attempt: u32 = 0;
     'connect: loop {
         s.shared.set_state(ConnState::Connecting);
@@ -151,6 +165,18 @@ pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands)
             Outcome::Reopen => {
                 attempt = 0;
                 continue;
+            }
+            Outcome::Ended(text) => {
+                s.log("stream_ended", json!({ "why": text }));
+                s.shared.set_state(ConnState::Ended(text));
+                match commands.recv().await {
+                    None => break,
+                    Some(cmd) => {
+                        s.command(cmd, &mut commands).await;
+                        attempt = 0;
+                        continue;
+                    }
+                }
             }
             Outcome::Failed(f) => f,
         };
@@ -227,6 +253,47 @@ impl Session {
         }
     }
 
+    /// Loads the captures and points the connection at the local server serving them; `false`
+    /// when the UI went away, or the captures could not be read (said in the status line, and
+    /// nothing more happens).
+    async fn open_capture(&mut self, commands: &mut Commands) -> bool {
+        let mut pending = Vec::new();
+        let served = super::capture::load_and_serve(
+            &self.cfg.capture,
+            self.cfg.capacity,
+            &self.window,
+            &self.shared,
+            commands,
+            &mut pending,
+        )
+        .await;
+        for cmd in pending {
+            self.command(cmd, commands).await;
+        }
+        match served {
+            None => false,
+            Some(Ok(served)) => {
+                self.cfg.conn = crate::cli::ConnectionArgs::plain(served.addr.to_string());
+                self.reference = served.reference;
+                self._capture = Some(served.server);
+                true
+            }
+            Some(Err(e)) => {
+                let e = crate::format::sanitize(&format!("{e:#}")).into_owned();
+                self.log("capture_failed", json!({ "error": e }));
+                self.shared.set_state(ConnState::Failed(e));
+                while commands.recv().await.is_some() {}
+                false
+            }
+        }
+    }
+
+    /// The window's ends as times: against a capture's newest flow, or the clock.
+    fn window_times(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        self.window
+            .resolve(self.reference.unwrap_or_else(Timestamp::now))
+    }
+
     /// A command from the UI between or during streams: a new filter is applied to the flows
     /// held at once; the caller opens a new stream either way.
     async fn command(&mut self, cmd: SourceCommand, commands: &mut Commands) {
@@ -255,6 +322,22 @@ impl Session {
                 self.cut_pending = true;
             }
             SourceCommand::Reconnect => self.log("reconnect_asked", json!({})),
+            SourceCommand::SetWindow(window) => {
+                self.window = window;
+                let (since, until) = self.window_times();
+                self.log(
+                    "window_changed",
+                    json!({ "since": since.map(crate::window::rfc3339), "until": until.map(crate::window::rfc3339) }),
+                );
+                let inside = self.window.clone();
+                let reference = self.reference.unwrap_or_else(Timestamp::now);
+                let _ = refilter(&self.shared, &mut self.dedup, None, None, move |f| {
+                    inside.contains(reference, f.time())
+                })
+                .await;
+                self.resume = None;
+                self.cut_pending = true;
+            }
         }
     }
 
@@ -306,14 +389,21 @@ impl Session {
         let _prober = probe::spawn_prober(channel.clone(), liveness.clone());
         let _poller =
             probe::spawn_status_poller(channel.clone(), self.shared.clone(), liveness.clone());
+        let (since, until) = self.window_times();
+        // A capture has nothing more to come; a window that ended has nothing more either.
+        let follow = self.cfg.capture.is_empty() && until.is_none_or(|u| u > Timestamp::now());
         let req = GetFlowsRequest {
-            number: if self.resume.is_some() {
+            number: if self.resume.is_some() || since.is_some() {
                 0
             } else {
                 self.cfg.last.unwrap_or(self.cfg.capacity as u64)
             },
-            follow: true,
-            since: self.resume,
+            follow,
+            since: match (self.resume, since) {
+                (Some(r), Some(s)) => Some(r.max(s)),
+                (r, s) => r.or(s),
+            },
+            until,
             whitelist: self.whitelist.clone(),
             blacklist: self.blacklist.clone(),
             ..Default::default()
@@ -361,6 +451,7 @@ impl Session {
                     }
                 },
                 batch = next(&mut stream), if stream.is_some() => match batch {
+                    None if !follow => return Outcome::Ended(self.ended_text(until)),
                     None => {
                         return Outcome::Failed(Failure::Transient("the server ended the flow stream".into()));
                     }
@@ -422,6 +513,18 @@ impl Session {
                 stalled = false;
                 self.shared.set_state(ConnState::Live);
             }
+        }
+    }
+
+    /// What the status line says once a stream asked to end has.
+    fn ended_text(&self, until: Option<Timestamp>) -> String {
+        match until {
+            _ if !self.cfg.capture.is_empty() => "every flow of the capture loaded".into(),
+            Some(u) => format!(
+                "window complete: every flow until {} received",
+                crate::window::rfc3339(u)
+            ),
+            None => "the stream ended".into(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! store, polls `ServerStatus`, and reconnects (resuming where it left off) when anything breaks.
 //! The UI talks to it only through [`Shared`] (read) and [`SourceCommand`]s (write).
 
+pub mod capture;
 mod client;
 mod connect;
 mod dedup;
@@ -138,6 +139,9 @@ pub enum ConnState {
         /// What is wrong and what to do.
         advice: String,
     },
+    /// The stream ended as asked: every flow of the window (`--until` in the past) or of a
+    /// capture has come. Nothing more is asked until the filter or the window changes.
+    Ended(String),
     /// Nothing more will happen (e.g. the port-forward could not start).
     Failed(String),
 }
@@ -156,6 +160,8 @@ pub struct ConnInfo {
     /// connecting again, so that every retry says why.
     pub attempt: u32,
     pub last_error: Option<String>,
+    /// `--input-file`: the captures and how loading them went.
+    pub capture: Option<capture::CaptureInfo>,
     /// Bumped on every change so the UI knows to redraw.
     pub version: u64,
 }
@@ -174,4 +180,7 @@ pub enum SourceCommand {
     },
     /// Connect again now: after a stop on a permanent error, or to cut a backoff short.
     Reconnect,
+    /// A new time window (`:since`, `:until`): the flows held outside it go at once, and the
+    /// stream restarts with it.
+    SetWindow(crate::window::TimeWindow),
 }

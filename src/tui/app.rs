@@ -50,6 +50,8 @@ pub enum Effect {
     Copy(String),
     /// Connect again now (after a stop on a permanent error, or to cut a backoff short).
     Reconnect,
+    /// Restart the server stream with this time window (the flows outside go at once).
+    SetWindow(crate::window::TimeWindow),
     Quit,
 }
 
@@ -209,6 +211,63 @@ impl App {
         self.origin = origin;
         self.window = window;
         self
+    }
+
+    /// What relative `--since`/`--until` count back from: a capture's newest flow (as the source
+    /// resolves them), else the clock.
+    pub fn window_reference(&self, conn: &ConnInfo) -> crate::api::Timestamp {
+        use crate::source::capture::CaptureState;
+        conn.capture
+            .as_ref()
+            .and_then(|c| match &c.state {
+                CaptureState::Loaded(s) => s.kept_span.map(|(_, newest)| newest),
+                _ => None,
+            })
+            .unwrap_or(crate::api::Timestamp {
+                seconds: self.now_secs,
+                nanos: 0,
+            })
+    }
+
+    /// The window as the title says it: each bound as typed, with the local time it means where
+    /// that is fixed (an absolute bound, or a relative one in a capture).
+    pub fn window_title(&self, conn: &ConnInfo) -> Option<String> {
+        if self.window.is_open() {
+            return None;
+        }
+        let reference = self.window_reference(conn);
+        let capture = conn.capture.is_some();
+        let mut parts = Vec::new();
+        for (word, bound) in [("since", &self.window.since), ("until", &self.window.until)] {
+            let Some(b) = bound else { continue };
+            let at = b.resolve(reference);
+            let local = |t: crate::api::Timestamp| {
+                use chrono::TimeZone;
+                chrono::Local
+                    .timestamp_opt(t.seconds, 0)
+                    .single()
+                    .map(|d| {
+                        let today = chrono::Local
+                            .timestamp_opt(self.now_secs, 0)
+                            .single()
+                            .is_some_and(|n| n.date_naive() == d.date_naive());
+                        if today {
+                            d.format("%H:%M:%S").to_string()
+                        } else {
+                            d.format("%Y-%m-%d %H:%M:%S").to_string()
+                        }
+                    })
+                    .unwrap_or_else(|| b.text.clone())
+            };
+            parts.push(match b.at {
+                crate::window::BoundAt::Absolute(_) => format!("{word} {}", local(at)),
+                crate::window::BoundAt::Ago(_) if capture => {
+                    format!("{word} {} before the end ({})", b.text, local(at))
+                }
+                crate::window::BoundAt::Ago(_) => format!("{word} {} ago", b.text),
+            });
+        }
+        Some(parts.join(" · "))
     }
 
     /// Applies an event; returns what the loop must do.
@@ -574,7 +633,40 @@ impl App {
             }
             Command::Retry => self.reconnect(fx),
             Command::Note { file, overwrite } => self.write_note(file, overwrite, store),
+            Command::Since(bound) => self.set_window(Some(bound), None, fx),
+            Command::Until(bound) => self.set_window(None, Some(bound), fx),
         }
+    }
+
+    /// `:since` / `:until`: one end of the window changes (the other stays); the table starts
+    /// over on the flows inside, and the source asks the server for the new window.
+    fn set_window(
+        &mut self,
+        since: Option<Option<crate::window::TimeBound>>,
+        until: Option<Option<crate::window::TimeBound>>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let mut window = self.window.clone();
+        if let Some(s) = since {
+            window.since = s;
+        }
+        if let Some(u) = until {
+            window.until = u;
+        }
+        let flags = window.flags();
+        self.note(if flags.is_empty() {
+            "window opened: all flows".into()
+        } else {
+            format!("window: {}", flags.join(" "))
+        });
+        if window == self.window {
+            return;
+        }
+        self.window = window.clone();
+        self.table.filter_changed();
+        self.views.reset();
+        self.screen = Screen::Flows;
+        fx.push(Effect::SetWindow(window));
     }
 
     /// `r` / `:retry`: connect again now, whatever the source was waiting for.

@@ -1,11 +1,12 @@
 //! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
-//! views by name, `:pause` / `:resume`, `:retry`. An unknown command or a bad filter is answered in the
+//! views by name, `:pause` / `:resume`, `:retry`, `:since` / `:until`. An unknown command or a bad filter is answered in the
 //! prompt, which stays open to be corrected; Tab completes a command's name.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::filterbar::closest;
 use super::views::View;
+use crate::window::TimeBound;
 
 /// The commands, with what `:help` and the prompt say about them.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -25,6 +26,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "retry",
         "connect to the server again now (also :reconnect, or r)",
     ),
+    (
+        "since TIME",
+        "flows since TIME: 5m, 1h30m, RFC 3339 (alone: no start)",
+    ),
+    ("until TIME", "flows until TIME, same forms (alone: no end)"),
     (
         "note [FILE]",
         "write an incident note (Markdown) for the ticket (also W); :note! FILE overwrites",
@@ -52,6 +58,8 @@ const NAMES: &[&str] = &[
     "retry",
     "reconnect",
     "note",
+    "since",
+    "until",
 ];
 
 /// What a command asks for.
@@ -73,6 +81,9 @@ pub enum Command {
         file: Option<String>,
         overwrite: bool,
     },
+    /// `:since TIME` / `:until TIME`: one end of the window (`None`: open).
+    Since(Option<TimeBound>),
+    Until(Option<TimeBound>),
 }
 
 /// The prompt, while open.
@@ -205,6 +216,17 @@ pub fn parse(input: &str) -> Result<Command, String> {
             file: Some(rest.to_string()),
             overwrite: true,
         }),
+        "since" | "until" => {
+            let bound = match rest {
+                "" => None,
+                t => Some(TimeBound::parse(t).map_err(|e| format!(":{name}: {e}"))?),
+            };
+            Ok(if name == "since" {
+                Command::Since(bound)
+            } else {
+                Command::Until(bound)
+            })
+        }
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(

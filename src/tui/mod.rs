@@ -210,6 +210,9 @@ fn carry_out(effect: Effect, commands: &mpsc::UnboundedSender<SourceCommand>) {
         Effect::Reconnect => {
             let _ = commands.send(SourceCommand::Reconnect);
         }
+        Effect::SetWindow(window) => {
+            let _ = commands.send(SourceCommand::SetWindow(window));
+        }
         Effect::Quit => {}
     }
 }

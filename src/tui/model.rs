@@ -30,6 +30,8 @@ pub struct Model {
     pub main: Main,
     /// The filter in force: what was typed, then each breadcrumb.
     pub filter: Option<FilterTitle>,
+    /// The time window in force, as the title says it (`since 5m (09:55:00)`).
+    pub window: Option<String>,
     pub hints: Hints,
     pub bar: Option<FilterBar>,
     pub quick: Option<Vec<QuickFilter>>,
@@ -98,6 +100,8 @@ pub enum Conn {
         error: String,
         advice: String,
     },
+    /// Every flow asked for came (a window's end, a capture).
+    Ended(String),
     Failed(String),
 }
 
@@ -111,6 +115,8 @@ pub struct Status {
     pub ring_capacity: usize,
     /// Paused, with this many flows arrived since.
     pub paused_new: Option<u64>,
+    /// `--input-file`: the captures and how loading them went.
+    pub capture: Option<crate::source::capture::CaptureInfo>,
 }
 
 pub struct CountersPane {

@@ -86,6 +86,7 @@ impl App {
                     error: error.clone(),
                     advice: advice.clone(),
                 },
+                ConnState::Ended(why) => Conn::Ended(why.clone()),
                 ConnState::Failed(e) => Conn::Failed(e.clone()),
             },
             retry: conn.last_error.as_ref().map(|e| (conn.attempt, e.clone())),
@@ -96,7 +97,9 @@ impl App {
                 .table
                 .paused_at
                 .map(|_| self.table.new_since_pause(store)),
+            capture: conn.capture.clone(),
         };
+        let window = self.window_title(conn);
         // Clamped against the help as wrapped in the area it is drawn over.
         let help_scroll = match &areas {
             Some(a) if self.help => {
@@ -112,7 +115,12 @@ impl App {
         });
         Model {
             no_color: self.no_color,
-            now_secs: self.now_secs,
+            // A capture is seen as of its end: rates, sparklines and ages are those of its last
+            // moments, not of a clock long past them.
+            now_secs: match &conn.capture {
+                Some(_) => self.window_reference(conn).seconds,
+                None => self.now_secs,
+            },
             too_small,
             status,
             lost,
@@ -120,6 +128,7 @@ impl App {
             view: self.view,
             main,
             filter,
+            window,
             hints: model::Hints {
                 detail: self.screen == Screen::Detail,
                 filtered: self.filters.active.is_some(),

@@ -466,6 +466,9 @@ fn decorate<'a>(
     if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
         block = block.title(filter);
     }
+    if let Some(window) = super::window_title(m.window.as_ref(), theme) {
+        block = block.title(window);
+    }
     let position = if total == 0 {
         match (progress, what) {
             (Some(_), _) => "counting…".to_string(),

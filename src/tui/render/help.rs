@@ -93,7 +93,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :note (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :note (Tab completes)",
             ),
             (
                 "W",

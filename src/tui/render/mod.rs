@@ -383,6 +383,17 @@ pub(crate) fn filter_title(filter: Option<&FilterTitle>, theme: &Theme) -> Optio
     Some(Line::from(spans))
 }
 
+/// The time window in force, after the filter in the title.
+pub(crate) fn window_title(window: Option<&String>, theme: &Theme) -> Option<Line<'static>> {
+    use ratatui::text::Span;
+    let window = window?;
+    Some(Line::from(vec![
+        Span::styled(" window: ", theme.dim()),
+        Span::styled(crate::format::sanitize(window).into_owned(), theme.header()),
+        Span::raw(" "),
+    ]))
+}
+
 /// A titled block line.
 pub(crate) fn title(text: &str, theme: &Theme) -> Line<'static> {
     Line::styled(format!(" {text} "), theme.header())

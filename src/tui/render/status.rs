@@ -10,6 +10,7 @@ use ratatui::{
 
 use super::{Theme, thousands};
 use crate::format::{self, sanitize};
+use crate::source::capture::{CaptureInfo, CaptureState};
 use crate::tui::model::{Conn, Lost, Model};
 use crate::tui::views::View;
 use crate::tui::{lost, shorten};
@@ -20,7 +21,6 @@ use crate::tui::{lost, shorten};
 pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
     let theme = Theme::of(m);
     let st = &m.status;
-    let width = area.width as usize;
     // (priority, text, style): shown in this order, dropped from the least important.
     let mut parts: Vec<(u8, String, Style)> = vec![
         (
@@ -30,6 +30,14 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         ),
         (1, format!(" {} ", sanitize(&st.server)), Style::default()),
     ];
+    if let Some(capture) = &st.capture {
+        // A capture is not a server: what it is, how far it loaded, what it holds.
+        parts[1].1 = format!(" {} ", sanitize(&capture_name(&capture.files)));
+        capture_parts(capture, &st.conn, &theme, &mut parts);
+        let failed =
+            matches!(capture.state, CaptureState::Failed(_)) || matches!(st.conn, Conn::Failed(_));
+        return draw_parts(f, area, parts, failed);
+    }
     // The state, then why (cut to fit, after the server's address).
     let (state, error, style): (String, Option<String>, Style) = match &st.conn {
         Conn::Connecting => match &st.retry {
@@ -64,6 +72,7 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
             Some(format!(": {advice}")),
             theme.alert(),
         ),
+        Conn::Ended(why) => ("● done".to_string(), Some(format!(": {why}")), theme.dim()),
         Conn::Failed(e) => ("● error".to_string(), Some(format!(": {e}")), theme.alert()),
     };
     let has_error = error.is_some();
@@ -114,6 +123,129 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
             parts.push((8, format!(" · {}", sanitize(&s.version)), theme.dim()));
         }
     }
+    draw_parts(f, area, parts, has_error);
+}
+
+/// The captures' name in the status line: the file, or the first and how many more.
+fn capture_name(files: &[String]) -> String {
+    let name = |f: &String| {
+        if f == "-" {
+            "stdin".to_string()
+        } else {
+            f.clone()
+        }
+    };
+    match files {
+        [] => "capture".into(),
+        [one] => name(one),
+        [first, rest @ ..] => format!("{} +{} more", name(first), rest.len()),
+    }
+}
+
+/// The status line of a capture: loading (how far), failed (why), or what it holds: the flows,
+/// their span, what a ring smaller than the capture left out, lines skipped.
+fn capture_parts(
+    capture: &CaptureInfo,
+    conn: &Conn,
+    theme: &Theme,
+    parts: &mut Vec<(u8, String, Style)>,
+) {
+    let s = match &capture.state {
+        CaptureState::Loading { fraction, events } => {
+            let done = fraction.map_or(String::new(), |f| format!(" {:.0}%", f * 100.0));
+            parts.push((
+                0,
+                format!("● loading{done} · {} events", thousands(*events)),
+                theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ));
+            return;
+        }
+        CaptureState::Failed(e) => {
+            parts.push((0, "● cannot read".into(), theme.alert()));
+            parts.push((2, format!(": {}", sanitize(e)), theme.alert()));
+            return;
+        }
+        CaptureState::Loaded(s) => s,
+    };
+    let state = match conn {
+        Conn::Ended(_) | Conn::Live => "● capture".to_string(),
+        Conn::Failed(e) => {
+            parts.push((0, "● error".into(), theme.alert()));
+            parts.push((2, format!(": {}", sanitize(e)), theme.alert()));
+            return;
+        }
+        _ => "● capture, reading…".to_string(),
+    };
+    parts.push((0, state, theme.fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+    if s.dropped() > 0 {
+        // Larger than the ring: what is held, of how many.
+        parts.push((
+            2,
+            format!(
+                " · newest {} of {} flows",
+                thousands(s.kept),
+                thousands(s.flows + s.lost_events)
+            ),
+            theme.fg(Color::Yellow),
+        ));
+        parts.push((7, " (--buffer N keeps more)".into(), theme.dim()));
+    } else {
+        parts.push((
+            2,
+            format!(" · {} flows", thousands(s.flows)),
+            Style::default(),
+        ));
+    }
+    if let Some((a, b)) = s.kept_span {
+        parts.push((3, format!(" · {}", span_text(a, b)), theme.dim()));
+    }
+    if s.lost_events > 0 {
+        parts.push((
+            5,
+            format!(" · {} lost-event records", thousands(s.lost_events)),
+            theme.dim(),
+        ));
+    }
+    if s.outside_window > 0 {
+        parts.push((
+            6,
+            format!(" · {} outside the window", thousands(s.outside_window)),
+            theme.dim(),
+        ));
+    }
+    if s.bad_lines > 0 {
+        parts.push((
+            4,
+            format!(" · {} bad lines skipped", thousands(s.bad_lines)),
+            theme.fg(Color::Yellow),
+        ));
+    }
+}
+
+/// `10:00:01–10:59:59` (local), with the dates when the span crosses midnight.
+fn span_text(a: crate::api::Timestamp, b: crate::api::Timestamp) -> String {
+    use chrono::TimeZone;
+    let local = |t: crate::api::Timestamp| chrono::Local.timestamp_opt(t.seconds, 0).single();
+    match (local(a), local(b)) {
+        (Some(a), Some(b)) if a.date_naive() == b.date_naive() => format!(
+            "{} {}–{}",
+            a.format("%b %d"),
+            a.format("%H:%M:%S"),
+            b.format("%H:%M:%S")
+        ),
+        (Some(a), Some(b)) => format!(
+            "{}–{}",
+            a.format("%b %d %H:%M:%S"),
+            b.format("%b %d %H:%M:%S")
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Draws the parts that fit in `width`, the most important (lowest number) first; the state
+/// (0) is cut rather than left out, and so is an error (2) when there is room for some of it.
+fn draw_parts(f: &mut Frame, area: Rect, mut parts: Vec<(u8, String, Style)>, has_error: bool) {
+    let width = area.width as usize;
     // Keep the most important parts that fit; the state is cut rather than left out.
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&i| parts[i].0);

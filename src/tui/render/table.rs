@@ -14,7 +14,7 @@ use ratatui::{
     widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap},
 };
 
-use super::{Theme, filter_title, paused_title, thousands, view_tabs};
+use super::{Theme, filter_title, paused_title, thousands, view_tabs, window_title};
 use crate::format::sanitize;
 use crate::tui::model::{self, Conn, Model};
 use crate::tui::rowtext::RowText;
@@ -183,6 +183,9 @@ fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
     if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
         block = block.title(filter);
     }
+    if let Some(window) = window_title(m.window.as_ref(), theme) {
+        block = block.title(window);
+    }
     let position = match t.position {
         Some((p, total)) => format!(" {}/{} ", thousands(p as u64 + 1), thousands(total as u64)),
         None => String::new(),
@@ -212,6 +215,37 @@ fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
 fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> {
     let server = sanitize(&m.status.server).into_owned();
     let mut lines = vec![Line::raw("")];
+    if let Some(capture) = &m.status.capture {
+        use crate::source::capture::CaptureState;
+        let files = sanitize(&capture.files.join(", ")).into_owned();
+        match &capture.state {
+            CaptureState::Loading { fraction, events } => {
+                let done = fraction.map_or(String::new(), |f| format!(" {:.0}%", f * 100.0));
+                lines.push(Line::raw(format!("Reading {files}…{done}")));
+                lines.push(Line::styled(
+                    format!(
+                        "{} events so far; the flows show once all are read.",
+                        thousands(*events)
+                    ),
+                    theme.dim(),
+                ));
+                return lines;
+            }
+            CaptureState::Failed(e) => {
+                lines.push(Line::styled(
+                    format!("Cannot read {files}"),
+                    theme.fg(Color::Red),
+                ));
+                lines.push(Line::raw(sanitize(e).into_owned()));
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(
+                    "hubtop --input-file reads what `hubble observe -o jsonpb` writes (also .gz, - for stdin) · q quits",
+                ));
+                return lines;
+            }
+            CaptureState::Loaded(_) => {}
+        }
+    }
     let port_forward = || {
         vec![
             Line::raw(""),
@@ -279,6 +313,31 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
             lines.push(Line::raw(""));
             lines.push(Line::styled(sanitize(advice).into_owned(), theme.header()));
             lines.push(Line::raw("r (or :retry) tries again · q quits"));
+        }
+        Conn::Ended(why) => {
+            let what = if m.status.capture.is_some() {
+                "the capture"
+            } else {
+                "the window"
+            };
+            if m.filter.is_some() {
+                lines.push(Line::raw(format!("No flow of {what} matches the filter.")));
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(
+                    "Esc takes back the last step, then clears the filter · / edits it",
+                ));
+            } else if m.window.is_some() {
+                lines.push(Line::raw(format!(
+                    "No flow of {what} is inside the window."
+                )));
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(
+                    ":since TIME / :until TIME change it (5m, 1h30m, RFC 3339); :since alone opens it",
+                ));
+            } else {
+                lines.push(Line::raw(format!("No flows in {what}.")));
+            }
+            lines.push(Line::styled(sanitize(why).into_owned(), theme.dim()));
         }
         Conn::Live if m.filter.is_some() => {
             lines.push(Line::raw("No flow matches the filter yet."));
