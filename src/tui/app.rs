@@ -113,6 +113,10 @@ pub enum Action {
     Reconnect,
     /// Write the incident note under its default name (`W`).
     WriteNote,
+    /// Copy the `hubble observe` command that reproduces the view (`c`).
+    CopyCommand,
+    /// The POLICY column: drops only → every row → off (`P`).
+    CyclePolicy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -140,6 +144,9 @@ pub struct App {
     pub origin: Origin,
     /// `--since`/`--until` (`:since`, `:until`) in force.
     pub window: crate::window::TimeWindow,
+    /// A capture's newest flow once loaded (kept up to date by each frame): what its relative
+    /// bounds count back from.
+    pub capture_end: Option<crate::api::Timestamp>,
     /// Colours off (`NO_COLOR`).
     pub no_color: bool,
     /// Wall clock, seconds since the epoch (set by the loop each frame; fixed in tests).
@@ -160,6 +167,10 @@ pub struct App {
     pub detail: DetailView,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup: the `hubble observe` command for the view, while open.
+    pub handover: Option<super::handover::Handover>,
+    /// What the flow table's POLICY column shows (`P`).
+    pub policy: super::policy::PolicyColumn,
     /// A short message for the status line (e.g. "copied"), with the second it was set.
     pub notice: Option<(String, i64)>,
     /// What the frame being prepared may spend on older flows.
@@ -179,6 +190,7 @@ impl App {
         App {
             origin: Origin::default(),
             window: Default::default(),
+            capture_end: None,
             no_color: colours_off(),
             now_secs: chrono::Utc::now().timestamp(),
             screen: Screen::Flows,
@@ -194,6 +206,8 @@ impl App {
             counters: CountersPane::default(),
             detail: DetailView::default(),
             command: None,
+            handover: None,
+            policy: Default::default(),
             notice: None,
             frame_budget: std::time::Duration::MAX,
             note_dir: None,
@@ -317,6 +331,9 @@ impl App {
             }
             return;
         }
+        if self.handover.is_some() {
+            return self.handover_key(key, fx);
+        }
         let on_table = self.filters.bar.is_none()
             && self.search.prompt.is_none()
             && !self.help
@@ -383,6 +400,8 @@ impl App {
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
             KeyCode::Char('W') => Action::WriteNote,
+            KeyCode::Char('c') => Action::CopyCommand,
+            KeyCode::Char('P') => Action::CyclePolicy,
             _ => return None,
         })
     }
@@ -438,6 +457,12 @@ impl App {
             }
             Action::Reconnect => self.reconnect(fx),
             Action::WriteNote => self.write_note(None, false, store),
+            Action::CopyCommand => self.copy_command(store, fx),
+            Action::CyclePolicy => {
+                self.policy = self.policy.next();
+                self.table.seen_policy = 0;
+                self.note(self.policy.told().into());
+            }
             _ => {}
         }
     }
@@ -635,6 +660,7 @@ impl App {
             Command::Note { file, overwrite } => self.write_note(file, overwrite, store),
             Command::Since(bound) => self.set_window(Some(bound), None, fx),
             Command::Until(bound) => self.set_window(None, Some(bound), fx),
+            Command::Cmd => self.handover = Some(self.handover_command(store)),
         }
     }
 

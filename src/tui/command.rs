@@ -1,6 +1,6 @@
 //! `:` — a small command line, as in k9s and vim: `:q`, `:filter FLAGS`, `:clear`, `:help`, the
-//! views by name, `:pause` / `:resume`, `:retry`, `:since` / `:until`. An unknown command or a bad filter is answered in the
-//! prompt, which stays open to be corrected; Tab completes a command's name.
+//! views by name, `:pause` / `:resume`, `:retry`, `:since` / `:until`, `:cmd`. An unknown command
+//! or a bad filter is answered in the prompt, which stays open to be corrected; Tab completes a command's name.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -22,6 +22,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("l7", "the L7 view (also :3)"),
     ("pause", "pause the table"),
     ("resume", "resume following (also :follow)"),
+    (
+        "cmd",
+        "the hubble observe command for this view; y copies it (c copies at once)",
+    ),
     (
         "retry",
         "connect to the server again now (also :reconnect, or r)",
@@ -60,6 +64,7 @@ const NAMES: &[&str] = &[
     "note",
     "since",
     "until",
+    "cmd",
 ];
 
 /// What a command asks for.
@@ -84,6 +89,8 @@ pub enum Command {
     /// `:since TIME` / `:until TIME`: one end of the window (`None`: open).
     Since(Option<TimeBound>),
     Until(Option<TimeBound>),
+    /// Show the `hubble observe` command for the view.
+    Cmd,
 }
 
 /// The prompt, while open.
@@ -227,6 +234,7 @@ pub fn parse(input: &str) -> Result<Command, String> {
                 Command::Until(bound)
             })
         }
+        "cmd" => no_args(Command::Cmd),
         other => Err(match closest(other, NAMES.iter().copied()) {
             Some(near) => format!("unknown command :{other}: did you mean :{near}?"),
             None => format!(
@@ -272,6 +280,7 @@ mod tests {
         assert_eq!(parse("follow"), Ok(Command::Resume));
         assert_eq!(parse("retry"), Ok(Command::Retry));
         assert_eq!(parse("reconnect"), Ok(Command::Retry));
+        assert_eq!(parse("cmd"), Ok(Command::Cmd));
         assert!(
             parse("clear now")
                 .unwrap_err()

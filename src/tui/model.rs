@@ -38,6 +38,8 @@ pub struct Model {
     pub search_prompt: Option<SearchPrompt>,
     /// The `:` command line, while open.
     pub command: Option<CommandLine>,
+    /// The `:cmd` popup, while open.
+    pub handover: Option<super::handover::Handover>,
     /// A recent notice ("copied …"), shown in the footer for a few seconds.
     pub notice: Option<String>,
     /// The search in force.
@@ -175,6 +177,8 @@ pub struct Table {
     pub wide: bool,
     /// The widest SOURCE and DESTINATION text shown lately (the columns' wish).
     pub need: (usize, usize),
+    /// The widest POLICY text shown lately (0: no row has one to show, no column).
+    pub policy: usize,
     /// The rows span more than one day: times show their date.
     pub dates: bool,
 }

@@ -100,6 +100,13 @@ impl App {
             capture: conn.capture.clone(),
         };
         let window = self.window_title(conn);
+        if let Some(crate::source::capture::CaptureInfo {
+            state: crate::source::capture::CaptureState::Loaded(s),
+            ..
+        }) = &conn.capture
+        {
+            self.capture_end = s.kept_span.map(|(_, newest)| newest);
+        }
         // Clamped against the help as wrapped in the area it is drawn over.
         let help_scroll = match &areas {
             Some(a) if self.help => {
@@ -142,6 +149,7 @@ impl App {
             quick: self.quick.entries.clone(),
             search_prompt: self.search.prompt.clone(),
             command: self.command.clone(),
+            handover: self.handover.clone(),
             notice,
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
             help: self.help,
@@ -160,7 +168,10 @@ impl App {
             .filter_map(|seq| {
                 let e = store.ring.get(*seq)?;
                 let flow = e.flow();
-                let text = RowText::of(&flow);
+                let mut text = RowText::of(&flow);
+                if !self.policy.shows(flow.verdict) {
+                    text.policy.clear();
+                }
                 let hit = self.search.regex.is_some() && self.search.hit(&text.joined());
                 Some(model::TableRow {
                     text,
@@ -174,6 +185,8 @@ impl App {
             let seen = &mut self.table.seen_widths;
             seen.0 = seen.0.max(shorten::width(&r.text.source.full()));
             seen.1 = seen.1.max(shorten::width(&r.text.destination.full()));
+            let policy = &mut self.table.seen_policy;
+            *policy = (*policy).max(shorten::width(&r.text.policy));
         }
         let dates = match (rows.first(), rows.last()) {
             (Some(a), Some(b)) => a.text.date != b.text.date,
@@ -181,6 +194,7 @@ impl App {
         };
         model::Table {
             need: self.table.seen_widths,
+            policy: self.table.seen_policy,
             dates,
             rows,
             position: window.selected.map(|(p, _)| (p, window.total)),
@@ -299,6 +313,7 @@ fn empty_table() -> model::Table {
         follow: true,
         wide: false,
         need: (0, 0),
+        policy: 0,
         dates: false,
     }
 }

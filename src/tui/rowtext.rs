@@ -21,6 +21,9 @@ pub struct RowText {
     /// A drop's reason, which leads the summary.
     pub reason: Option<String>,
     pub summary: String,
+    /// The policies that denied a drop or allowed any other flow (the POLICY column; not
+    /// searched, as the column may be off).
+    pub policy: String,
 }
 
 impl RowText {
@@ -51,6 +54,7 @@ impl RowText {
             kind: format::protocol_name(flow),
             reason,
             summary: sanitize(&format::summary(flow)).into_owned(),
+            policy: super::policy::policy_text(flow),
         }
     }
 

@@ -51,6 +51,8 @@ pub struct FlowTable {
     /// The widest SOURCE and DESTINATION shown since the filter changed: the columns grow to
     /// them and do not shrink back while rows scroll by, so the table does not jitter.
     pub seen_widths: (usize, usize),
+    /// The widest POLICY text shown since the filter or the column's mode changed (likewise).
+    pub seen_policy: usize,
 }
 
 impl Default for FlowTable {
@@ -67,6 +69,7 @@ impl Default for FlowTable {
             page: 20,
             generation: None,
             seen_widths: (0, 0),
+            seen_policy: 0,
         }
     }
 }
@@ -176,6 +179,7 @@ impl FlowTable {
     pub fn filter_changed(&mut self) {
         self.index.reset();
         self.seen_widths = (0, 0);
+        self.seen_policy = 0;
         self.anchor.follow = true;
     }
 

@@ -1,13 +1,13 @@
 //! Markdown pieces the incident note is made of, safe for flow data: text escaped for a table
-//! cell or a line, code spans and fenced blocks whose fence no content can close, GitHub tables
-//! padded to line up in a terminal, and shell words for the `hubble observe` command.
+//! cell or a line, code spans and fenced blocks whose fence no content can close, and GitHub
+//! tables padded to line up in a terminal.
 //!
 //! Every flow value goes through [`crate::format::sanitize`] first (no control, bidi or
 //! invisible character reaches the file: it is read in terminals as often as on a forge).
 
 use std::fmt::Write;
 
-use crate::format::{is_unsafe, sanitize};
+use crate::format::sanitize;
 use crate::tui::shorten::width;
 
 /// The most characters of one value a table cell or a line of the note shows; the JSON block
@@ -163,36 +163,6 @@ impl Table {
     }
 }
 
-/// One argument for a POSIX shell: as it is when it holds only characters no shell treats
-/// specially, else in single quotes; an argument holding a control or invisible character
-/// (see [`is_unsafe`]) is written with bash's `$'…'` escapes (`\u202e`), so the command stays
-/// visible and runs with the same bytes.
-pub fn shell_word(arg: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !arg.is_empty() && arg.chars().all(plain) {
-        return arg.to_string();
-    }
-    if !arg.chars().any(is_unsafe) {
-        return format!("'{}'", arg.replace('\'', r"'\''"));
-    }
-    let mut out = String::from("$'");
-    for c in arg.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '\'' => out.push_str(r"\'"),
-            c if is_unsafe(c) && (c as u32) <= 0xffff => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if is_unsafe(c) => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -272,18 +242,6 @@ mod tests {
              | FORWARDED | 1,200 |\n\
              | DROPPED   |     7 |\n"
         );
-    }
-
-    #[test]
-    fn shell_words_quote_only_what_needs_it() {
-        assert_eq!(shell_word("--to-pod"), "--to-pod");
-        assert_eq!(shell_word("shop/cart"), "shop/cart");
-        assert_eq!(shell_word(""), "''");
-        assert_eq!(shell_word("app in (a, b)"), "'app in (a, b)'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(shell_word("$(rm -rf /)"), "'$(rm -rf /)'");
-        assert_eq!(shell_word("a\u{202e}'b"), r"$'a\u202e\'b'");
-        assert_eq!(shell_word("x\u{e0041}"), r"$'x\U000e0041'");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::tui::app::{App, Origin};
 use crate::tui::views::latency;
 use crate::window::{TimeWindow, rfc3339};
 
-use markdown::{Table, code, fenced, share, shell_word, text, thousands};
+use markdown::{Table, code, fenced, share, text, thousands};
 
 /// Rows of the drops and L7 tables.
 pub const TOP: usize = 10;
@@ -42,6 +42,10 @@ pub struct Facts {
     pub reference: Timestamp,
     /// The filter in force, as typed (flags), and as arguments.
     pub filter: Option<(String, Vec<String>)>,
+    /// The `hubble observe` command that shows these flows (as `c` copies it), and what the
+    /// reader should know about it.
+    pub command: String,
+    pub command_notes: Vec<String>,
     /// Flows the table shows (after the filter), flows in the ring, and the oldest and newest
     /// time among those shown.
     pub shown: u64,
@@ -91,10 +95,9 @@ pub fn gather(app: &App, store: &Store, flow: Option<Flow>) -> Facts {
         seconds: app.now_secs,
         nanos: 0,
     };
-    let reference = match app.origin {
-        Origin::Capture(_) => newest_time.unwrap_or(written),
-        _ => written,
-    };
+    let reference =
+        super::handover::reference_time(&app.origin, app.capture_end.or(newest_time), written);
+    let handover = app.handover_command(store);
     let now_secs = reference.seconds;
     let mut groups = Groups::new(GroupBy::Pair);
     let mut l7 = L7Stats::new();
@@ -138,6 +141,8 @@ pub fn gather(app: &App, store: &Store, flow: Option<Flow>) -> Facts {
                 .unwrap_or_else(|_| crate::filter::flags::to_args(&a.flags));
             (a.text.clone(), args)
         }),
+        command: handover.command(),
+        command_notes: handover.notes,
         shown,
         held: ring.len() as u64,
         span,
@@ -314,58 +319,6 @@ fn time_section(f: &Facts, out: &mut String) {
     out.push('\n');
 }
 
-/// The `hubble observe` command that asks for these flows: the server (or the capture), the
-/// filter flags, the window with relative bounds made absolute (the ticket is read later).
-pub fn hubble_command(f: &Facts) -> String {
-    let mut words: Vec<String> = vec!["hubble".into(), "observe".into()];
-    let mut pipe_from: Option<String> = None;
-    match &f.origin {
-        Origin::Server(c) => {
-            words.push("--server".into());
-            words.push(c.server.clone());
-            if c.tls {
-                words.push("--tls".into());
-            }
-            if c.tls_allow_insecure {
-                words.push("--tls-allow-insecure".into());
-            }
-            if let Some(name) = &c.tls_server_name {
-                words.push("--tls-server-name".into());
-                words.push(name.clone());
-            }
-            if c.port_forward {
-                words.push("--port-forward".into());
-            }
-        }
-        Origin::Demo(addr) => {
-            words.push("--server".into());
-            words.push(addr.clone());
-        }
-        Origin::Capture(files) => {
-            let one_plain = files.len() == 1 && files[0].extension().is_none_or(|e| e != "gz");
-            if one_plain {
-                words.push("--input-file".into());
-                words.push(files[0].display().to_string());
-            } else {
-                // hubble reads one uncompressed file: decompress and join them for it.
-                let names: Vec<String> = files
-                    .iter()
-                    .map(|p| shell_word(&p.display().to_string()))
-                    .collect();
-                pipe_from = Some(format!("zcat -f {} | ", names.join(" ")));
-                words.push("--input-file".into());
-                words.push("-".into());
-            }
-        }
-    }
-    if let Some((_, args)) = &f.filter {
-        words.extend(args.iter().cloned());
-    }
-    words.extend(f.window.absolute_flags(f.reference));
-    let cmd: Vec<String> = words.iter().map(|w| shell_word(w)).collect();
-    format!("{}{}", pipe_from.unwrap_or_default(), cmd.join(" "))
-}
-
 fn filter_section(f: &Facts, out: &mut String) {
     out.push_str("## Filter\n\n");
     match &f.filter {
@@ -375,7 +328,13 @@ fn filter_section(f: &Facts, out: &mut String) {
         None => out.push_str("- None: every flow.\n"),
     }
     out.push_str("\nTo see these flows with hubble:\n\n");
-    out.push_str(&fenced("sh", &hubble_command(f)));
+    out.push_str(&fenced("sh", &f.command));
+    if !f.command_notes.is_empty() {
+        out.push('\n');
+    }
+    for n in &f.command_notes {
+        let _ = writeln!(out, "- {}", text(n));
+    }
     out.push('\n');
 }
 

@@ -91,10 +91,7 @@ fn sections_without_anything_to_say_are_left_out() {
         "{text}"
     );
     assert!(text.contains("- None: every flow."));
-    assert!(
-        text.contains("\nhubble observe --server localhost:4245\n"),
-        "{text}"
-    );
+    assert!(text.contains("```sh\nhubble observe\n```"), "{text}");
     for absent in [
         "## Time",
         "## Verdicts",
@@ -159,9 +156,10 @@ fn a_capture_resolves_the_window_against_its_newest_flow_and_hands_over_the_file
         Origin::Capture(vec!["a.jsonl.gz".into(), "b c.jsonl".into()]),
         TimeWindow::default(),
     );
-    assert_eq!(
-        hubble_command(&gather(&gz, &store, None)),
-        "zcat -f a.jsonl.gz 'b c.jsonl' | hubble observe --input-file -"
+    let cmd = gather(&gz, &store, None).command;
+    assert!(
+        cmd.starts_with("zcat -f a.jsonl.gz 'b c.jsonl' | hubble observe --input-file -"),
+        "{cmd}"
     );
 }
 

@@ -73,6 +73,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "s",
                 "groups: sort by flows, rate, drops; L7: requests, errors, p99",
             ),
+            (
+                "P",
+                "POLICY column (what denied or allowed a flow): drops only, every row, off",
+            ),
         ],
     ),
     (
@@ -92,8 +96,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "acknowledge the lost events: the banner goes until more are lost",
             ),
             (
+                "c",
+                "copy the hubble observe command that shows these flows (:cmd shows it)",
+            ),
+            (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :note (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :note (Tab completes)",
             ),
             (
                 "W",

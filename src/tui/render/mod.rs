@@ -22,6 +22,7 @@ mod counters;
 pub(crate) mod detail;
 mod filterbar;
 mod groups;
+mod handover;
 pub(crate) mod help;
 mod quick;
 mod status;
@@ -146,6 +147,9 @@ pub fn draw(f: &mut Frame, m: &Model) {
     if let Some(line) = &m.command {
         command_line(f, m, line, areas.main);
     }
+    if let Some(h) = &m.handover {
+        handover::draw(f, &Theme::of(m), h, areas.main);
+    }
     if m.help {
         help::draw(f, m, areas.main);
     }
@@ -244,7 +248,7 @@ fn command_line(f: &mut Frame, m: &Model, line: &CommandLine, area: Rect) {
         ),
         None => Line::styled(
             shorten::end_cut(
-                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry",
+                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry · :cmd",
                 inner,
             ),
             theme.dim(),

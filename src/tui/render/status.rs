@@ -394,6 +394,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
     };
     let mut hints: Vec<(&str, &str)> = match m.view {
         _ if m.help => vec![("j/k", "scroll"), ("?/Esc", "close help"), ("q", "quit")],
+        _ if m.handover.is_some() => vec![("y", "copy the command"), ("Esc", "close")],
         _ if m.command.is_some() => vec![
             ("Enter", "run"),
             ("Tab", "complete"),
@@ -457,6 +458,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.push(("f", "filter on flow"));
             v.extend([
                 ("y", "copy"),
+                ("c", "hubble cmd"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),

@@ -29,6 +29,12 @@ pub const TYPE_FROM: usize = 140;
 const SUMMARY_MIN: usize = 20;
 /// What an endpoint gets at most while the summary could use more: a pod with its hash and port.
 const ENDPOINT_MAX: usize = 36;
+/// The POLICY column's width at most, and the least it shows with (else it gives way).
+const POLICY_MAX: usize = 32;
+const POLICY_MIN: usize = 12;
+/// What each endpoint keeps when the POLICY column takes room (a pod with its hash cut and its
+/// port: `shop/payments-…hs6zj:8080`).
+const ENDPOINT_KEEP: usize = 24;
 
 /// The columns' widths for a table `inner` columns wide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,20 +50,60 @@ pub struct Columns {
     pub destination: usize,
     /// 0: no TYPE column.
     pub kind: usize,
+    /// 0: no POLICY column.
+    pub policy: usize,
     pub summary: usize,
 }
 
 impl Columns {
     /// `need`: the widest source and destination text to show; `wide`: room for NODE.
+    #[cfg(test)]
     pub fn new(inner: usize, need: (usize, usize), dates: bool, wide: bool) -> Columns {
+        Columns::layout(inner, need, dates, wide, 0)
+    }
+
+    /// With a POLICY column as wide as `policy` (its widest text; 0: none) where the width
+    /// allows: as wide as it can be, up to [`POLICY_MAX`], while the summary keeps its minimum
+    /// and each endpoint [`ENDPOINT_KEEP`] (or what it had without the column); below
+    /// [`POLICY_MIN`] the column gives way.
+    pub fn with_policy(
+        inner: usize,
+        need: (usize, usize),
+        dates: bool,
+        wide: bool,
+        policy: usize,
+    ) -> Columns {
+        let base = Columns::layout(inner, need, dates, wide, 0);
+        if policy == 0 {
+            return base;
+        }
+        let fits = |c: &Columns| {
+            c.summary >= SUMMARY_MIN.min(base.summary)
+                && c.source >= ENDPOINT_KEEP.min(base.source)
+                && c.destination >= ENDPOINT_KEEP.min(base.destination)
+        };
+        (policy.min(POLICY_MIN)..=policy.min(POLICY_MAX))
+            .rev()
+            .map(|p| Columns::layout(inner, need, dates, wide, p))
+            .find(fits)
+            .unwrap_or(base)
+    }
+
+    fn layout(
+        inner: usize,
+        need: (usize, usize),
+        dates: bool,
+        wide: bool,
+        policy: usize,
+    ) -> Columns {
         let full_time = inner >= FULL_TIME_FROM;
         let full_verdict = inner >= FULL_TIME_FROM;
         let time = if full_time { 12 } else { 8 } + if dates { 7 } else { 0 };
         let verdict = if full_verdict { 10 } else { 5 };
         let kind = if inner >= TYPE_FROM { 6 } else { 0 };
         let node = if wide { (inner / 10).clamp(10, 24) } else { 0 };
-        let columns = 4 + usize::from(kind > 0) + usize::from(node > 0);
-        let fixed = time + verdict + kind + node + columns; // one space between columns
+        let columns = 4 + usize::from(kind > 0) + usize::from(node > 0) + usize::from(policy > 0);
+        let fixed = time + verdict + kind + node + policy + columns; // one space between columns
         let rest = inner.saturating_sub(fixed);
         // The endpoints take what they need when the summary keeps its minimum; otherwise they
         // share what is left in proportion to their needs, each at least 12 columns.
@@ -86,6 +132,7 @@ impl Columns {
             source,
             destination,
             kind,
+            policy,
             summary,
         }
     }
@@ -103,6 +150,9 @@ impl Columns {
         if self.kind > 0 {
             v.push(Constraint::Length(self.kind as u16));
         }
+        if self.policy > 0 {
+            v.push(Constraint::Length(self.policy as u16));
+        }
         v.push(Constraint::Fill(1));
         v
     }
@@ -116,6 +166,9 @@ impl Columns {
         v.push("DESTINATION");
         if self.kind > 0 {
             v.push("TYPE");
+        }
+        if self.policy > 0 {
+            v.push("POLICY");
         }
         v.push("SUMMARY");
         v
@@ -137,7 +190,7 @@ pub fn short_verdict(name: &str) -> &str {
 pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
     let theme = Theme::of(m);
     let inner = area.width.saturating_sub(2) as usize;
-    let cols = Columns::new(inner, t.need, t.dates, t.wide);
+    let cols = Columns::with_policy(inner, t.need, t.dates, t.wide, t.policy);
     let rows: Vec<Row> = t
         .rows
         .iter()
@@ -416,6 +469,16 @@ fn row_cells(t: &RowText, verdict: i32, cols: &Columns, theme: &Theme) -> Row<'s
     if cols.kind > 0 {
         cells.push(Cell::from(t.kind));
     }
+    if cols.policy > 0 {
+        let text = shorten::end_cut(&t.policy, cols.policy);
+        cells.push(Cell::from(
+            if verdict == crate::api::flow::Verdict::Dropped as i32 {
+                Span::styled(text, theme.verdict(verdict))
+            } else {
+                Span::raw(text)
+            },
+        ));
+    }
     cells.push(Cell::from(Line::from(summary)));
     if cols.node > 0 {
         cells.insert(2, Cell::from(shorten::name_fit(&t.node, cols.node)));
@@ -451,6 +514,39 @@ mod tests {
         let c = Columns::new(78, (30, 34), false, false);
         assert!(c.source >= 18 && c.destination >= 18, "{c:?}");
         assert!(c.summary >= 10, "{c:?}");
+    }
+
+    #[test]
+    fn the_policy_column_takes_room_the_summary_and_endpoints_can_spare_or_gives_way() {
+        // Pods with their hash and port, a long policy name.
+        let need = (36, 32);
+        for inner in [78, 98, 118, 152, 198, 298] {
+            let base = Columns::new(inner, need, false, inner >= 148);
+            let c = Columns::with_policy(inner, need, false, inner >= 148, 32);
+            let spaces =
+                4 + usize::from(c.kind > 0) + usize::from(c.node > 0) + usize::from(c.policy > 0);
+            let used = c.time + c.verdict + c.node + c.source + c.destination + c.kind + c.policy;
+            assert_eq!(used + spaces + c.summary, inner, "{inner}: {c:?}");
+            if c.policy > 0 {
+                assert!(c.policy >= POLICY_MIN, "{c:?}");
+                assert!(c.summary >= SUMMARY_MIN.min(base.summary), "{c:?}");
+                assert!(c.source >= ENDPOINT_KEEP.min(base.source), "{c:?}");
+                assert!(
+                    c.destination >= ENDPOINT_KEEP.min(base.destination),
+                    "{c:?}"
+                );
+            } else {
+                assert_eq!(c, base);
+            }
+        }
+        // It yields at 80 columns, shows at 120 and whole at 200 (the pane takes 46).
+        assert_eq!(Columns::with_policy(78, need, false, false, 32).policy, 0);
+        let at120 = Columns::with_policy(118, need, false, false, 32).policy;
+        assert!(at120 >= 16, "{at120}");
+        assert_eq!(Columns::with_policy(152, need, false, true, 32).policy, 32);
+        // A short text takes only its width; none, no column.
+        assert_eq!(Columns::with_policy(198, need, false, true, 14).policy, 14);
+        assert_eq!(Columns::with_policy(298, need, false, true, 0).policy, 0);
     }
 
     #[test]
