@@ -117,6 +117,8 @@ pub enum Action {
     Reconnect,
     /// Write the view's flows to a file (`w`).
     Write,
+    /// Write the incident note under its default name (`W`).
+    WriteNote,
     /// Copy the `hubble observe` command that reproduces the view (`c`).
     CopyCommand,
     /// The POLICY column: drops only → every row → off (`P`).
@@ -184,6 +186,8 @@ pub struct App {
     pub writes: Writes,
     /// What the frame being prepared may spend on older flows.
     pub(crate) frame_budget: std::time::Duration,
+    /// Where `W` writes the note (`None`: the current directory).
+    pub note_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for App {
@@ -219,6 +223,7 @@ impl App {
             confirm: None,
             writes: Writes::default(),
             frame_budget: std::time::Duration::MAX,
+            note_dir: None,
         }
     }
 
@@ -416,6 +421,7 @@ impl App {
             KeyCode::Char('L') => Action::AcknowledgeLost,
             KeyCode::Char('r') => Action::Reconnect,
             KeyCode::Char('w') => Action::Write,
+            KeyCode::Char('W') => Action::WriteNote,
             KeyCode::Char('c') => Action::CopyCommand,
             KeyCode::Char('P') => Action::CyclePolicy,
             _ => return None,
@@ -473,6 +479,7 @@ impl App {
             }
             Action::Reconnect => self.reconnect(fx),
             Action::Write => self.write_view(None, false, store, fx),
+            Action::WriteNote => self.write_note(None, false, store),
             Action::CopyCommand => self.copy_command(store, fx),
             Action::CyclePolicy => {
                 self.policy = self.policy.next();
@@ -481,6 +488,28 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// `W`, `:note [FILE]`, `:note! FILE`: the incident note, about the flow the keys are on.
+    fn write_note(&mut self, file: Option<String>, overwrite: bool, store: &Store) {
+        let flow = self.current_flow(store);
+        let text = super::note::note(self, store, flow);
+        let done = match &file {
+            Some(f) => super::note::write(&super::note::expand_home(f), &text, overwrite),
+            None => super::note::write_default(self.note_dir.as_deref(), self.now_secs, &text),
+        };
+        let told = match done {
+            Ok(super::note::Written::Wrote(path, lines)) => {
+                format!("wrote note {} ({lines} lines)", path.display())
+            }
+            Ok(super::note::Written::Exists(path)) => format!(
+                "{} exists: :note! {} overwrites it",
+                path.display(),
+                path.display()
+            ),
+            Err(e) => format!("cannot write the note {}: {e}", file.unwrap_or_default()),
+        };
+        self.note(told);
     }
 
     /// The flow the keys are about: the one in the detail view, or the selected row.
@@ -652,6 +681,7 @@ impl App {
             }
             Command::Retry => self.reconnect(fx),
             Command::Write { file, force } => self.write_view(file, force, store, fx),
+            Command::Note { file, overwrite } => self.write_note(file, overwrite, store),
             Command::Since(bound) => self.set_window(Some(bound), None, fx),
             Command::Until(bound) => self.set_window(None, Some(bound), fx),
             Command::Cmd => self.handover = Some(self.handover_command(store)),

@@ -39,6 +39,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "flows since TIME: 5m, 1h30m, RFC 3339 (alone: no start)",
     ),
     ("until TIME", "flows until TIME, same forms (alone: no end)"),
+    (
+        "note [FILE]",
+        "write an incident note (Markdown) for the ticket (also W); :note! FILE overwrites",
+    ),
 ];
 
 /// Every name a command answers to, for matching, completion and suggestions.
@@ -63,6 +67,7 @@ const NAMES: &[&str] = &[
     "reconnect",
     "w",
     "write",
+    "note",
     "since",
     "until",
     "cmd",
@@ -86,6 +91,12 @@ pub enum Command {
     Write {
         file: Option<String>,
         force: bool,
+    },
+    /// Write the incident note to this file (`None`: the default name), over an existing one
+    /// only with `:note!`.
+    Note {
+        file: Option<String>,
+        overwrite: bool,
     },
     /// `:since TIME` / `:until TIME`: one end of the window (`None`: open).
     Since(Option<TimeBound>),
@@ -216,6 +227,17 @@ pub fn parse(input: &str) -> Result<Command, String> {
         "w" | "write" | "w!" | "write!" => Ok(Command::Write {
             file: (!rest.is_empty()).then(|| rest.to_string()),
             force: name.ends_with('!'),
+        }),
+        "note" => Ok(Command::Note {
+            file: (!rest.is_empty()).then(|| rest.to_string()),
+            overwrite: false,
+        }),
+        "note!" if rest.is_empty() => {
+            Err(":note! FILE: name the file to overwrite (:note alone picks a new name)".into())
+        }
+        "note!" => Ok(Command::Note {
+            file: Some(rest.to_string()),
+            overwrite: true,
         }),
         "since" | "until" => {
             let bound = match rest {

@@ -17,6 +17,7 @@
 //! | `filters`, `filterbar`, `words` | the filter in force, breadcrumbs, history; the bar |
 //! | `search`, `quick`, `counters`, `detail` | the search, the `f` menu, the counters pane, the detail view |
 //! | `lost`, `help` | the lost events acknowledged (`L`); the help's scroll |
+//! | `note` | the incident note (`W`, `:note`): Markdown for the ticket |
 //! | `terminal` | raw mode, the alternate screen, one buffered write per frame, restoring |
 
 pub mod app;
@@ -31,6 +32,7 @@ pub mod handover;
 pub mod help;
 pub mod lost;
 pub mod model;
+pub mod note;
 pub mod policy;
 mod prepare;
 pub mod quick;

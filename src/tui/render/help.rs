@@ -105,7 +105,11 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :w [FILE] (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :w [FILE], :note [FILE] (Tab completes)",
+            ),
+            (
+                "W",
+                "write an incident note (Markdown) for the ticket; :note! FILE overwrites",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),
@@ -249,7 +253,9 @@ mod tests {
 
     #[test]
     fn descriptions_wrap_under_themselves_and_nothing_is_cut() {
-        let text = drawn(60, 100, 0);
+        // Tall enough for all of it at 60 columns, however many keys there are.
+        let (_, total) = fit(Rect::new(0, 0, 60, 500));
+        let text = drawn(60, total as u16 + 2, 0);
         assert!(
             text.contains("│  f              filter on the selected flow: s/d pod, n  │"),
             "{text}"

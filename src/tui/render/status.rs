@@ -420,6 +420,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("o", if h.raw { "details" } else { "raw JSON" }),
             ("y", "copy JSON"),
             ("f", "filter on flow"),
+            ("W", "note"),
             ("Esc", "back"),
         ],
         _ if h.counters_focused => vec![
@@ -435,6 +436,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("space", pause),
             ("Esc", "flows"),
             ("/", "filter"),
+            ("W", "note"),
         ],
         View::L7 => vec![
             ("j/k", "move"),
@@ -443,6 +445,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("space", pause),
             ("Esc", "flows"),
             ("/", "filter"),
+            ("W", "note"),
         ],
         View::Flows => {
             let mut v = vec![("j/k", "move"), ("Enter", "details")];
@@ -458,11 +461,11 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v.extend([
                 ("y", "copy"),
                 ("c", "hubble cmd"),
+                ("w/W", "write/note"),
                 ("^f", "search"),
                 ("Tab", "counters"),
                 ("2/3", "groups/L7"),
                 (":", "command"),
-                ("w", "write"),
                 ("g/G", "oldest/newest"),
             ]);
             v
