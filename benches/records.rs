@@ -8,7 +8,9 @@
 //! 2. `--record`: responses as received (protobuf bytes) to jsonpb lines, lines/s and MB/s
 //!    (the writer thread's work per line, before the disk).
 //!
-//! `cargo bench --bench records`.
+//! `cargo bench --bench records`; figures go to `target/bench-results/records.tsv`.
+
+mod common;
 
 use std::sync::{
     Arc,
@@ -25,8 +27,10 @@ use prost::Message;
 const N: usize = 500_000;
 
 fn main() {
-    let flows = hubtop::store::sample_flows(N);
-    let shared = Shared::new(N, "bench".into());
+    let mut report = common::Report::new("records");
+    let n = if common::quick() { 20_000 } else { N };
+    let flows = hubtop::store::sample_flows(n);
+    let shared = Shared::new(n, "bench".into());
     {
         let mut store = shared.store();
         for f in &flows {
@@ -78,13 +82,24 @@ fn main() {
     let (worst, p99, probes) = prober.join().unwrap();
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     let _ = std::fs::remove_file(&path);
-    println!(
-        "w: {N} flows in {took:.2?} ({:.0} flows/s, {:.0} MB); {:?}",
-        N as f64 / took.as_secs_f64(),
-        size as f64 / 1e6,
-        job.outcome()
+    let rate = n as f64 / took.as_secs_f64();
+    report.row(
+        "records.w",
+        &format!("w: a full ring of {n} flows to a jsonpb file"),
+        format!(
+            "{took:.2?} ({rate:.0} flows/s, {:.0} MB)",
+            size as f64 / 1e6
+        ),
+        "≥ 100,000 flows/s".into(),
+        Some(rate >= 100_000.0 && matches!(job.outcome(), Some(Ok(_)))),
     );
-    println!("store lock waited meanwhile: worst {worst:.2?}, p99 {p99:.2?} ({probes} probes)");
+    report.row(
+        "records.w_lock_wait",
+        "w: another thread's wait for the store's lock meanwhile, worst / p99",
+        format!("{worst:.2?} / {p99:.2?} ({probes} probes)"),
+        "worst ≤ 4 ms (a frame's budget)".into(),
+        Some(worst <= Duration::from_millis(4)),
+    );
 
     let msgs: Vec<Vec<u8>> = flows
         .into_iter()
@@ -107,9 +122,16 @@ fn main() {
         bytes += out.len();
     }
     let took = t.elapsed();
-    println!(
-        "--record lines: {N} in {took:.2?} ({:.0} lines/s, {:.0} MB/s)",
-        N as f64 / took.as_secs_f64(),
-        bytes as f64 / 1e6 / took.as_secs_f64()
+    let rate = n as f64 / took.as_secs_f64();
+    report.row(
+        "records.record_lines",
+        "--record: responses received → jsonpb lines (the writer's work per line)",
+        format!(
+            "{rate:.0} lines/s, {:.0} MB/s",
+            bytes as f64 / 1e6 / took.as_secs_f64()
+        ),
+        "≥ 200,000 lines/s (a firehose)".into(),
+        Some(rate >= 200_000.0),
     );
+    report.finish();
 }
