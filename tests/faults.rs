@@ -48,7 +48,6 @@ use hubtop::cli::ConnectionArgs;
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
 use hubtop::source::{self, ConnState, Shared, SourceCommand, SourceConfig};
 use hubtop::tui::{App, Effect, Event, Ui};
-use ratatui::{Terminal, backend::TestBackend};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -185,17 +184,7 @@ impl Client {
 
     /// The screen at `w` x `h`, as text.
     fn screen(&mut self, w: u16, h: u16) -> String {
-        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        self.ui.draw(&mut term).unwrap();
-        let buf = term.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        common::screen::screen(&mut self.ui, w, h)
     }
 
     /// The status line at 160 columns, from the state on: what the user reads.

@@ -8,14 +8,12 @@ use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hubtop::api::flow::{Flow, LostEvent, layer7::Record};
-use hubtop::source::{ConnState, Shared};
 use hubtop::store::{Store, sample_flows};
 use hubtop::tui::note::{self, default_name};
 use hubtop::tui::{App, Origin, Ui};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-use ratatui::{Terminal, backend::TestBackend};
 
-const NOW: i64 = 1_763_900_010;
+use common::screen::NOW;
 
 /// Values that mean something to Markdown, HTML or a forge.
 const MARKDOWN_ATTACKS: &[&str] = &[
@@ -251,24 +249,13 @@ struct T {
 
 impl T {
     fn new(name: &str) -> T {
-        let shared = Shared::new(10_000, "127.0.0.1:4245".into());
-        {
-            let mut store = shared.store();
-            for f in sample_flows(60) {
-                store.push_flow(f, NOW);
-            }
-        }
-        shared.set_state_for_tests(ConnState::Live);
+        let mut ui = common::screen::live_ui(sample_flows(60), 10_000);
         let dir = std::env::temp_dir().join(format!("hubtop-note-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut app = App::new();
-        app.now_secs = NOW;
-        app.note_dir = Some(dir.clone());
-        T {
-            ui: Ui::new(app, shared),
-            dir,
-        }
+        ui.app.note_dir = Some(dir.clone());
+        ui.app.no_color = hubtop::tui::colours_off();
+        T { ui, dir }
     }
 
     fn key(&mut self, code: KeyCode) {
@@ -300,17 +287,7 @@ impl T {
     }
 
     fn screen(&mut self) -> String {
-        let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
-        self.ui.draw(&mut term).unwrap();
-        let buf = term.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        common::screen::screen(&mut self.ui, 160, 40)
     }
 
     /// The uuid of the selected flow.

@@ -23,7 +23,6 @@ use hubtop::store::Refilter;
 use hubtop::tui::rowtext::RowText;
 use hubtop::tui::write::{self, WriteRequest};
 use hubtop::tui::{App, Effect, Event, Ui};
-use ratatui::{Terminal, backend::TestBackend};
 use tokio::sync::mpsc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hubtop");
@@ -178,11 +177,9 @@ async fn carry(shared: &Arc<Shared>, req: WriteRequest) -> Result<String, String
 
 /// The screen as text.
 fn screen(ui: &mut Ui, w: u16, h: u16) -> Vec<String> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    ui.draw(&mut t).unwrap();
-    let buf = t.backend().buffer();
-    (0..h)
-        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+    common::screen::screen(ui, w, h)
+        .lines()
+        .map(str::to_string)
         .collect()
 }
 

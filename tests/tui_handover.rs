@@ -5,19 +5,14 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hubtop::api::flow::{Flow, FlowFilter, Policy, Verdict};
 use hubtop::filter::flags as filter_flags;
-use hubtop::source::{ConnState, Shared};
 use hubtop::tui::handover;
-use hubtop::tui::{App, Effect, Origin, Ui};
+use hubtop::tui::{Effect, Origin, Ui};
 use hubtop::window::TimeWindow;
 use prost::Message;
-use ratatui::{Terminal, backend::TestBackend};
-
-const NOW: i64 = 1_763_900_010;
 
 struct T {
     ui: Ui,
@@ -27,19 +22,8 @@ struct T {
 
 impl T {
     fn new(flows: Vec<Flow>) -> T {
-        let shared = Shared::new(100_000, "127.0.0.1:4245".into());
-        {
-            let mut store = shared.store();
-            for f in flows {
-                store.push_flow(f, NOW);
-            }
-        }
-        shared.set_state_for_tests(ConnState::Live);
-        let mut app = App::new();
-        app.now_secs = NOW;
-        app.no_color = false;
         T {
-            ui: Ui::new(app, Arc::clone(&shared)),
+            ui: common::screen::live_ui(flows, 100_000),
             copied: Vec::new(),
             quit: false,
         }
@@ -66,16 +50,7 @@ impl T {
     }
 
     fn screen(&mut self, w: u16, h: u16) -> String {
-        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        self.ui.draw(&mut term).unwrap();
-        let buf = term.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
+        let out = common::screen::screen(&mut self.ui, w, h);
         assert_eq!(self.ui.swept, 0, "raw text reached the screen");
         out
     }

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hubtop::api::flow::{Flow, LostEvent, LostEventSource};
-use hubtop::source::{ConnState, Shared};
-use hubtop::tui::{App, Ui};
-use ratatui::{Terminal, backend::TestBackend};
+use hubtop::source::Shared;
+use hubtop::tui::Ui;
 
-const NOW: i64 = 1_763_900_010;
+use common::screen::NOW;
 
 struct T {
     ui: Ui,
@@ -20,35 +19,15 @@ struct T {
 }
 
 fn app_with(flows: Vec<Flow>) -> T {
-    let shared = Shared::new(100_000, "127.0.0.1:4245".into());
-    {
-        let mut store = shared.store();
-        for f in flows {
-            store.push_flow(f, NOW);
-        }
-    }
-    shared.set_state_for_tests(ConnState::Live);
-    let mut app = App::new();
-    app.now_secs = NOW;
-    app.no_color = false;
+    let ui = common::screen::live_ui(flows, 100_000);
     T {
-        ui: Ui::new(app, shared.clone()),
-        shared,
+        shared: common::screen::shared(&ui),
+        ui,
     }
 }
 
 fn screen(t: &mut T, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.ui.draw(&mut term).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    common::screen::screen(&mut t.ui, w, h)
 }
 
 fn press(t: &mut T, code: KeyCode, modifiers: KeyModifiers) {

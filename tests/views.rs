@@ -7,27 +7,18 @@
 use std::collections::HashSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+mod common;
+
 use hubtop::api::flow::Flow;
-use hubtop::source::{ConnState, Shared};
-use hubtop::tui::{App, Ui};
-use ratatui::{Terminal, backend::TestBackend};
+use hubtop::tui::Ui;
 use serde_json::{Value, json};
 
-const NOW: i64 = 1_763_900_010;
 const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 60)];
 
 fn ui_with(flows: Vec<Flow>) -> Ui {
-    let shared = Shared::new(100_000, "127.0.0.1:4245".into());
-    {
-        let mut store = shared.store();
-        for f in flows {
-            store.push_flow(f, NOW);
-        }
-    }
-    shared.set_state_for_tests(ConnState::Live);
-    let mut app = App::new();
-    app.now_secs = NOW;
-    Ui::new(app, shared)
+    let mut ui = common::screen::live_ui(flows, 100_000);
+    ui.app.no_color = hubtop::tui::colours_off();
+    ui
 }
 
 fn press(ui: &mut Ui, c: char) {
@@ -38,17 +29,7 @@ fn press(ui: &mut Ui, c: char) {
 }
 
 fn screen(ui: &mut Ui, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    ui.draw(&mut term).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    common::screen::screen(ui, w, h)
 }
 
 /// The view's header line and rows, inside the borders, left of the counters pane (as chars:
