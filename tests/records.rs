@@ -25,8 +25,6 @@ use hubtop::tui::write::{self, WriteRequest};
 use hubtop::tui::{App, Effect, Event, Ui};
 use tokio::sync::mpsc;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hubtop");
-
 /// A fresh directory, removed on drop.
 struct Dir(PathBuf);
 
@@ -183,22 +181,6 @@ fn screen(ui: &mut Ui, w: u16, h: u16) -> Vec<String> {
         .collect()
 }
 
-/// `hubtop observe --input-file FILE -o jsonpb`, its output.
-fn observe(file: &Path) -> Vec<u8> {
-    let out = Command::new(BIN)
-        .args(["observe", "--input-file"])
-        .arg(file)
-        .args(["-o", "jsonpb"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "observe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w_writes_every_capture_back_byte_for_byte_and_observe_prints_it_identically() {
     let Some(shared_dir) = common::shared_dir("w round trip") else {
@@ -226,7 +208,7 @@ async fn w_writes_every_capture_back_byte_for_byte_and_observe_prints_it_identic
             report,
             format!(
                 "wrote {} flow{} to {}",
-                thousands(want.len()),
+                hubtop::format::thousands(want.len() as u64),
                 if want.len() == 1 { "" } else { "s" },
                 out.display()
             )
@@ -244,7 +226,7 @@ async fn w_writes_every_capture_back_byte_for_byte_and_observe_prints_it_identic
             );
         }
         assert_eq!(
-            observe(&out),
+            common::tmux::observe_jsonpb(&out),
             std::fs::read(&out).unwrap(),
             "observe prints the file back identically"
         );
@@ -252,18 +234,6 @@ async fn w_writes_every_capture_back_byte_for_byte_and_observe_prints_it_identic
         let _ = task.await;
         server.stop().await;
     }
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +319,10 @@ async fn with_a_filter_and_a_search_w_writes_exactly_the_matching_rows() {
         std::fs::read_to_string(&out).unwrap(),
         searched.iter().map(|s| s.as_str()).collect::<String>()
     );
-    assert_eq!(observe(&out), std::fs::read(&out).unwrap());
+    assert_eq!(
+        common::tmux::observe_jsonpb(&out),
+        std::fs::read(&out).unwrap()
+    );
     drop(tx);
     let _ = task.await;
     server.stop().await;
@@ -619,7 +592,11 @@ async fn record_appends_every_response_received_once_as_hubble_wrote_it() {
         "the file: the line it had, then every response once, as hubble wrote them"
     );
     assert_eq!(st.bytes, (expected.len() - want[0].len()) as u64);
-    assert_eq!(observe(&file), got.as_bytes(), "observe reads it back");
+    assert_eq!(
+        common::tmux::observe_jsonpb(&file),
+        got.as_bytes(),
+        "observe reads it back"
+    );
     server.stop().await;
 }
 
@@ -752,7 +729,7 @@ async fn a_writer_that_falls_behind_never_slows_ingest_and_counts_what_it_missed
     assert!(
         text[0].contains(&format!(
             " · {} not recorded",
-            thousands(st.missed as usize)
+            hubtop::format::thousands(st.missed)
         )),
         "{}",
         text[0]
@@ -820,7 +797,7 @@ async fn a_record_whose_directory_is_removed_stops_and_says_so() {
         text[0].contains(&format!(
             "recording stopped: {} was removed (or its directory); {} flows in rec.jsonl",
             file.display(),
-            thousands(st.flows as usize)
+            hubtop::format::thousands(st.flows)
         )),
         "{}",
         text[0]

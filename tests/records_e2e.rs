@@ -2,7 +2,7 @@
 //! writes a file named after the time and the filter, the overwrite question keeps or replaces
 //! a file, and `hubtop demo --record F` leaves a file `hubtop observe --input-file` reads.
 
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
 
 mod common;
 
@@ -39,18 +39,7 @@ fn parse_flows(text: &str) -> usize {
 
 /// `hubtop observe --input-file FILE -o jsonpb`, its output.
 fn observe(file: &std::path::Path) -> String {
-    let out = Command::new(BIN)
-        .args(["observe", "--input-file"])
-        .arg(file)
-        .args(["-o", "jsonpb"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "observe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(common::tmux::observe_jsonpb(file)).unwrap()
 }
 
 #[test]
@@ -87,7 +76,10 @@ fn w_in_the_demo_writes_a_file_and_asks_before_replacing_one() {
     let n = parse_flows(&text);
     assert!(n > 0);
     assert!(text.lines().all(|l| l.contains("\"verdict\":\"DROPPED\"")));
-    let report = format!("wrote {} flows to ./{name}", thousands(n));
+    let report = format!(
+        "wrote {} flows to ./{name}",
+        hubtop::format::thousands(n as u64)
+    );
     assert!(s.contains(&report), "{report}:\n{s}");
 
     // An existing file: the question, `n` keeps it, `y` replaces it.
@@ -145,16 +137,4 @@ fn demo_record_leaves_a_file_observe_reads() {
     assert!(n > 0);
     let read = observe(&file);
     assert_eq!(read, text, "observe prints the recording back as it is");
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

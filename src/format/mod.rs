@@ -13,3 +13,16 @@ pub use names::{
 };
 pub use sanitize::{MAX_MARKS, Sanitizer, escape_json_text, is_unsafe, push_escaped, sanitize};
 pub use summary::{Side, endpoint, endpoint_port, protocol_name, summary};
+
+/// `12345` → `12,345`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

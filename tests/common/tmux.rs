@@ -197,3 +197,19 @@ pub fn spawn_serve(args: &[&str]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
     assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
     (child, addr, log)
 }
+
+/// `hubtop observe --input-file FILE -o jsonpb`: what it prints (it must succeed).
+pub fn observe_jsonpb(file: &std::path::Path) -> Vec<u8> {
+    let out = Command::new(BIN)
+        .args(["observe", "--input-file"])
+        .arg(file)
+        .args(["-o", "jsonpb"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "observe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -163,18 +163,7 @@ impl Table {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::format::thousands;
 
 /// `part` of `whole` as a percentage with one decimal (`12.5%`); `–` when `whole` is 0.
 pub fn share(part: u64, whole: u64) -> String {

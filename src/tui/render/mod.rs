@@ -403,18 +403,7 @@ pub(crate) fn title(text: &str, theme: &Theme) -> Line<'static> {
     Line::styled(format!(" {text} "), theme.header())
 }
 
-/// `12345` → `12,345`.
-pub(crate) fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use crate::format::thousands;
 
 /// Center a `w`x`h` rectangle in `area`.
 pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
