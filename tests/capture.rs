@@ -397,6 +397,21 @@ fn the_binary_browses_captures_from_files_and_stdin() {
     assert!(s.contains("window: since 9s before the end ("), "{s}");
     t.send_keys(&["q"]);
     assert_eq!(t.exit_status(10), 0);
+    drop(t);
+
+    // The window as flags: relative to the capture's end, both ends inclusive.
+    let cmd = format!("{BIN} --input-file {} --since 29s --until 20s", b.display());
+    let Some(t) = Tmux::start("capture-window", &cmd, 120, 30) else {
+        return;
+    };
+    let s = t.wait_for("the window's flows", 30, |s| s.contains(" 10/10 "));
+    assert!(
+        s.contains("window: since 29s before the end (")
+            && s.contains("· until 20s before the end ("),
+        "{s}"
+    );
+    t.send_keys(&["q"]);
+    assert_eq!(t.exit_status(10), 0);
 
     let out = std::process::Command::new(BIN)
         .args(["--input-file", "/nonexistent/capture.json"])
