@@ -1396,6 +1396,19 @@ fn a_capture_says_what_it_holds_in_the_status_line_at_every_width() {
         "{text}"
     );
     assert!(text.contains("123,456 events so far"), "{text}");
+    assert!(!text.contains("stdin is read to its end"), "{text}");
+    {
+        let mut c = t.shared.conn();
+        if let Some(info) = &mut c.capture {
+            info.files = vec!["-".into()];
+        }
+    }
+    let text = screen(&mut t, 110, 12);
+    assert!(text.contains("Reading -… 45%"), "{text}");
+    assert!(
+        text.contains("stdin is read to its end: for a live stream"),
+        "{text}"
+    );
     set(&t, CaptureState::Loaded(CaptureSummary::default()));
     t.shared
         .set_state_for_tests(ConnState::Ended("every flow of the capture loaded".into()));

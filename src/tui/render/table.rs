@@ -282,6 +282,13 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
                     ),
                     theme.dim(),
                 ));
+                if capture.files.iter().any(|f| f == "-") {
+                    lines.push(Line::styled(
+                        "stdin is read to its end: for a live stream, run hubtop against the \
+                         server (--server, -P)",
+                        theme.dim(),
+                    ));
+                }
                 return lines;
             }
             CaptureState::Failed(e) => {
