@@ -1404,7 +1404,7 @@ fn a_capture_says_what_it_holds_in_the_status_line_at_every_width() {
         }
     }
     let text = screen(&mut t, 110, 12);
-    assert!(text.contains("Reading -… 45%"), "{text}");
+    assert!(text.contains("Reading stdin… 45%"), "{text}");
     assert!(
         text.contains("stdin is read to its end: for a live stream"),
         "{text}"

@@ -270,7 +270,12 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
     let mut lines = vec![Line::raw("")];
     if let Some(capture) = &m.status.capture {
         use crate::source::capture::CaptureState;
-        let files = sanitize(&capture.files.join(", ")).into_owned();
+        let names: Vec<&str> = capture
+            .files
+            .iter()
+            .map(|f| if f == "-" { "stdin" } else { f.as_str() })
+            .collect();
+        let files = sanitize(&names.join(", ")).into_owned();
         match &capture.state {
             CaptureState::Loading { fraction, events } => {
                 let done = fraction.map_or(String::new(), |f| format!(" {:.0}%", f * 100.0));
