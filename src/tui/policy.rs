@@ -65,17 +65,9 @@ pub fn policy_text(flow: &Flow) -> String {
     sanitize(&out.join(", ")).into_owned()
 }
 
-/// `name (KIND ns)`: the kind from the policy, else from its `derived-from` label.
+/// `name (KIND ns)`: the kind short (see [`policy_kind`]).
 fn one(p: &Policy) -> String {
-    let kind = if p.kind.is_empty() {
-        p.labels
-            .iter()
-            .find_map(|l| l.strip_prefix("k8s:io.cilium.k8s.policy.derived-from="))
-            .unwrap_or("")
-    } else {
-        p.kind.as_str()
-    };
-    let kind = short_kind(kind);
+    let kind = short_kind(policy_kind(p));
     let tag = match (kind.is_empty(), p.namespace.is_empty()) {
         (true, true) => String::new(),
         (false, true) => format!(" ({kind})"),
@@ -87,6 +79,19 @@ fn one(p: &Policy) -> String {
     }
     let name = if p.name.is_empty() { "?" } else { &p.name };
     format!("{name}{tag}")
+}
+
+/// The policy's kind as Kubernetes names it (`CiliumNetworkPolicy`…): its `kind`, else its
+/// `derived-from` label (older Cilium); empty when neither says. Not sanitised.
+pub fn policy_kind(p: &Policy) -> &str {
+    if p.kind.is_empty() {
+        p.labels
+            .iter()
+            .find_map(|l| l.strip_prefix("k8s:io.cilium.k8s.policy.derived-from="))
+            .unwrap_or("")
+    } else {
+        p.kind.as_str()
+    }
 }
 
 /// The kinds as people write them in tickets.

@@ -9,7 +9,7 @@
 //! - `tabwriter.rs`: Go's `text/tabwriter`, for `table`; `json.rs`: Go-escaped JSON lines.
 
 pub(crate) mod json;
-mod names;
+pub(crate) mod names;
 mod render;
 mod tabwriter;
 mod text;

@@ -136,7 +136,7 @@ pub fn drop_reason(code: u8) -> Cow<'static, str> {
 }
 
 /// `PolicyMatchType.String()`.
-fn policy_match_type(t: u32) -> &'static str {
+pub fn policy_match_type(t: u32) -> &'static str {
     match t {
         0 => "none",
         1 => "L3-Only",
