@@ -242,18 +242,11 @@ impl App {
 
     /// What relative `--since`/`--until` count back from: a capture's newest flow (as the source
     /// resolves them), else the clock.
-    pub fn window_reference(&self, conn: &ConnInfo) -> crate::api::Timestamp {
-        use crate::source::capture::CaptureState;
-        conn.capture
-            .as_ref()
-            .and_then(|c| match &c.state {
-                CaptureState::Loaded(s) => s.kept_span.map(|(_, newest)| newest),
-                _ => None,
-            })
-            .unwrap_or(crate::api::Timestamp {
-                seconds: self.now_secs,
-                nanos: 0,
-            })
+    pub fn window_reference(&self) -> crate::api::Timestamp {
+        self.capture_end.unwrap_or(crate::api::Timestamp {
+            seconds: self.now_secs,
+            nanos: 0,
+        })
     }
 
     /// The window as the title says it: each bound as typed, with the local time it means where
@@ -262,7 +255,7 @@ impl App {
         if self.window.is_open() {
             return None;
         }
-        let reference = self.window_reference(conn);
+        let reference = self.window_reference();
         let capture = conn.capture.is_some();
         let mut parts = Vec::new();
         for (word, bound) in [("since", &self.window.since), ("until", &self.window.until)] {

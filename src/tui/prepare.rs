@@ -106,7 +106,6 @@ impl App {
                 .map(|_| self.table.new_since_pause(store)),
             capture: conn.capture.clone(),
         };
-        let window = self.window_title(conn);
         if let Some(crate::source::capture::CaptureInfo {
             state: crate::source::capture::CaptureState::Loaded(s),
             ..
@@ -114,6 +113,7 @@ impl App {
         {
             self.capture_end = s.kept_span.map(|(_, newest)| newest);
         }
+        let window = self.window_title(conn);
         // Clamped against the help as wrapped in the area it is drawn over.
         let help_scroll = match &areas {
             Some(a) if self.help => {
@@ -131,10 +131,7 @@ impl App {
             no_color: self.no_color,
             // A capture is seen as of its end: rates, sparklines and ages are those of its last
             // moments, not of a clock long past them.
-            now_secs: match &conn.capture {
-                Some(_) => self.window_reference(conn).seconds,
-                None => self.now_secs,
-            },
+            now_secs: self.window_reference().seconds,
             too_small,
             status,
             lost,

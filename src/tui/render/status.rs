@@ -30,58 +30,19 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         ),
         (1, format!(" {} ", sanitize(&st.server)), Style::default()),
     ];
-    if let Some(capture) = &st.capture {
-        // A capture is not a server: what it is, how far it loaded, what it holds.
-        parts[1].1 = format!(" {} ", sanitize(&capture_name(&capture.files)));
-        capture_parts(capture, &st.conn, &theme, &mut parts);
-        parts.extend(st.activity.iter().cloned());
-        let failed =
-            matches!(capture.state, CaptureState::Failed(_)) || matches!(st.conn, Conn::Failed(_));
-        return draw_parts(f, area, parts, failed);
-    }
-    // The state, then why (cut to fit, after the server's address).
-    let (state, error, style): (String, Option<String>, Style) = match &st.conn {
-        Conn::Connecting => match &st.retry {
-            Some((attempt, e)) => (
-                format!("● connecting (attempt {})", attempt + 1),
-                Some(format!(" · last error: {e}")),
-                theme.fg(Color::Yellow),
-            ),
-            None => ("● connecting".to_string(), None, theme.fg(Color::Yellow)),
-        },
-        Conn::Live => (
-            "● live".to_string(),
-            None,
-            theme.fg(Color::Green).add_modifier(Modifier::BOLD),
-        ),
-        Conn::Stalled { secs } => (
-            format!("● stalled: no data for {secs}s"),
-            None,
-            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-        ),
-        Conn::Reconnecting {
-            in_secs,
-            attempt,
-            error,
-        } => (
-            format!("● reconnecting in {in_secs}s (attempt {attempt})"),
-            Some(format!(": {error}")),
-            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-        ),
-        Conn::Stopped { advice, .. } => (
-            "● stopped (r retries)".to_string(),
-            Some(format!(": {advice}")),
-            theme.alert(),
-        ),
-        Conn::Ended(why) => ("● done".to_string(), Some(format!(": {why}")), theme.dim()),
-        Conn::Failed(e) => ("● error".to_string(), Some(format!(": {e}")), theme.alert()),
+    let has_error = match &st.capture {
+        Some(capture) => {
+            // A capture is not a server: what it is, how far it loaded, what it holds.
+            parts[1].1 = format!(" {} ", sanitize(&capture_name(&capture.files)));
+            capture_parts(capture, &st.conn, &theme, &mut parts);
+            matches!(capture.state, CaptureState::Failed(_)) || matches!(st.conn, Conn::Failed(_))
+        }
+        None => server_state(st, &theme, &mut parts),
     };
-    let has_error = error.is_some();
-    parts.push((0, state, style));
-    if let Some(e) = error {
-        parts.push((2, sanitize(&e).into_owned(), style));
-    }
     parts.extend(st.activity.iter().cloned());
+    if st.capture.is_some() {
+        return draw_parts(f, area, parts, has_error);
+    }
     parts.push((
         3,
         format!(
@@ -126,6 +87,57 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         }
     }
     draw_parts(f, area, parts, has_error);
+}
+
+/// The connection's state, and why (cut to fit, after the server's address); whether there is
+/// an error.
+fn server_state(
+    st: &crate::tui::model::Status,
+    theme: &Theme,
+    parts: &mut Vec<(u8, String, Style)>,
+) -> bool {
+    let (state, error, style): (String, Option<String>, Style) = match &st.conn {
+        Conn::Connecting => match &st.retry {
+            Some((attempt, e)) => (
+                format!("● connecting (attempt {})", attempt + 1),
+                Some(format!(" · last error: {e}")),
+                theme.fg(Color::Yellow),
+            ),
+            None => ("● connecting".to_string(), None, theme.fg(Color::Yellow)),
+        },
+        Conn::Live => (
+            "● live".to_string(),
+            None,
+            theme.fg(Color::Green).add_modifier(Modifier::BOLD),
+        ),
+        Conn::Stalled { secs } => (
+            format!("● stalled: no data for {secs}s"),
+            None,
+            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ),
+        Conn::Reconnecting {
+            in_secs,
+            attempt,
+            error,
+        } => (
+            format!("● reconnecting in {in_secs}s (attempt {attempt})"),
+            Some(format!(": {error}")),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        Conn::Stopped { advice, .. } => (
+            "● stopped (r retries)".to_string(),
+            Some(format!(": {advice}")),
+            theme.alert(),
+        ),
+        Conn::Ended(why) => ("● done".to_string(), Some(format!(": {why}")), theme.dim()),
+        Conn::Failed(e) => ("● error".to_string(), Some(format!(": {e}")), theme.alert()),
+    };
+    let has_error = error.is_some();
+    parts.push((0, state, style));
+    if let Some(e) = error {
+        parts.push((2, sanitize(&e).into_owned(), style));
+    }
+    has_error
 }
 
 /// The captures' name in the status line: the file, or the first and how many more.
