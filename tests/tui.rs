@@ -87,17 +87,7 @@ fn key(t: &mut T, code: KeyCode) {
     t.press(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
-macro_rules! snapshot {
-    ($name:expr, $text:expr) => {
-        insta::with_settings!({filters => vec![
-            (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( \S+|Z)", "[datetime]"),
-            (r"\d\d:\d\d:\d\d\.\d\d\d", "[time]"),
-            (r"\b\d\d:\d\d:\d\d\b", "[hh:mm:ss]"),
-        ]}, {
-            insta::assert_snapshot!($name, $text);
-        });
-    };
-}
+use crate::screen_snapshot as snapshot;
 
 #[test]
 fn main_screen_shows_flows_counters_and_status() {

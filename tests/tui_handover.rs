@@ -406,17 +406,7 @@ fn flows_with_policies() -> Vec<Flow> {
     flows
 }
 
-macro_rules! snapshot {
-    ($name:expr, $text:expr) => {
-        insta::with_settings!({filters => vec![
-            (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( \S+|Z)", "[datetime]"),
-            (r"\d\d:\d\d:\d\d\.\d\d\d", "[time]"),
-            (r"\b\d\d:\d\d:\d\d\b", "[hh:mm:ss]"),
-        ]}, {
-            insta::assert_snapshot!($name, $text);
-        });
-    };
-}
+use crate::screen_snapshot as snapshot;
 
 fn header(text: &str) -> &str {
     text.lines()

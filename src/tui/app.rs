@@ -123,6 +123,8 @@ pub enum Action {
     CopyCommand,
     /// The POLICY column: drops only → every row → off (`P`).
     CyclePolicy,
+    /// The why panel beside the table: hide / show (`e`).
+    ToggleWhy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -188,6 +190,8 @@ pub struct App {
     pub(crate) frame_budget: std::time::Duration,
     /// Where `W` writes the note (`None`: the current directory).
     pub note_dir: Option<std::path::PathBuf>,
+    /// The why panel shows for a selected DROPPED row (`e` hides and shows it).
+    pub why: bool,
 }
 
 impl Default for App {
@@ -224,6 +228,7 @@ impl App {
             writes: Writes::default(),
             frame_budget: std::time::Duration::MAX,
             note_dir: None,
+            why: true,
         }
     }
 
@@ -417,6 +422,7 @@ impl App {
             KeyCode::Char('W') => Action::WriteNote,
             KeyCode::Char('c') => Action::CopyCommand,
             KeyCode::Char('P') => Action::CyclePolicy,
+            KeyCode::Char('e') => Action::ToggleWhy,
             _ => return None,
         })
     }
@@ -478,6 +484,15 @@ impl App {
                 self.policy = self.policy.next();
                 self.table.seen_policy = 0;
                 self.note(self.policy.told().into());
+            }
+            Action::ToggleWhy => {
+                self.why = !self.why;
+                self.note(if self.why {
+                    "why panel on: it shows for a selected DROPPED row (j/k select, G follows)"
+                        .into()
+                } else {
+                    "why panel off (e shows it; Enter on a drop still explains it)".into()
+                });
             }
             _ => {}
         }

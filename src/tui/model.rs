@@ -150,6 +150,8 @@ pub struct Hints {
     pub raw: bool,
     pub paused: bool,
     pub counters_focused: bool,
+    /// The selected row (or the flow in the detail view) was dropped: `e` and `p` mean something.
+    pub dropped: bool,
 }
 
 pub enum Main {
@@ -185,6 +187,16 @@ pub struct Table {
     pub policy: usize,
     /// The rows span more than one day: times show their date.
     pub dates: bool,
+    /// The why panel for the selected DROPPED row (`e`), beside or below the table.
+    pub why: Option<Why>,
+}
+
+/// Why the selected flow was dropped, as much as the panel shows (see `render::why_split`).
+pub struct Why {
+    /// Each fits the panel's width; at most its height.
+    pub lines: Vec<Line<'static>>,
+    /// Lines the panel has no room for (Enter shows them all).
+    pub more: usize,
 }
 
 pub struct Groups {

@@ -46,7 +46,9 @@ impl App {
             None => Main::Flows(empty_table()),
             Some(a) => match (self.screen, self.view) {
                 (Screen::Detail, _) => Main::Detail(self.prepare_detail(a.table, &theme)),
-                (Screen::Flows, View::Flows) => Main::Flows(self.prepare_table(store, a.table)),
+                (Screen::Flows, View::Flows) => {
+                    Main::Flows(self.prepare_flows(store, a.table, &theme))
+                }
                 (Screen::Flows, View::Groups) => Main::Groups(self.prepare_groups(store, a.table)),
                 (Screen::Flows, View::L7) => Main::L7(self.prepare_l7(store, a.table)),
             },
@@ -114,6 +116,13 @@ impl App {
             self.capture_end = s.kept_span.map(|(_, newest)| newest);
         }
         let window = self.window_title(conn);
+        // A drop the keys are on (not the newest row going by while following).
+        let is_drop = |v: i32| v == crate::api::flow::Verdict::Dropped as i32;
+        let dropped = match &main {
+            Main::Flows(t) => !t.follow && t.rows.iter().any(|r| r.selected && is_drop(r.verdict)),
+            Main::Detail(_) => is_drop(self.detail.flow.verdict),
+            _ => false,
+        };
         // Clamped against the help as wrapped in the area it is drawn over.
         let help_scroll = match &areas {
             Some(a) if self.help => {
@@ -148,6 +157,7 @@ impl App {
                 raw: self.detail.raw,
                 paused: self.table.paused_at.is_some(),
                 counters_focused: self.counters.focused,
+                dropped,
             },
             bar: self.filters.bar.clone(),
             quick: self.quick.entries.clone(),
@@ -160,6 +170,48 @@ impl App {
             help: self.help,
             help_scroll,
         }
+    }
+
+    /// The flow table, with the why panel when a DROPPED row is selected (not while following
+    /// the newest: the panel would change with every flow) and the panel is on.
+    fn prepare_flows(&mut self, store: &Store, area: Rect, theme: &Theme) -> model::Table {
+        let dropped = |seq: u64| {
+            store
+                .ring
+                .get(seq)
+                .is_some_and(|f| f.verdict() == crate::api::flow::Verdict::Dropped as i32)
+        };
+        let anchor = self.table.anchor;
+        let split = (self.why && !anchor.follow && dropped(anchor.selected))
+            .then(|| render::why_split(area))
+            .flatten();
+        let Some((table_area, panel)) = split else {
+            return self.prepare_table(store, area);
+        };
+        let mut table = self.prepare_table(store, table_area);
+        // The selection as the window clamped it (the flow may have left the ring).
+        let flow = table
+            .position
+            .and_then(|_| store.ring.get(self.table.anchor.selected))
+            .map(|f| f.flow());
+        if let Some(flow) = flow {
+            let width = panel.width.saturating_sub(2) as usize;
+            let height = panel.height.saturating_sub(2) as usize;
+            let mut lines = render::detail::why_lines(&flow, width, theme);
+            if lines.len() > height {
+                lines = render::detail::most_telling_first(lines);
+            }
+            let more = lines.len().saturating_sub(height);
+            if more > 0 {
+                // The last line says how much more there is.
+                lines.truncate(height.saturating_sub(1));
+            }
+            table.why = Some(model::Why {
+                more: if more > 0 { more + 1 } else { 0 },
+                lines,
+            });
+        }
+        table
     }
 
     fn prepare_table(&mut self, store: &Store, area: Rect) -> model::Table {
@@ -207,6 +259,7 @@ impl App {
             filtering: self.table.filtering_progress(store, &self.filters),
             follow: self.table.anchor.follow,
             wide: area.width >= render::WIDE_TABLE,
+            why: None,
         }
     }
 
@@ -320,5 +373,6 @@ fn empty_table() -> model::Table {
         need: (0, 0),
         policy: 0,
         dates: false,
+        why: None,
     }
 }

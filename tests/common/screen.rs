@@ -46,3 +46,17 @@ pub fn screen(ui: &mut Ui, w: u16, h: u16) -> String {
     }
     out
 }
+
+/// An insta snapshot of a screen, with the times that change from run to run filtered out.
+#[macro_export]
+macro_rules! screen_snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( \S+|Z)", "[datetime]"),
+            (r"\d\d:\d\d:\d\d\.\d\d\d", "[time]"),
+            (r"\b\d\d:\d\d:\d\d\b", "[hh:mm:ss]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}

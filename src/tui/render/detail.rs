@@ -54,6 +54,24 @@ pub fn draw(f: &mut Frame, m: &Model, d: &model::Detail, area: Rect) {
 pub(crate) fn build(flow: &Flow, raw: bool, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let lines = if raw {
         raw_lines(flow)
+    } else if flow.verdict == Verdict::Dropped as i32 {
+        // Why, right under the verdict and its reason: where it was enforced, what usually
+        // causes it, what the flow cannot tell. Who and what are the fields' own sections.
+        let mut fields = hang_indent(detail_lines(flow, theme), width);
+        let at = fields
+            .iter()
+            .position(|l| l.spans.first().is_some_and(|s| s.content == "Source"))
+            .unwrap_or(fields.len());
+        let mut why = vec![rule("Why it was dropped", width, theme)];
+        why.extend(
+            parts(why_lines(flow, width, theme))
+                .into_iter()
+                .filter(|p| WHY_IN_DETAIL.iter().any(|h| heading(p).starts_with(h)))
+                .flatten(),
+        );
+        why.push(Line::raw(""));
+        fields.splice(at..at, why);
+        fields
     } else {
         hang_indent(detail_lines(flow, theme), width)
     };
@@ -62,6 +80,74 @@ pub(crate) fn build(flow: &Flow, raw: bool, width: usize, theme: &Theme) -> Vec<
         wrap_line(line, width.max(2), &mut out);
     }
     out
+}
+
+/// What the flow says about why it was dropped (or, for another verdict, what let it through),
+/// as lines of at most `width` columns, headings lit (see [`crate::explain`]).
+pub(crate) fn why_lines(flow: &Flow, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let e = crate::explain::explain(flow);
+    crate::explain::lines(&e, width)
+        .into_iter()
+        .map(|l| {
+            // Headings start at the left edge; facts and continuations are indented.
+            if l.is_empty() || l.starts_with(' ') {
+                Line::raw(l)
+            } else {
+                Line::styled(l, theme.header())
+            }
+        })
+        .collect()
+}
+
+/// The parts of the explanation the detail view adds to the fields (the verdict, the policies,
+/// who and what are fields of their own there).
+const WHY_IN_DETAIL: [&str; 3] = ["Where", "Likely causes", "The flow cannot tell"];
+
+/// The explanation's lines cut into parts, each a heading and the lines under it.
+fn parts(lines: Vec<Line<'static>>) -> Vec<Vec<Line<'static>>> {
+    let mut parts: Vec<Vec<Line<'static>>> = Vec::new();
+    for line in lines {
+        let heading = line.spans.first().is_some_and(|s| {
+            let c = &s.content;
+            !c.is_empty() && !c.starts_with(' ')
+        });
+        match parts.last_mut() {
+            Some(part) if !heading => part.push(line),
+            _ => parts.push(vec![line]),
+        }
+    }
+    parts
+}
+
+/// A part's heading.
+fn heading(part: &[Line<'static>]) -> String {
+    part.first()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .unwrap_or_default()
+}
+
+/// The explanation's parts in the order a small panel shows them when they do not all fit: the
+/// reason, the policies and the likely causes before where, who and what.
+pub(crate) fn most_telling_first(lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
+    const ORDER: [&str; 4] = ["Dropped", "Not dropped", "Policies", "Likely causes"];
+    let mut parts = parts(lines);
+    let rank = |part: &Vec<Line<'static>>| {
+        let head = heading(part);
+        ORDER
+            .iter()
+            .position(|o| head.starts_with(o))
+            .unwrap_or(ORDER.len())
+    };
+    // Stable: the other parts keep their order after these.
+    parts.sort_by_key(rank);
+    parts.into_iter().flatten().collect()
+}
+
+/// `── Title ─────…` across `width` columns: the start of a part of the view.
+fn rule(name: &str, width: usize, theme: &Theme) -> Line<'static> {
+    let head = format!("── {name} ");
+    let fill = width.saturating_sub(head.chars().count());
+    Line::styled(format!("{head}{}", "─".repeat(fill)), theme.header())
 }
 
 /// The most of one value the grouped view shows (the raw JSON view shows all of it, `y`

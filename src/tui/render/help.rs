@@ -80,6 +80,13 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "Drops",
+        &[(
+            "e",
+            "why panel: why the selected DROPPED row was dropped, beside or below the table (Enter: in full, with the flow)",
+        )],
+    ),
+    (
         "Detail",
         &[
             ("j / k", "scroll; PgUp / PgDn a page, g / G top and end"),

@@ -123,7 +123,13 @@ pub fn draw(f: &mut Frame, m: &Model) {
         status::draw_lost_banner(f, m, areas.banner);
     }
     match &m.main {
-        Main::Flows(t) => table::draw(f, m, t, areas.table),
+        Main::Flows(t) => match (&t.why, why_split(areas.table)) {
+            (Some(why), Some((rows, panel))) => {
+                table::draw(f, m, t, rows);
+                draw_why(f, m, why, panel);
+            }
+            _ => table::draw(f, m, t, areas.table),
+        },
         Main::Groups(g) => groups::draw_groups(f, m, g, areas.table),
         Main::L7(l) => groups::draw_l7(f, m, l, areas.table),
         Main::Detail(d) => detail::draw(f, m, d, areas.table),
@@ -153,6 +159,54 @@ pub fn draw(f: &mut Frame, m: &Model) {
     if m.help {
         help::draw(f, m, areas.main);
     }
+}
+
+/// The table's area with the why panel: beside the table where both have room, else below it;
+/// `None` when the area is too small for a panel worth reading. The same for preparing and
+/// drawing a frame.
+pub fn why_split(area: Rect) -> Option<(Rect, Rect)> {
+    if area.width >= WHY_BESIDE_FROM {
+        let w = (area.width * 2 / 5).clamp(44, 64);
+        let [rows, panel] =
+            Layout::horizontal([Constraint::Min(60), Constraint::Length(w)]).areas(area);
+        return Some((rows, panel));
+    }
+    if area.height >= 16 {
+        let h = (area.height / 2).clamp(8, 16);
+        let [rows, panel] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(h)]).areas(area);
+        return Some((rows, panel));
+    }
+    None
+}
+
+/// From this table width on, the why panel goes beside the table; below it, under the table.
+pub const WHY_BESIDE_FROM: u16 = 110;
+
+/// The why panel: the explanation of the selected drop, as far as it fits.
+fn draw_why(f: &mut Frame, m: &Model, why: &super::model::Why, area: Rect) {
+    use ratatui::widgets::{Block, Borders};
+    let theme = Theme::of(m);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.fg(Color::Red))
+        .title(title("Why dropped — Enter all · p policy · e hide", &theme));
+    let mut lines = why.lines.clone();
+    if why.more > 0 {
+        lines.push(Line::styled(
+            format!("… {} more lines: Enter shows them", why.more),
+            theme.dim(),
+        ));
+    }
+    if area.width < 50 {
+        // The title would be cut: the keys go to the bottom edge.
+        block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.fg(Color::Red))
+            .title(title("Why dropped", &theme))
+            .title_bottom(Line::styled(" Enter all · e hide ", theme.dim()).right_aligned());
+    }
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 /// The last line of defence: every cell whose symbol holds a character that must not reach a

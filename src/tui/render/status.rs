@@ -461,6 +461,10 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
         ],
         View::Flows => {
             let mut v = vec![("j/k", "move"), ("Enter", "details")];
+            if h.dropped {
+                // On a drop: why, and what would allow it, come first.
+                v.push(("e", "why panel"));
+            }
             if h.searching {
                 v.push(("n/N", "next/prev match"));
             }
