@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::serve::Scenario;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hubtop",
@@ -198,7 +200,24 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 300.0, value_parser = parse_rate)]
     pub rate: f64,
     #[command(flatten)]
+    pub incident: IncidentArgs,
+    #[command(flatten)]
     pub tui: TuiArgs,
+}
+
+/// The demo's cluster and the incident it plays (`hubtop demo`, `hubtop serve --demo`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Demo cluster")]
+pub struct IncidentArgs {
+    /// Make the demo cluster (names, addresses, identities) and its traffic reproducible.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Play an incident on cue (after --scenario-at), amid the normal traffic.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<Scenario>,
+    /// When the --scenario incident begins, counted from the start (Go duration: 20s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, requires = "scenario")]
+    pub scenario_at: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -213,8 +232,10 @@ pub struct ServeArgs {
     /// Flows per second for --demo.
     #[arg(long, default_value_t = 300.0, value_parser = parse_rate, requires = "demo")]
     pub rate: f64,
+    #[command(flatten)]
+    pub incident: IncidentArgs,
     /// Serve the flows of a capture (jsonpb lines, as `hubble observe -o jsonpb` prints).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "scenario"])]
     pub input_file: Option<PathBuf>,
     /// Flows the server keeps for GetFlows backfills.
     #[arg(long, value_name = "N", default_value_t = 65_535)]
