@@ -232,8 +232,6 @@ pub struct ServeArgs {
     /// Flows per second for --demo.
     #[arg(long, default_value_t = 300.0, value_parser = parse_rate, requires = "demo")]
     pub rate: f64,
-    #[command(flatten)]
-    pub incident: IncidentArgs,
     /// Serve the flows of a capture (jsonpb lines, as `hubble observe -o jsonpb` prints).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "scenario"])]
     pub input_file: Option<PathBuf>,
@@ -247,6 +245,9 @@ pub struct ServeArgs {
     /// The password for --basic-auth-username.
     #[arg(long, value_name = "PASSWORD", requires = "basic_auth_username")]
     pub basic_auth_password: Option<String>,
+    // Last: its help heading would go on to the flags after it.
+    #[command(flatten)]
+    pub incident: IncidentArgs,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -358,6 +359,33 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_demo_takes_a_scenario_its_cue_and_a_seed() {
+        let demo = Cli::try_parse_from(["hubtop", "demo", "--scenario", "label-change"]).unwrap();
+        let Some(Command::Demo(d)) = demo.command else {
+            panic!("{demo:?}")
+        };
+        assert_eq!(d.incident.scenario, Some(Scenario::LabelChange));
+        assert_eq!(d.incident.scenario_at, Duration::from_secs(20));
+        assert_eq!(d.incident.seed, None);
+        let serve = Cli::try_parse_from([
+            "hubtop",
+            "serve",
+            "--demo",
+            "--seed",
+            "7",
+            "--scenario=fqdn-missing",
+            "--scenario-at=1m30s",
+        ])
+        .unwrap();
+        let Some(Command::Serve(s)) = serve.command else {
+            panic!("{serve:?}")
+        };
+        assert_eq!(s.incident.scenario, Some(Scenario::FqdnMissing));
+        assert_eq!(s.incident.scenario_at, Duration::from_secs(90));
+        assert_eq!(s.incident.seed, Some(7));
     }
 
     #[test]
