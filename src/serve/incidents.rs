@@ -113,7 +113,7 @@ const LABEL_CHANGE_SHARE: f64 = 0.10;
 const FQDN_MISSING_SHARE: f64 = 0.04;
 
 /// Mixed into the incident's seed so that its draws differ from the traffic's.
-const INCIDENT_SEED: u64 = 0x1c1d_e47_5eed;
+const INCIDENT_SEED: u64 = 0x01c1_de47_5eed;
 
 /// One incident: its timeline, and what it adds to the cluster when its phases begin.
 pub struct Incident {
