@@ -152,6 +152,7 @@ fn main() {
                 source: FlowSource::Demo(DemoConfig {
                     rate: offered,
                     seed: Some(42),
+                    ..Default::default()
                 }),
                 buffer: 65_535,
                 basic_auth: None,

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::serve::Scenario;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hubtop",
@@ -198,7 +200,24 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 300.0, value_parser = parse_rate)]
     pub rate: f64,
     #[command(flatten)]
+    pub incident: IncidentArgs,
+    #[command(flatten)]
     pub tui: TuiArgs,
+}
+
+/// The demo's cluster and the incident it plays (`hubtop demo`, `hubtop serve --demo`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Demo cluster")]
+pub struct IncidentArgs {
+    /// Make the demo cluster (names, addresses, identities) and its traffic reproducible.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Play an incident on cue (after --scenario-at), amid the normal traffic.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<Scenario>,
+    /// When the --scenario incident begins, counted from the start (Go duration: 20s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, requires = "scenario")]
+    pub scenario_at: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -214,7 +233,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 300.0, value_parser = parse_rate, requires = "demo")]
     pub rate: f64,
     /// Serve the flows of a capture (jsonpb lines, as `hubble observe -o jsonpb` prints).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "scenario"])]
     pub input_file: Option<PathBuf>,
     /// Flows the server keeps for GetFlows backfills.
     #[arg(long, value_name = "N", default_value_t = 65_535)]
@@ -226,6 +245,9 @@ pub struct ServeArgs {
     /// The password for --basic-auth-username.
     #[arg(long, value_name = "PASSWORD", requires = "basic_auth_username")]
     pub basic_auth_password: Option<String>,
+    // Last: its help heading would go on to the flags after it.
+    #[command(flatten)]
+    pub incident: IncidentArgs,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -337,6 +359,33 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_demo_takes_a_scenario_its_cue_and_a_seed() {
+        let demo = Cli::try_parse_from(["hubtop", "demo", "--scenario", "label-change"]).unwrap();
+        let Some(Command::Demo(d)) = demo.command else {
+            panic!("{demo:?}")
+        };
+        assert_eq!(d.incident.scenario, Some(Scenario::LabelChange));
+        assert_eq!(d.incident.scenario_at, Duration::from_secs(20));
+        assert_eq!(d.incident.seed, None);
+        let serve = Cli::try_parse_from([
+            "hubtop",
+            "serve",
+            "--demo",
+            "--seed",
+            "7",
+            "--scenario=fqdn-missing",
+            "--scenario-at=1m30s",
+        ])
+        .unwrap();
+        let Some(Command::Serve(s)) = serve.command else {
+            panic!("{serve:?}")
+        };
+        assert_eq!(s.incident.scenario, Some(Scenario::FqdnMissing));
+        assert_eq!(s.incident.scenario_at, Duration::from_secs(90));
+        assert_eq!(s.incident.seed, Some(7));
     }
 
     #[test]

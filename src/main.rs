@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
-use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, ServeArgs, TuiArgs};
+use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, IncidentArgs, ServeArgs, TuiArgs};
 use hubtop::filter::FlowMatcher;
 use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
@@ -153,12 +153,19 @@ async fn capture(
     hubtop::tui::run(cfg, Origin::Capture(files)).await
 }
 
+/// The demo cluster the flags ask for.
+fn demo_config(rate: f64, incident: &IncidentArgs) -> DemoConfig {
+    DemoConfig {
+        rate,
+        seed: incident.seed,
+        scenario: incident.scenario,
+        scenario_at: incident.scenario_at,
+    }
+}
+
 async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
     let (addr, server) = serve::spawn_local(ServeOptions {
-        source: FlowSource::Demo(DemoConfig {
-            rate: args.rate,
-            seed: None,
-        }),
+        source: FlowSource::Demo(demo_config(args.rate, &args.incident)),
         buffer: 65_535,
         basic_auth: None,
     })
@@ -174,11 +181,17 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
 async fn serve_cmd(args: ServeArgs) -> Result<()> {
     let source = match args.input_file {
         Some(path) => FlowSource::File(path),
-        None => FlowSource::Demo(DemoConfig {
-            rate: args.rate,
-            seed: None,
-        }),
+        None => FlowSource::Demo(demo_config(args.rate, &args.incident)),
     };
+    // On the server's terminal only: `hubtop demo` shows nothing of the scenario on its screen.
+    if let FlowSource::Demo(DemoConfig {
+        scenario: Some(s),
+        scenario_at,
+        ..
+    }) = &source
+    {
+        eprintln!("hubtop serve: the {s} incident begins {scenario_at:?} after start");
+    }
     let opts = ServeOptions {
         source,
         buffer: args.buffer,

@@ -300,6 +300,7 @@ async fn the_table_shows_exactly_the_rings_matching_flows_from_a_live_demo_serve
         source: FlowSource::Demo(DemoConfig {
             rate: 400.0,
             seed: Some(11),
+            ..Default::default()
         }),
         buffer: 65_535,
         basic_auth: None,

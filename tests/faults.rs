@@ -850,6 +850,7 @@ async fn a_busy_server_that_stalls_stops_looking_live_and_its_rate_reads_zero() 
         FlowSource::Demo(DemoConfig {
             rate: 500.0,
             seed: Some(11),
+            ..Default::default()
         }),
         None,
     )

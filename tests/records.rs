@@ -97,6 +97,7 @@ async fn serve_demo(rate: f64) -> (std::net::SocketAddr, ServerHandle) {
         source: FlowSource::Demo(DemoConfig {
             rate,
             seed: Some(7),
+            ..Default::default()
         }),
         buffer: 65_535,
         basic_auth: None,

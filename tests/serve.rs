@@ -56,6 +56,7 @@ async fn demo(rate: f64, buffer: usize) -> (SocketAddr, ServerHandle, ObserverCl
         FlowSource::Demo(DemoConfig {
             rate,
             seed: Some(42),
+            ..Default::default()
         }),
         buffer,
     )

@@ -109,6 +109,7 @@ fn demo() -> FlowSource {
     FlowSource::Demo(DemoConfig {
         rate: 200.0,
         seed: Some(7),
+        ..Default::default()
     })
 }
 

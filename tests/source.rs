@@ -247,6 +247,7 @@ async fn a_server_that_is_down_at_start_is_retried_not_fatal() {
         FlowSource::Demo(DemoConfig {
             rate: 500.0,
             seed: Some(7),
+            ..Default::default()
         }),
     )
     .await;
@@ -373,6 +374,7 @@ async fn port_forward_runs_kubectl_and_connects_through_the_port_it_reports() {
     let server = serve_anywhere(FlowSource::Demo(DemoConfig {
         rate: 500.0,
         seed: Some(1),
+        ..Default::default()
     }))
     .await;
     let addr = server.addr;

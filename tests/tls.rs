@@ -20,6 +20,7 @@ async fn tls_front(certs: &Path, require_client_cert: bool) -> SocketAddr {
         source: FlowSource::Demo(DemoConfig {
             rate: 500.0,
             seed: Some(3),
+            ..Default::default()
         }),
         buffer: 65_535,
         basic_auth: None,

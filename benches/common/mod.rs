@@ -93,6 +93,7 @@ fn demo_flows(n: usize) -> Vec<Flow> {
             source: FlowSource::Demo(DemoConfig {
                 rate: 50_000.0,
                 seed: Some(7),
+                ..Default::default()
             }),
             buffer: n,
             basic_auth: None,

@@ -7,7 +7,10 @@
 //! and every stream then use those bytes) and publishes the batch. Now
 //! and then it adds a `lost_events` (perf ring buffer) and takes a node away for a few seconds
 //! (`node_status`). The ring starts with up to ten seconds of history so a client that asks
-//! for the last flows gets some at once.
+//! for the last flows gets some at once. With a scenario, its incident (`incidents.rs`) begins
+//! at the cue, counted from the generator's start: a batch that spans a change of the
+//! incident's phase is made in two parts, so that every flow stamped after the change, and none
+//! before, shows it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +24,7 @@ use super::DemoConfig;
 use super::event::{Encoder, Event, Kind};
 use super::flows::SERVER_NODE_NAME;
 use super::hub::{Hub, NodeInfo};
+use super::incidents::Incident;
 use super::packets::{Clock, Gen};
 use super::scenarios::scenario;
 use super::topology::{CLUSTER, Topology};
@@ -77,13 +81,14 @@ pub fn start(cfg: &DemoConfig, buffer: usize, version: String) -> Result<(Arc<Hu
     Ok((hub, Demo { stop }))
 }
 
-struct Generator {
+pub(super) struct Generator {
     topo: Topology,
     rng: SmallRng,
     rate: f64,
     max_batch: usize,
     up: Vec<bool>,
     encoder: Encoder,
+    incident: Option<Incident>,
 }
 
 /// Node outages: when the next starts, and the node that is away until when.
@@ -99,6 +104,9 @@ impl Generator {
             .seed
             .map_or_else(SmallRng::from_os_rng, SmallRng::seed_from_u64);
         let topo = Topology::build(&mut rng);
+        let incident = cfg
+            .scenario
+            .map(|s| Incident::new(s, cfg.scenario_at, &topo, cfg.seed));
         let nodes = topo
             .nodes
             .iter()
@@ -125,6 +133,7 @@ impl Generator {
             rate: cfg.rate,
             max_batch: hub.capacity.clamp(64, MAX_BATCH),
             encoder: Encoder::default(),
+            incident,
         };
         let now = Timestamp::now().as_nanos();
         if history > 0 {
@@ -148,6 +157,9 @@ impl Generator {
         let start = Instant::now();
         let mut produced = 0.0f64;
         let mut last = Timestamp::now().as_nanos();
+        if let Some(incident) = &mut self.incident {
+            incident.start(last);
+        }
         let mut next = start + TICK;
         let mut outages = Outages {
             next: start + Duration::from_secs(self.rng.random_range(45..120)),
@@ -236,9 +248,36 @@ impl Generator {
     }
 
     /// At least `flows` flows (whole scenarios) and `lost` perf lost events, stamped evenly over
-    /// `(from, to]` nanoseconds, encoded.
-    fn batch(&mut self, flows: usize, lost: usize, from: i128, to: i128) -> Vec<Event> {
+    /// `(from, to]` nanoseconds, encoded; an incident's phase that begins in between begins
+    /// just after the flows stamped up to its time.
+    pub(super) fn batch(&mut self, flows: usize, lost: usize, from: i128, to: i128) -> Vec<Event> {
         let flows = flows.min(self.max_batch);
+        let change = self.incident.as_ref().and_then(Incident::next_change);
+        match change {
+            Some(at) if at <= from => {
+                self.advance_incident();
+                self.batch(flows, lost, from, to)
+            }
+            Some(at) if at < to => {
+                // The flows (and losses) due before the change, by the share of time.
+                let before = (flows as i128 * (at - from) / (to - from)) as usize;
+                let mut events = self.batch_in_phase(before, lost, from, at);
+                self.advance_incident();
+                events.extend(self.batch(flows - before, 0, at, to));
+                events
+            }
+            _ => self.batch_in_phase(flows, lost, from, to),
+        }
+    }
+
+    fn advance_incident(&mut self) {
+        if let Some(incident) = &mut self.incident {
+            incident.advance(&mut self.topo);
+        }
+    }
+
+    /// [`Generator::batch`] within one phase of the incident, if any.
+    fn batch_in_phase(&mut self, flows: usize, lost: usize, from: i128, to: i128) -> Vec<Event> {
         let step = (to - from).max(0) / ((flows + lost).max(1) as i128);
         let mut events = Vec::with_capacity(flows + lost + 16);
         let mut g = Gen {
@@ -256,7 +295,9 @@ impl Generator {
         let mut stuck = 0;
         while g.out.len() < flows && stuck < 100 {
             let before = g.out.len();
-            scenario(&mut g);
+            if !self.incident.as_ref().is_some_and(|i| i.play(&mut g)) {
+                scenario(&mut g);
+            }
             stuck = if g.out.len() == before { stuck + 1 } else { 0 };
         }
         // Losses happen between two flows, at the time of the one before.
@@ -292,14 +333,21 @@ impl Generator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::flow::{DropReason, Verdict};
-    use std::collections::BTreeMap;
-
-    fn generator(seed: u64, rate: f64) -> Generator {
+impl Generator {
+    /// A generator of the cluster of `seed`, without history, playing `incident` (started at
+    /// time 0) if any: for tests that call [`Generator::batch`] with their own times.
+    pub(super) fn seeded(
+        seed: u64,
+        rate: f64,
+        incident: Option<(super::Scenario, Duration)>,
+    ) -> Generator {
         let mut rng = SmallRng::seed_from_u64(seed);
         let topo = Topology::build(&mut rng);
+        let incident = incident.map(|(scenario, at)| {
+            let mut i = Incident::new(scenario, at, &topo, Some(seed));
+            i.start(0);
+            i
+        });
         Generator {
             up: vec![true; topo.nodes.len()],
             topo,
@@ -307,7 +355,19 @@ mod tests {
             rate,
             max_batch: 1 << 20,
             encoder: Encoder::default(),
+            incident,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::flow::{DropReason, Verdict};
+    use std::collections::BTreeMap;
+
+    fn generator(seed: u64, rate: f64) -> Generator {
+        Generator::seeded(seed, rate, None)
     }
 
     fn flows(events: &[Event]) -> impl Iterator<Item = crate::api::flow::Flow> {

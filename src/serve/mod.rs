@@ -14,7 +14,8 @@
 //! encoded), `observer.rs` is the gRPC service and `grpc.rs` routes `GetFlows` to a codec that
 //! sends the stored bytes, `flows.rs` streams `GetFlows`, `file.rs` loads captures (with
 //! `lenient.rs` for lines from a newer Cilium), `topology.rs` + `packets.rs` + `l7.rs` +
-//! `scenarios.rs` + `demo.rs` make the demo traffic.
+//! `scenarios.rs` + `demo.rs` make the demo traffic, and `incidents.rs` the incidents it plays
+//! on cue (`--scenario`).
 
 mod demo;
 mod event;
@@ -24,6 +25,7 @@ mod filtering;
 mod flows;
 mod grpc;
 mod hub;
+mod incidents;
 mod l7;
 mod lenient;
 /// A jsonpb line read without what this build does not know (shared with `observe`).
@@ -38,6 +40,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use color_eyre::eyre::{Context, Result};
 use tokio::net::TcpListener;
@@ -50,6 +53,7 @@ use crate::api::observer::observer_server::SERVICE_NAME;
 use crate::api::peer::peer_server::SERVICE_NAME as PEER_SERVICE;
 use grpc::ObserverApi;
 pub use hub::Hub;
+pub use incidents::{DEFAULT_SCENARIO_AT, IDENTITY_REGENERATION, Scenario};
 
 /// Hubble's default ring size (2^16 - 1).
 pub const DEFAULT_BUFFER: usize = 65535;
@@ -64,6 +68,10 @@ pub struct DemoConfig {
     /// Makes the cluster (names, IPs, identities) and the traffic mix reproducible; timestamps
     /// still follow the clock.
     pub seed: Option<u64>,
+    /// An incident to play on cue (see `incidents.rs`).
+    pub scenario: Option<Scenario>,
+    /// The cue: time from the generator's start (once its history is made) to the incident.
+    pub scenario_at: Duration,
 }
 
 impl Default for DemoConfig {
@@ -71,6 +79,8 @@ impl Default for DemoConfig {
         DemoConfig {
             rate: DEFAULT_DEMO_RATE,
             seed: None,
+            scenario: None,
+            scenario_at: DEFAULT_SCENARIO_AT,
         }
     }
 }

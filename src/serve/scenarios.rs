@@ -56,14 +56,18 @@ pub fn scenario(g: &mut Gen<'_>) {
     }
 }
 
-/// A TCP connection: handshake (with policy verdicts), `exchange`, then the FINs.
-fn tcp<'a>(
+/// A TCP connection: handshake (with policy verdicts), `exchange`, then the FINs; or, when an
+/// incident made the server's default deny stop it, the SYN and its retransmits dropped there.
+pub(super) fn tcp<'a>(
     g: &mut Gen<'a>,
     c: &Conn<'a>,
     egress: Option<&Policy>,
     ingress: Option<&Policy>,
     exchange: impl FnOnce(&mut Gen<'a>),
 ) {
+    if default_deny_at_ingress(g.t, c, ingress.is_some()) {
+        return denied_syn(g, c, true);
+    }
     let cross_node = matches!((c.client.node(), c.server.node()), (Some(a), Some(b)) if a != b);
     g.trace(c, false, Point::FromEndpoint, SYN, true);
     if egress.is_some() {
@@ -91,6 +95,35 @@ fn tcp<'a>(
     fin(g, c);
 }
 
+/// Whether the server's ingress default deny drops `c` now: the server is a pod no allowing
+/// policy selects (its node still reaches it: Cilium lets a node into its own pods), or the
+/// server `enforces` ingress policy and the client's identity is one its rules do not know yet.
+fn default_deny_at_ingress(t: &topology::Topology, c: &Conn<'_>, enforces: bool) -> bool {
+    let Peer::Pod(server) = c.server else {
+        return false;
+    };
+    match c.client {
+        Peer::Host(_) => false,
+        Peer::Pod(client) if enforces && t.workloads[client.workload].identity_pending => true,
+        _ => server.isolated,
+    }
+}
+
+/// The client's SYN, retransmitted up to twice, dropped by default deny (POLICY_DENIED, no
+/// policy named) at the server's ingress, or at the client's egress unless `at_ingress`.
+pub(super) fn denied_syn<'a>(g: &mut Gen<'a>, c: &Conn<'a>, at_ingress: bool) {
+    let file = if at_ingress {
+        ("bpf_lxc.c", 2113)
+    } else {
+        ("bpf_lxc.c", 1364)
+    };
+    for _ in 0..g.rng.random_range(1..=3) {
+        g.trace(c, false, Point::FromEndpoint, SYN, true);
+        g.verdict(c, at_ingress, None, Some(DropReason::PolicyDenied));
+        g.drop(c, false, SYN, DropReason::PolicyDenied, at_ingress, file);
+    }
+}
+
 fn fin<'a>(g: &mut Gen<'a>, c: &Conn<'a>) {
     for reply in [false, true] {
         g.trace(c, reply, Point::FromEndpoint, ACK_FIN, false);
@@ -99,14 +132,15 @@ fn fin<'a>(g: &mut Gen<'a>, c: &Conn<'a>) {
 }
 
 /// Data both ways on an established connection.
-fn data<'a>(g: &mut Gen<'a>, c: &Conn<'a>) {
+pub(super) fn data<'a>(g: &mut Gen<'a>, c: &Conn<'a>) {
     for reply in [false, true] {
         g.trace(c, reply, Point::FromEndpoint, ACK_PSH, false);
         g.trace(c, reply, Point::ToEndpoint, ACK_PSH, false);
     }
 }
 
-fn conn<'a>(g: &mut Gen<'a>, client: Peer<'a>, server: usize, proto: Proto) -> Conn<'a> {
+/// A connection from `client` to a replica of workload `server`, through its Service if any.
+pub(super) fn conn<'a>(g: &mut Gen<'a>, client: Peer<'a>, server: usize, proto: Proto) -> Conn<'a> {
     let t = g.t;
     let w = &t.workloads[server];
     let pod = &t.pods[t.pod_of(server, g.rng)];
@@ -225,7 +259,7 @@ fn kafka_exchange(g: &mut Gen<'_>, from: usize) {
 
 /// A DNS lookup through kube-dns: `name` goes through the pod's search path (`ndots:5`) until
 /// a query hits `fqdn`, which answers `ips`.
-fn lookup<'a>(
+pub(super) fn lookup<'a>(
     g: &mut Gen<'a>,
     client: &'a topology::Pod,
     name: &str,
@@ -384,18 +418,7 @@ fn denied_by_default(g: &mut Gen<'_>) {
     let t = g.t;
     let client = Peer::Pod(&t.pods[t.pod_of(topology::RECOMMENDER, g.rng)]);
     let c = conn(g, client, topology::PAYMENTS, Proto::Tcp);
-    for _ in 0..g.rng.random_range(1..=3) {
-        g.trace(&c, false, Point::FromEndpoint, SYN, true);
-        g.verdict(&c, true, None, Some(DropReason::PolicyDenied));
-        g.drop(
-            &c,
-            false,
-            SYN,
-            DropReason::PolicyDenied,
-            true,
-            ("bpf_lxc.c", 2113),
-        );
-    }
+    denied_syn(g, &c, true);
 }
 
 /// The collector reaches for the cloud metadata server; a clusterwide deny policy stops it.

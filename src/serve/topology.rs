@@ -1,7 +1,8 @@
 //! The demo cluster: a kind cluster with three nodes running a small shop, an ingest pipeline,
 //! Prometheus and CoreDNS, plus the outside world it talks to. Built once from the seed; the
 //! generator only clones the names prepared here, and splices the endpoints and node labels
-//! encoded here into its flows.
+//! encoded here into its flows. An incident (`incidents.rs`) may change it on cue: add a pod,
+//! give a workload a new identity, mark what default deny now stops.
 //!
 //! ```text
 //!  loadgen ─► frontend ─► catalog            prometheus ─► /metrics of every shop pod
@@ -37,6 +38,10 @@ pub struct Workload {
     pub port: u32,
     pub service: Option<Svc>,
     pub pods: Vec<usize>,
+    /// Its pods' identity just changed and the peers' policies do not know the new one yet:
+    /// their new connections to endpoints that enforce ingress policy hit default deny (the
+    /// `label-change` incident).
+    pub identity_pending: bool,
 }
 
 pub struct Svc {
@@ -51,8 +56,13 @@ pub struct Pod {
     pub node: usize,
     pub ip: String,
     pub mac: String,
+    /// What `encoded` holds, kept to derive the endpoint an incident changes it into.
+    pub endpoint: Endpoint,
     pub encoded: EncodedEndpoint,
     pub iface: NetworkInterface,
+    /// Selected for ingress by a namespace's default deny and by no policy that allows
+    /// anything: only its own node reaches it (the `new-replica` incident).
+    pub isolated: bool,
 }
 
 /// A destination outside the cluster: `reserved:world`, known to Hubble by the names DNS gave.
@@ -233,7 +243,7 @@ fn suffix(rng: &mut SmallRng, len: usize) -> String {
         .collect()
 }
 
-fn mac(rng: &mut SmallRng) -> String {
+pub(super) fn mac(rng: &mut SmallRng) -> String {
     let b: [u8; 6] = rng.random();
     format!(
         "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
@@ -382,10 +392,12 @@ impl Topology {
                     ip,
                     mac: mac(rng),
                     encoded: EncodedEndpoint::new(&endpoint),
+                    endpoint,
                     iface: NetworkInterface {
                         index: rng.random_range(8..64),
                         name: iface_name,
                     },
+                    isolated: false,
                 });
             }
             let service = svc.map(|s| Svc {
@@ -406,6 +418,7 @@ impl Topology {
                 port,
                 service,
                 pods: pod_ids,
+                identity_pending: false,
             });
         }
 
