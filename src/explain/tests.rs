@@ -797,3 +797,25 @@ fn lines_never_exceed_the_width_and_keep_every_word() {
         assert_eq!(words(&out), words(&wide), "width {width}");
     }
 }
+
+#[test]
+fn a_label_longer_than_the_line_is_cut_under_its_column_without_a_blank_line() {
+    let mut f = drop(DropReason::PolicyDenied, TrafficDirection::Egress);
+    f.source = Some(pod(
+        "shop",
+        "payments-6vs6mxnsd-5hwd2",
+        42822,
+        3796,
+        &[
+            "k8s:app=payments",
+            "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop",
+        ],
+    ));
+    let out = lines(&explain(&f), 58);
+    assert!(out.iter().all(|l| !l.is_empty()), "{out:#?}");
+    let at = out
+        .iter()
+        .position(|l| l.contains("k8s:io.cilium.k8s.namespace"))
+        .expect("the long label");
+    assert!(out[at - 1].contains("k8s:app=payments"), "{out:#?}");
+}

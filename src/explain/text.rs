@@ -373,12 +373,16 @@ impl Writer {
         let mut line = " ".repeat(first);
         let mut used = first;
         let mut has_word = false;
+        // A line of alignment spaces only (the empty words of a padded key) is not broken
+        // before a word no line could hold: that would leave a blank line before its cut.
+        let mut has_text = false;
         for word in text.split(' ') {
             let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
-            if has_word && used + 1 + w > self.width {
+            if has_word && used + 1 + w > self.width && (has_text || w + rest <= self.width) {
                 self.push(std::mem::replace(&mut line, " ".repeat(rest)));
                 used = rest;
                 has_word = false;
+                has_text = false;
             }
             if has_word {
                 line.push(' ');
@@ -388,17 +392,19 @@ impl Writer {
                 line.push_str(word);
                 used += w;
                 has_word = true;
+                has_text |= !word.is_empty();
                 continue;
             }
             for c in word.chars() {
                 let cw = c.width().unwrap_or(0);
-                if cw > 0 && used + cw > self.width && has_word {
+                if cw > 0 && used + cw > self.width && has_text {
                     self.push(std::mem::replace(&mut line, " ".repeat(rest)));
                     used = rest;
                 }
                 line.push(c);
                 used += cw;
                 has_word = true;
+                has_text = true;
             }
         }
         self.push(line);
