@@ -26,7 +26,9 @@
 //!
 //! Before the cue nothing differs from a run without a scenario (same seed, same flows): the
 //! incident draws its names and numbers from a random generator of its own, and the traffic's
-//! generator only once the incident has begun.
+//! generator only once the incident has begun. Nothing names the incident to clients (the
+//! ServerStatus version stays `hubtop-demo vX`, and `hubtop demo` shows nothing of it): it is
+//! there for hubtop's features to find. `hubtop serve` says on its stderr what it will play.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -447,6 +449,18 @@ mod tests {
         assert!(policy_denied(f), "{f:?}");
         assert_eq!(f.traffic_direction, direction as i32, "{f:?}");
         assert!(f.ingress_denied_by.is_empty() && f.egress_denied_by.is_empty());
+    }
+
+    #[test]
+    fn the_label_change_help_says_how_long_its_drops_last() {
+        use clap::ValueEnum;
+        let value = Scenario::LabelChange.to_possible_value().unwrap();
+        let help = value.get_help().unwrap().to_string();
+        let secs = IDENTITY_REGENERATION.as_secs();
+        assert!(help.contains(&format!("for {secs} s")), "{help}");
+        for s in Scenario::ALL {
+            assert_eq!(s.to_possible_value().unwrap().get_name(), s.name());
+        }
     }
 
     #[test]
