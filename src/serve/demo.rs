@@ -7,7 +7,7 @@
 //! and every stream then use those bytes) and publishes the batch. Now
 //! and then it adds a `lost_events` (perf ring buffer) and takes a node away for a few seconds
 //! (`node_status`). The ring starts with up to ten seconds of history so a client that asks
-//! for the last flows gets some at once. With a scenario, its incident (`incidents.rs`) begins
+//! for the last flows gets some at once. With a scenario, its incident (`incidents/`) begins
 //! at the cue, counted from the generator's start: a batch that spans a change of the
 //! incident's phase is made in two parts, so that every flow stamped after the change, and none
 //! before, shows it.

@@ -14,7 +14,7 @@
 //! encoded), `observer.rs` is the gRPC service and `grpc.rs` routes `GetFlows` to a codec that
 //! sends the stored bytes, `flows.rs` streams `GetFlows`, `file.rs` loads captures (with
 //! `lenient.rs` for lines from a newer Cilium), `topology.rs` + `packets.rs` + `l7.rs` +
-//! `scenarios.rs` + `demo.rs` make the demo traffic, and `incidents.rs` the incidents it plays
+//! `scenarios.rs` + `demo.rs` make the demo traffic, and `incidents/` the incidents it plays
 //! on cue (`--scenario`).
 
 mod demo;
@@ -68,7 +68,7 @@ pub struct DemoConfig {
     /// Makes the cluster (names, IPs, identities) and the traffic mix reproducible; timestamps
     /// still follow the clock.
     pub seed: Option<u64>,
-    /// An incident to play on cue (see `incidents.rs`).
+    /// An incident to play on cue (see `incidents/`).
     pub scenario: Option<Scenario>,
     /// The cue: time from the generator's start (once its history is made) to the incident.
     pub scenario_at: Duration,

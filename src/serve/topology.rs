@@ -1,7 +1,7 @@
 //! The demo cluster: a kind cluster with three nodes running a small shop, an ingest pipeline,
 //! Prometheus and CoreDNS, plus the outside world it talks to. Built once from the seed; the
 //! generator only clones the names prepared here, and splices the endpoints and node labels
-//! encoded here into its flows. An incident (`incidents.rs`) may change it on cue: add a pod,
+//! encoded here into its flows. An incident (`incidents/`) may change it on cue: add a pod,
 //! give a workload a new identity, mark what default deny now stops.
 //!
 //! ```text
