@@ -224,8 +224,17 @@ fn entry(out: &mut String, key: &str, value: &Node, indent: usize) {
         Node::Labels(labels) => {
             out.push('\n');
             for (k, v) in labels {
+                let key = scalar(k);
                 pad(out, indent + 2);
-                out.push_str(&scalar(k));
+                // YAML limits an implicit key to 1024 characters: a longer one is explicit.
+                if key.chars().count() > MAX_IMPLICIT_KEY {
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    pad(out, indent + 2);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push_str(": ");
                 out.push_str(&scalar(v));
                 out.push('\n');
@@ -255,6 +264,9 @@ fn entry(out: &mut String, key: &str, value: &Node, indent: usize) {
         }
     }
 }
+
+/// The longest key written as `key: value` (YAML allows 1024 characters).
+const MAX_IMPLICIT_KEY: usize = 1000;
 
 /// Words YAML 1.1 or 1.2 reads as something other than a string.
 const SPECIAL: &[&str] = &[
