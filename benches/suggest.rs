@@ -45,10 +45,11 @@ fn main() {
             let t = Instant::now();
             let e = explain::explain(f);
             let text = explain::lines(&e, 80);
-            let s = suggest::suggest(std::slice::from_ref(f));
+            let s = suggest::suggest(std::slice::from_ref(f)).map(|s| s.yaml);
             per_flow.push(t.elapsed());
             suggested += usize::from(s.is_ok());
-            black_box((text, s));
+            black_box(text);
+            let _ = black_box(s);
         }
     }
     per_flow.sort();
