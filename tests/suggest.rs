@@ -471,6 +471,16 @@ fn every_dropped_corpus_flow_gets_a_valid_policy_allowing_it_and_nothing_else_or
                 suggested += 1;
                 assert_eq!((s.flows_used, s.flows_skipped), (1, 0));
                 for r in s.policy.spec.ingress.iter().chain(&s.policy.spec.egress) {
+                    // One example of each kind of rule, for a reader running with --nocapture.
+                    let shape = match &r.to_ports.first().and_then(|p| p.rules.as_ref()) {
+                        Some(L7Rules::Http(_)) => "http",
+                        Some(L7Rules::Dns(_)) => "dns",
+                        Some(L7Rules::Kafka(_)) => "kafka",
+                        None => "",
+                    };
+                    if !shape.is_empty() && !shapes.contains(shape) {
+                        eprintln!("{}", s.yaml);
+                    }
                     shapes.insert(match r.peer {
                         Peer::Endpoints(_) => "endpoints",
                         Peer::Entity(_) => "entity",

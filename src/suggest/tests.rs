@@ -422,3 +422,21 @@ fn the_label_rule_prefers_app_labels_and_falls_back_to_all_stable_ones() {
     assert_eq!(sel, matches(&[("k8s:odd:key", "v")]));
     assert!(labels::workload_selector(&["reserved:host".to_string()]).is_none());
 }
+
+#[test]
+fn a_label_key_longer_than_yaml_allows_inline_is_written_as_an_explicit_key() {
+    let long = "k".repeat(1500);
+    let mut dst = db();
+    dst["labels"] = json!(labels("shop", &[&format!("{long}=v")]));
+    let s = suggested(&[denied("INGRESS", dst, 5432)]);
+    assert!(
+        s.yaml.contains(&format!("      ? {long}\n      : v\n")),
+        "{}",
+        s.yaml
+    );
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("not a valid Kubernetes label"))
+    );
+}
