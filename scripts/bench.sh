@@ -3,7 +3,7 @@
 # BENCHMARKS.md.
 #
 #   scripts/bench.sh                 everything: cargo benches, headless, firehose, report
-#   scripts/bench.sh cargo [NAME..]  the cargo benches (decode ingest tui_frame memory refilter records)
+#   scripts/bench.sh cargo [NAME..]  the cargo benches (decode ingest tui_frame memory refilter records suggest)
 #   scripts/bench.sh headless        hubtop observe on a 100k-flow file, and via --server
 #   scripts/bench.sh firehose        hubtop demo at 50k and 200k flows/s in tmux
 #   scripts/bench.sh filter          filter changes on a full 1M ring at 200k flows/s in tmux
@@ -19,7 +19,7 @@ cd "$ROOT"
 
 cargo_benches() {
     local names=("$@")
-    ((${#names[@]})) || names=(decode ingest tui_frame memory refilter records)
+    ((${#names[@]})) || names=(decode ingest tui_frame memory refilter records suggest)
     for n in "${names[@]}"; do
         # One bench at a time, each in its own process (RSS figures stay clean).
         cargo bench --bench "$n"

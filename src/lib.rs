@@ -13,6 +13,7 @@ pub mod observe;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod suggest;
 pub mod tui;
 pub mod window;
 

@@ -49,6 +49,7 @@ block() {
     section memory "memory per buffered flow" '`cargo bench --bench memory`'
     section refilter "a new filter applied to the held flows (the source's refilter)" '`cargo bench --bench refilter`'
     section records "writing the view (w) and recording (--record)" '`cargo bench --bench records`'
+    section suggest "explain a drop and suggest a policy" '`cargo bench --bench suggest`'
     section headless "headless observe" '`scripts/bench.sh headless`'
     section firehose "the TUI under a firehose" '`scripts/bench.sh firehose`'
     section filterchange "filter changes under a firehose" '`scripts/bench.sh filter`'
