@@ -10,18 +10,24 @@ use hubtop::tui::Ui;
 
 struct T {
     ui: Ui,
+    copied: Vec<String>,
 }
 
 impl T {
     fn new(flows: Vec<Flow>) -> T {
         T {
             ui: common::screen::live_ui(flows, 1000),
+            copied: Vec::new(),
         }
     }
 
     fn press(&mut self, code: KeyCode) {
         let key = KeyEvent::new(code, KeyModifiers::NONE);
-        self.ui.handle(hubtop::tui::Event::Key(key));
+        for effect in self.ui.handle(hubtop::tui::Event::Key(key)) {
+            if let hubtop::tui::Effect::Copy(text) = effect {
+                self.copied.push(text);
+            }
+        }
     }
 
     fn screen(&mut self, w: u16, h: u16) -> String {
@@ -199,4 +205,162 @@ fn hostile_labels_in_a_drop_never_reach_the_terminal_raw() {
     t.press(KeyCode::Enter);
     let text = t.screen(100, 60);
     assert!(!text.contains('\u{1b}'), "{text}");
+}
+
+/// The sample flows with index 4 an egress drop by default deny (POLICY_DENIED) of
+/// shop/frontend → shop/cart on TCP 5432: something a policy can allow.
+fn default_deny_flows() -> Vec<Flow> {
+    let mut flows = common::sample_flows(10);
+    let f = &mut flows[4];
+    f.drop_reason_desc = DropReason::PolicyDenied as i32;
+    f.traffic_direction = TrafficDirection::Egress as i32;
+    flows
+}
+
+#[test]
+fn p_on_a_default_deny_drop_shows_a_policy_allowing_it_that_y_copies_and_w_writes() {
+    let dir = std::env::temp_dir().join(format!("hubtop-why-p-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut t = T::new(default_deny_flows());
+    t.ui.app.note_dir = Some(dir.clone());
+    up(&mut t, 5);
+    assert!(t.screen(120, 40).contains(" p suggest policy "));
+    t.press(KeyCode::Char('p'));
+    let text = t.screen(120, 40);
+    assert!(text.contains("Suggested CiliumNetworkPolicy"), "{text}");
+    assert!(text.contains("never applied by hubtop"), "{text}");
+    assert!(text.contains("from the selected drop"), "{text}");
+    for part in [
+        "kind: CiliumNetworkPolicy",
+        "endpointSelector",
+        "egress",
+        "5432",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    snapshot!("policy_popup_120x40", text);
+
+    t.press(KeyCode::Char('y'));
+    assert_eq!(t.copied.len(), 1);
+    let yaml = t.copied[0].clone();
+    assert!(yaml.contains("apiVersion: cilium.io/v2"), "{yaml}");
+    assert!(yaml.contains("hubtop never applies"), "{yaml}");
+
+    t.press(KeyCode::Char('w'));
+    let text = t.screen(120, 40);
+    assert!(text.contains("wrote "), "{text}");
+    let written: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(written[0].extension().is_some_and(|e| e == "yaml"));
+    assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), yaml);
+    // A second write never replaces the first.
+    t.press(KeyCode::Char('w'));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+
+    // Scrolling keys scroll the popup, not the table; Esc closes it.
+    t.press(KeyCode::Char('G'));
+    assert!(t.screen(120, 40).contains("Suggested CiliumNetworkPolicy"));
+    t.press(KeyCode::Esc);
+    let text = t.screen(120, 40);
+    assert!(!text.contains("Suggested CiliumNetworkPolicy"), "{text}");
+    assert!(
+        text.contains("SCROLLED"),
+        "the table kept its selection: {text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn p_says_why_when_no_policy_can_allow_the_flow() {
+    let mut t = T::new(flows());
+    // The explicit deny: a deny rule wins over any allow rule.
+    up(&mut t, 5);
+    t.press(KeyCode::Char('p'));
+    let text = t.screen(120, 40);
+    assert!(!text.contains("Suggested CiliumNetworkPolicy"), "{text}");
+    assert!(text.contains("no policy to suggest"), "{text}");
+    // A forwarded flow has nothing to allow.
+    up(&mut t, 1);
+    t.press(KeyCode::Char('p'));
+    let text = t.screen(120, 40);
+    assert!(text.contains("DROPPED flow"), "{text}");
+}
+
+#[test]
+fn p_in_the_detail_view_of_a_drop_suggests_for_that_flow() {
+    let mut t = T::new(default_deny_flows());
+    up(&mut t, 5);
+    t.press(KeyCode::Enter);
+    assert!(t.screen(120, 40).contains("p suggest policy"));
+    t.press(KeyCode::Char('p'));
+    let text = t.screen(120, 40);
+    assert!(text.contains("Suggested CiliumNetworkPolicy"), "{text}");
+    t.press(KeyCode::Esc);
+    let text = t.screen(120, 40);
+    assert!(
+        text.contains("Flow details"),
+        "Esc closes the popup only: {text}"
+    );
+}
+
+#[test]
+fn p_on_a_group_suggests_one_policy_for_its_drops() {
+    let mut flows = default_deny_flows();
+    // More drops of the same pair and port, from other source ports: one group.
+    for (i, sport) in [(14, 42100), (24, 42200)] {
+        let mut f = flows[4].clone();
+        f.uuid = format!("00000000-0000-4000-8000-{i:012}");
+        if let Some(hubtop::api::flow::Layer4 {
+            protocol: Some(hubtop::api::flow::layer4::Protocol::Tcp(tcp)),
+        }) = f.l4.as_mut()
+        {
+            tcp.source_port = sport;
+        }
+        flows.push(f);
+    }
+    let mut t = T::new(flows);
+    t.press(KeyCode::Char('2'));
+    // Wait for the counting, then find the group of frontend → cart drops.
+    let mut text = t.screen(160, 40);
+    for _ in 0..50 {
+        if !text.contains("counting") {
+            break;
+        }
+        text = t.screen(160, 40);
+    }
+    let mut found = false;
+    for _ in 0..12 {
+        t.press(KeyCode::Char('p'));
+        text = t.screen(160, 40);
+        if text.contains("Suggested CiliumNetworkPolicy") {
+            found = true;
+            break;
+        }
+        t.press(KeyCode::Char('j'));
+    }
+    assert!(found, "a group with drops gets a policy: {text}");
+    assert!(text.contains("from 3 drops of"), "{text}");
+    assert!(text.contains("Generated from 3 flow"), "{text}");
+    assert!(text.contains("port: \"5432\""), "{text}");
+}
+
+#[test]
+fn at_80_columns_the_policy_popup_still_says_it_is_never_applied_and_wraps_its_comments() {
+    let mut t = T::new(default_deny_flows());
+    up(&mut t, 5);
+    t.press(KeyCode::Char('p'));
+    let text = t.screen(80, 24);
+    let title = text
+        .lines()
+        .find(|l| l.contains("Suggested"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(title.contains("never applied"), "{title}");
+    // Comments wrap as comments; YAML lines are whole.
+    assert!(text.contains("│#   "), "{text}");
+    assert!(text.contains("kind: CiliumNetworkPolicy"), "{text}");
+    snapshot!("policy_popup_80x24", text);
 }

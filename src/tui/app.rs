@@ -125,6 +125,8 @@ pub enum Action {
     CyclePolicy,
     /// The why panel beside the table: hide / show (`e`).
     ToggleWhy,
+    /// Suggest a policy allowing the selected drop, or the selected group's drops (`p`).
+    SuggestPolicy,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -192,6 +194,8 @@ pub struct App {
     pub note_dir: Option<std::path::PathBuf>,
     /// The why panel shows for a selected DROPPED row (`e` hides and shows it).
     pub why: bool,
+    /// `p`: the suggested policy, while its popup is open.
+    pub suggestion: Option<super::suggest::PolicyPopup>,
 }
 
 impl Default for App {
@@ -229,6 +233,7 @@ impl App {
             frame_budget: std::time::Duration::MAX,
             note_dir: None,
             why: true,
+            suggestion: None,
         }
     }
 
@@ -353,6 +358,9 @@ impl App {
         if self.handover.is_some() {
             return self.handover_key(key, fx);
         }
+        if self.suggestion.is_some() {
+            return self.suggestion_key(key, fx);
+        }
         let on_table = self.filters.bar.is_none()
             && self.search.prompt.is_none()
             && !self.help
@@ -423,6 +431,7 @@ impl App {
             KeyCode::Char('c') => Action::CopyCommand,
             KeyCode::Char('P') => Action::CyclePolicy,
             KeyCode::Char('e') => Action::ToggleWhy,
+            KeyCode::Char('p') => Action::SuggestPolicy,
             _ => return None,
         })
     }
@@ -485,6 +494,7 @@ impl App {
                 self.table.seen_policy = 0;
                 self.note(self.policy.told().into());
             }
+            Action::SuggestPolicy => self.suggest_policy(store),
             Action::ToggleWhy => {
                 self.why = !self.why;
                 self.note(if self.why {
@@ -521,7 +531,7 @@ impl App {
     }
 
     /// The flow the keys are about: the one in the detail view, or the selected row.
-    fn current_flow(&mut self, store: &Store) -> Option<Flow> {
+    pub(crate) fn current_flow(&mut self, store: &Store) -> Option<Flow> {
         match self.screen {
             Screen::Detail => Some((*self.detail.flow).clone()),
             Screen::Flows if self.view == View::Flows => {

@@ -40,6 +40,7 @@ pub mod render;
 pub mod rowtext;
 pub mod search;
 pub mod shorten;
+pub mod suggest;
 pub mod table;
 pub mod terminal;
 pub mod view;

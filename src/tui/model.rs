@@ -40,6 +40,8 @@ pub struct Model {
     pub command: Option<CommandLine>,
     /// The `:cmd` popup, while open.
     pub handover: Option<super::handover::Handover>,
+    /// The suggested policy popup (`p`), while open.
+    pub policy: Option<PolicyView>,
     /// A recent notice ("copied …"), shown in the footer for a few seconds.
     pub notice: Option<String>,
     /// A yes/no question, shown in the footer while it waits for the answer.
@@ -189,6 +191,16 @@ pub struct Table {
     pub dates: bool,
     /// The why panel for the selected DROPPED row (`e`), beside or below the table.
     pub why: Option<Why>,
+}
+
+/// The suggested policy popup: the lines on screen of the notes and the YAML.
+pub struct PolicyView {
+    /// What it was made from (`the selected drop`, `120 drops of …`).
+    pub from: String,
+    pub lines: Vec<String>,
+    /// The first of them, of `total`.
+    pub scroll: usize,
+    pub total: usize,
 }
 
 /// Why the selected flow was dropped, as much as the panel shows (see `render::why_split`).

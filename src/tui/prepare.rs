@@ -164,6 +164,7 @@ impl App {
             search_prompt: self.search.prompt.clone(),
             command: self.command.clone(),
             handover: self.handover.clone(),
+            policy: areas.as_ref().and_then(|a| self.prepare_policy(a.main)),
             notice,
             confirm: self.confirm.as_ref().map(|(q, _)| q.prompt()),
             search: self.search.regex.as_ref().map(|r| r.as_str().to_string()),
@@ -339,6 +340,22 @@ impl App {
             total,
             raw: self.detail.raw,
         }
+    }
+
+    /// The policy popup's lines on screen, its scroll clamped to the area it is drawn over.
+    fn prepare_policy(&mut self, area: Rect) -> Option<model::PolicyView> {
+        let popup = self.suggestion.as_mut()?;
+        let (_, inner) = render::policy_rect(area, 0);
+        let lines = popup.lines(inner as usize);
+        let (rect, _) = render::policy_rect(area, lines.len());
+        let height = rect.height.saturating_sub(2) as usize;
+        let scroll = popup.clamp(lines.len(), height);
+        Some(model::PolicyView {
+            from: popup.from.clone(),
+            total: lines.len(),
+            lines: lines.into_iter().skip(scroll).take(height).collect(),
+            scroll,
+        })
     }
 
     fn prepare_counters(&mut self, store: &Store) -> model::CountersPane {

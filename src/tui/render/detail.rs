@@ -22,6 +22,8 @@ pub fn draw(f: &mut Frame, m: &Model, d: &model::Detail, area: Rect) {
     let theme = Theme::of(m);
     let name = if d.raw {
         "Flow JSON — o details · y copy · Esc back"
+    } else if m.hints.dropped {
+        "Flow details — p suggest policy · o raw JSON · y copy · Esc back"
     } else {
         "Flow details — o raw JSON · y copy · Esc back"
     };

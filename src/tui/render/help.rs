@@ -81,10 +81,16 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "Drops",
-        &[(
-            "e",
-            "why panel: why the selected DROPPED row was dropped, beside or below the table (Enter: in full, with the flow)",
-        )],
+        &[
+            (
+                "e",
+                "why panel: why the selected DROPPED row was dropped, beside or below the table (Enter: in full, with the flow)",
+            ),
+            (
+                "p",
+                "suggest a CiliumNetworkPolicy allowing the selected drop, or in groups the group's drops; y copies, w writes a file (never applied)",
+            ),
+        ],
     ),
     (
         "Detail",

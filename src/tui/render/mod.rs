@@ -156,6 +156,9 @@ pub fn draw(f: &mut Frame, m: &Model) {
     if let Some(h) = &m.handover {
         handover::draw(f, &Theme::of(m), h, areas.main);
     }
+    if let Some(p) = &m.policy {
+        draw_policy(f, m, p, areas.main);
+    }
     if m.help {
         help::draw(f, m, areas.main);
     }
@@ -207,6 +210,80 @@ fn draw_why(f: &mut Frame, m: &Model, why: &super::model::Why, area: Rect) {
             .title_bottom(Line::styled(" Enter all · e hide ", theme.dim()).right_aligned());
     }
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Where the policy popup of `lines` lines goes over the main area, and the columns its text
+/// gets.
+pub fn policy_rect(area: Rect, lines: usize) -> (Rect, u16) {
+    let w = area.width.min(110);
+    let h = u16::try_from(lines + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, w, h);
+    (rect, w.saturating_sub(2))
+}
+
+/// The suggested policy popup: notes dimmed, YAML comments dimmed, keys lit; the title says
+/// what it was made from and that hubtop never applies it.
+fn draw_policy(f: &mut Frame, m: &Model, p: &super::model::PolicyView, area: Rect) {
+    use ratatui::widgets::{Block, Borders, Clear};
+    let theme = Theme::of(m);
+    let (rect, inner) = policy_rect(area, p.total);
+    let lines: Vec<Line<'static>> = p
+        .lines
+        .iter()
+        .map(|l| {
+            // Cut, not wrapped: a YAML line wrapped would read as another key.
+            let text = shorten::end_cut(&sanitize(l), inner as usize);
+            let trimmed = l.trim_start();
+            if trimmed.starts_with('#') {
+                Line::styled(text, theme.dim())
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    // The title keeps "never applied" whatever the width; what it was made from is cut first.
+    let room = (rect.width as usize).saturating_sub(4);
+    let head = [
+        "Suggested CiliumNetworkPolicy — never applied by hubtop",
+        "Suggested policy — never applied",
+    ]
+    .into_iter()
+    .find(|t| shorten::width(t) <= room)
+    .unwrap_or("Suggested policy");
+    let from_room = room.saturating_sub(shorten::width(head) + 8);
+    let name = if from_room >= 12 {
+        let from = shorten::end_cut(&sanitize(&p.from), from_room);
+        format!("{head} — from {from}")
+    } else {
+        head.to_string()
+    };
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.fg(Color::Cyan))
+        .title(title(&name, &theme))
+        .title_bottom(
+            Line::styled(
+                " y copy · w write file · j/k scroll · Esc close ",
+                theme.header(),
+            )
+            .left_aligned(),
+        );
+    if p.total > p.lines.len() {
+        block = block.title_bottom(
+            Line::styled(
+                format!(
+                    " {}–{}/{} ",
+                    p.scroll + 1,
+                    p.scroll + p.lines.len(),
+                    p.total
+                ),
+                theme.dim(),
+            )
+            .right_aligned(),
+        );
+    }
+    f.render_widget(Clear, rect);
+    f.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 /// The last line of defence: every cell whose symbol holds a character that must not reach a

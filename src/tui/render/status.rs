@@ -409,6 +409,12 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
     let mut hints: Vec<(&str, &str)> = match m.view {
         _ if m.help => vec![("j/k", "scroll"), ("?/Esc", "close help"), ("q", "quit")],
         _ if m.handover.is_some() => vec![("y", "copy the command"), ("Esc", "close")],
+        _ if m.policy.is_some() => vec![
+            ("y", "copy YAML"),
+            ("w", "write file"),
+            ("j/k", "scroll"),
+            ("Esc", "close"),
+        ],
         _ if m.command.is_some() => vec![
             ("Enter", "run"),
             ("Tab", "complete"),
@@ -426,6 +432,15 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             vec![("Enter", "search"), ("Esc", "cancel"), ("Ctrl-u", "clear")]
         }
         _ if m.quick.is_some() => vec![("key", "add that filter"), ("Esc", "cancel")],
+        _ if h.detail && h.dropped => vec![
+            ("j/k", "scroll"),
+            ("p", "suggest policy"),
+            ("o", if h.raw { "details" } else { "raw JSON" }),
+            ("y", "copy JSON"),
+            ("f", "filter on flow"),
+            ("W", "note"),
+            ("Esc", "back"),
+        ],
         _ if h.detail => vec![
             ("j/k", "scroll"),
             ("g/G", "top/end"),
@@ -445,6 +460,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("Enter", "filter to group"),
             ("a", "group by"),
             ("s", "sort"),
+            ("p", "policy for its drops"),
             ("space", pause),
             ("Esc", "flows"),
             ("/", "filter"),
@@ -464,6 +480,7 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             if h.dropped {
                 // On a drop: why, and what would allow it, come first.
                 v.push(("e", "why panel"));
+                v.push(("p", "suggest policy"));
             }
             if h.searching {
                 v.push(("n/N", "next/prev match"));
