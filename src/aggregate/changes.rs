@@ -218,11 +218,17 @@ impl Track {
                     }
                 }
             }
-            _ => self.buckets.push_back(Bucket {
-                at,
-                flows: 1,
-                drops,
-            }),
+            _ => {
+                // Every bucket held is older: in the window before, so is every one of them.
+                if at <= w.mid() {
+                    self.split += 1;
+                }
+                self.buckets.push_back(Bucket {
+                    at,
+                    flows: 1,
+                    drops,
+                });
+            }
         }
         let sums = if at > w.mid() {
             &mut self.recent
@@ -395,7 +401,8 @@ impl Changes {
             mins: mins.clamp(MIN_WINDOW_MINS, MAX_WINDOW_MINS),
             cap: cap.max(1),
             windows: None,
-            servers: Servers::new(cap.max(1)),
+            // Pairs are of servers: a few servers make many pairs.
+            servers: Servers::new(cap.max(1).saturating_mul(2)),
             pairs: Vec::new(),
             pair_lookup: FxHashMap::default(),
             reasons: Vec::new(),
