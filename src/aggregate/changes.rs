@@ -124,10 +124,10 @@ pub struct Jump {
     pub drops: u64,
 }
 
-/// What jumped: a pair of servers, or a drop reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What jumped: a pair (by its text, which outlives a recount), or a drop reason.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum JumpKey {
-    Pair(u32, u32),
+    Pair(Box<str>),
     Reason(i32),
 }
 
@@ -845,7 +845,7 @@ impl Changes {
                 found.push((
                     strength,
                     Jump {
-                        key: JumpKey::Pair(p.src, p.dst),
+                        key: JumpKey::Pair(text.as_str().into()),
                         text,
                         factor,
                         reason: Some(crate::format::drop_reason_name(p.reason).into_owned()),

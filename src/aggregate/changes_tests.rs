@@ -137,7 +137,9 @@ fn every_kind_of_change_is_found_and_its_filter_selects_exactly_its_flows() {
     flows.extend(spread(20, 500, 320, |ago| {
         at(CART, DB, ago, None, (3000, 2000))
     }));
-    flows.extend(spread(29, 299, 0, |ago| at(CART, DB, ago, None, (3000, 2000))));
+    flows.extend(spread(29, 299, 0, |ago| {
+        at(CART, DB, ago, None, (3000, 2000))
+    }));
     // Rates: up ×3 and down to a third.
     flows.extend(spread(20, 599, 301, |ago| fwd(PAY, DB, ago)));
     flows.extend(spread(60, 299, 0, |ago| fwd(PAY, DB, ago)));

@@ -24,7 +24,7 @@ impl Alerts {
             .retain(|_, last| now_secs.saturating_sub(*last) <= ALERT_SECS);
         let mut fresh = None;
         for j in jumps {
-            if self.episodes.insert(j.key, now_secs).is_none() && fresh.is_none() {
+            if self.episodes.insert(j.key.clone(), now_secs).is_none() && fresh.is_none() {
                 fresh = Some(j);
             }
         }
@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn a_jump_is_told_once_per_episode_and_again_after_it_ended() {
         let mut a = Alerts::default();
-        let j = jump(JumpKey::Pair(1, 2), 8);
+        let j = jump(JumpKey::Pair("shop/a → shop/b".into()), 8);
         a.update(std::slice::from_ref(&j), 100);
         assert_eq!(a.shown.as_ref().map(|s| s.factor), Some(Some(8)));
         assert!(a.dismiss());
@@ -100,16 +100,22 @@ mod tests {
     #[test]
     fn the_shown_alert_keeps_its_figures_and_a_new_key_replaces_it() {
         let mut a = Alerts::default();
-        a.update(&[jump(JumpKey::Pair(1, 2), 5)], 10);
-        a.update(&[jump(JumpKey::Pair(1, 2), 9)], 11);
+        a.update(&[jump(JumpKey::Pair("shop/a → shop/b".into()), 5)], 10);
+        a.update(&[jump(JumpKey::Pair("shop/a → shop/b".into()), 9)], 11);
         assert_eq!(a.shown.as_ref().and_then(|s| s.factor), Some(9));
         a.update(
-            &[jump(JumpKey::Pair(1, 2), 9), jump(JumpKey::Reason(133), 4)],
+            &[
+                jump(JumpKey::Pair("shop/a → shop/b".into()), 9),
+                jump(JumpKey::Reason(133), 4),
+            ],
             12,
         );
-        assert_eq!(a.shown.as_ref().map(|s| s.key), Some(JumpKey::Reason(133)));
         assert_eq!(
-            text(&jump(JumpKey::Pair(1, 2), 8)),
+            a.shown.as_ref().map(|s| s.key.clone()),
+            Some(JumpKey::Reason(133))
+        );
+        assert_eq!(
+            text(&jump(JumpKey::Pair("shop/a → shop/b".into()), 8)),
             " ▲ drops shop/a → shop/b ×8 (POLICY_DENIED) — ! to jump · x dismiss "
         );
     }
