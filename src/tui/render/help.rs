@@ -41,6 +41,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             ("Backspace", "take back the last f filter"),
             (
+                "! / x",
+                "jump to the drops the status line alerts on (a filter step) / dismiss the alert",
+            ),
+            (
                 "Esc",
                 "in the table: clear the search, else take back the last f filter, else clear the filter",
             ),
@@ -114,10 +118,6 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             (
                 "W",
                 "write an incident note (Markdown) for the ticket; :note! FILE overwrites",
-            ),
-            (
-                "! / x",
-                "jump to the drops the status line alerts on (a filter step) / dismiss the alert",
             ),
             ("Esc", "back / close"),
             ("?", "this help (j / k, PgUp / PgDn, g / G scroll it)"),
