@@ -24,6 +24,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
@@ -32,7 +33,7 @@ use super::Cursor;
 use super::filters::{pair_filter, verdict_filter};
 use super::keys::{KeyParts, OTHER, Peer};
 use super::server::Servers;
-use crate::api::flow::Verdict;
+use crate::api::flow::{Flow, Verdict};
 use crate::store::{FlowRef, Ring};
 
 /// The recent window's length unless the user changes it (`+` / `-`).
@@ -380,6 +381,9 @@ pub struct Changes {
     identity_lookup: FxHashMap<u32, u32>,
     /// Flows of keys beyond the cap.
     not_compared: u64,
+    /// By ring context id: the context (held, so its address cannot be reused) and its pair
+    /// and identities.
+    contexts: Vec<Option<(Arc<Flow>, [u32; 3])>>,
     /// The oldest flow time counted, in seconds.
     oldest: Option<i64>,
     cursor: Cursor,
@@ -409,6 +413,7 @@ impl Changes {
             identities: Vec::new(),
             identity_lookup: FxHashMap::default(),
             not_compared: 0,
+            contexts: Vec::new(),
             oldest: None,
             cursor: Cursor::default(),
             candidates: None,
@@ -526,29 +531,13 @@ impl Changes {
         let Some(w) = self.windows else { return };
         self.candidates = None;
         let dropped = flow.verdict() == Verdict::Dropped as i32;
-        let [src, dst] = self.servers.of_context(flow);
-        if src == OTHER || dst == OTHER {
-            self.not_compared += 1;
-            return;
-        }
-        match self.pair_lookup.get(&(src, dst)) {
-            Some(&i) => {
-                let p = &mut self.pairs[i as usize];
+        let [pair, a, b] = self.slots(flow);
+        match self.pairs.get_mut(pair as usize) {
+            Some(p) => {
                 p.track.add(at, dropped, &w);
                 if dropped {
                     p.reason = flow.drop_reason_desc();
                 }
-            }
-            None if self.pairs.len() < self.cap => {
-                let mut track = Track::default();
-                track.add(at, dropped, &w);
-                self.pair_lookup.insert((src, dst), self.pairs.len() as u32);
-                self.pairs.push(PairTrack {
-                    src,
-                    dst,
-                    reason: if dropped { flow.drop_reason_desc() } else { 0 },
-                    track,
-                });
             }
             None => self.not_compared += 1,
         }
@@ -564,28 +553,72 @@ impl Changes {
                 None => {}
             }
         }
+        for i in [a, b] {
+            if let Some(id) = self.identities.get_mut(i as usize) {
+                id.track.add(at, dropped, &w);
+            }
+        }
+    }
+
+    /// The flow's pair and its endpoints' identities ([`NONE`]: not compared), cached per
+    /// ring context: most flows cost one slot read.
+    fn slots(&mut self, flow: &FlowRef<'_>) -> [u32; 3] {
         let ctx = flow.context();
+        let slot = flow.context_id().0 as usize;
+        if let Some(Some((held, slots))) = self.contexts.get(slot) {
+            if Arc::ptr_eq(held, ctx) {
+                return *slots;
+            }
+        }
+        let [src, dst] = self.servers.of_context(flow);
+        let pair = if src == OTHER || dst == OTHER {
+            NONE
+        } else if let Some(&i) = self.pair_lookup.get(&(src, dst)) {
+            i
+        } else if self.pairs.len() < self.cap {
+            let i = self.pairs.len() as u32;
+            self.pair_lookup.insert((src, dst), i);
+            self.pairs.push(PairTrack {
+                src,
+                dst,
+                reason: 0,
+                track: Track::default(),
+            });
+            i
+        } else {
+            NONE
+        };
         let ids = [
             (ctx.source.as_ref().map_or(0, |e| e.identity), src),
             (ctx.destination.as_ref().map_or(0, |e| e.identity), dst),
         ];
+        let mut slots = [pair, NONE, NONE];
         for (n, (id, server)) in ids.into_iter().enumerate() {
-            // Reserved identities (world, host, …) are not workloads; one flow counts once.
-            if id < RESERVED_IDENTITIES || (n == 1 && id == ids[0].0) {
+            // Reserved identities (world, host, …) are not workloads; one flow counts once;
+            // an endpoint beyond the servers' cap is not compared.
+            if id < RESERVED_IDENTITIES || (n == 1 && id == ids[0].0) || server == OTHER {
                 continue;
             }
-            match self.identity_lookup.get(&id) {
-                Some(&i) => self.identities[i as usize].track.add(at, dropped, &w),
+            slots[n + 1] = match self.identity_lookup.get(&id) {
+                Some(&i) => i,
                 None if self.identities.len() < self.cap => {
-                    let mut track = Track::default();
-                    track.add(at, dropped, &w);
-                    self.identity_lookup
-                        .insert(id, self.identities.len() as u32);
-                    self.identities.push(IdentityTrack { id, server, track });
+                    let i = self.identities.len() as u32;
+                    self.identity_lookup.insert(id, i);
+                    self.identities.push(IdentityTrack {
+                        id,
+                        server,
+                        track: Track::default(),
+                    });
+                    i
                 }
-                None => {}
-            }
+                None => NONE,
+            };
         }
+        if self.contexts.len() <= slot {
+            self.contexts.resize(slot + 1, None);
+        }
+        self.contexts[slot] = Some((ctx.clone(), slots));
+        slots
     }
 
     /// How much of both windows the flows counted span.
@@ -874,6 +907,9 @@ impl Changes {
         found.into_iter().map(|(_, j)| j).collect()
     }
 }
+
+/// A slot of a key not compared.
+const NONE: u32 = u32::MAX;
 
 /// Identities below this are reserved (host, world, health, …), not workloads.
 const RESERVED_IDENTITIES: u32 = 256;
