@@ -495,10 +495,8 @@ impl App {
                 self.note(self.policy.told().into());
             }
             Action::JumpToAlert => self.jump_to_alert(fx),
-            Action::DismissAlert => {
-                if self.alerts.dismiss() {
-                    self.note("alert dismissed (told again if it jumps again later)".into());
-                }
+            Action::DismissAlert if self.alerts.dismiss() => {
+                self.note("alert dismissed (told again if it jumps again later)".into());
             }
             _ => {}
         }
