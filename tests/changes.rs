@@ -274,3 +274,19 @@ fn the_sparklines_mark_the_second_a_change_began_in_reverse_video_without_colour
         assert_ne!(buf[(*x, row)].symbol(), " ", "a mark is never blank");
     }
 }
+
+#[test]
+fn control_characters_in_names_reach_neither_the_view_nor_the_alert_raw() {
+    let evil = "shop/evil\u{1b}]0;pwned\u{7}-7d9f8b6c5-hs6zj";
+    let mut flows = spread(100, 599, 0, |ago| flow(FRONT, DB, ago, false, 1000));
+    flows.extend(spread(9, 590, 50, |ago| flow(evil, PAY, ago, true, 1000)));
+    flows.extend(spread(40, 20, 0, |ago| flow(evil, PAY, ago, true, 1000)));
+    let mut ui = ui(by_time(flows), false);
+    let text = screen(&mut ui, 160, 40);
+    assert!(text.contains("▲ drops shop/evil^[]0;pwned^G"), "{text}");
+    press(&mut ui, KeyCode::Char('4'));
+    let text = screen(&mut ui, 160, 40);
+    assert!(text.contains("shop/evil^[]0;pwned^G"), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    assert_eq!(ui.swept, 0, "nothing left for the last line of defence");
+}
