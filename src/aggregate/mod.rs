@@ -10,6 +10,7 @@
 //! - `stats.rs`: [`L7Stats`], [`L7Row`], [`L7Sort`]: requests, errors, HDR percentiles;
 //! - `changes.rs`: [`Changes`], [`ChangeRow`], [`Jump`]: the recent window against the one
 //!   before, per-bucket counts per key, the drop-rate jumps the status line alerts on;
+//! - `buckets.rs`: a changes key's per-bucket counts in both windows, sliding with time;
 //! - `keys.rs`: group keys derived from ring contexts (cached per context) and L7 records,
 //!   their labels, and the index of seen names the filters consult;
 //! - `filters.rs`: a group's key → exact filter flags (plus a CEL refinement where needed);
@@ -21,6 +22,7 @@
 //!
 //! Row keys are flow data: sanitise them (`format::sanitize`) before they reach a terminal.
 
+mod buckets;
 mod changes;
 mod filters;
 mod groups;
