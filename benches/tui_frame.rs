@@ -11,6 +11,11 @@
 //! held flow (the UI tests older flows within a per-frame budget, so this takes several frames
 //! drawn at the UI's 30 fps); also the first frame alone, and the whole ring tested in one go.
 //!
+//! Then the changes view (`4`) over the largest ring, its flows spread over the ten minutes
+//! before now (both of its 5-minute windows full): the frames until it has counted the ring,
+//! then static and live frames (p50 / p99, the 4 ms budget), and the flows view's live frames
+//! while the changes engine counts in the background (its alerts and the sparklines' marks).
+//!
 //! Then the detail view of a flow with a 1 MB label (a hostile or broken workload): opening
 //! it, and one key (`j`, `G`, `o`) with the frame that answers it, p50 and p99 over 200 keys.
 //!
@@ -264,12 +269,133 @@ fn detail_keys(report: &mut Report, variants: &Variants) {
     }
 }
 
+/// The `i`-th of `n` flows spread evenly over the ten minutes before now.
+fn spread_flow(variants: &Variants, i: usize, n: usize, end_nanos: i128) -> Vec<u8> {
+    use hubtop::api::observer::get_flows_response::ResponseTypes;
+    const SPAN_NANOS: i128 = 600_000_000_000;
+    let mut r = variants.make(i);
+    let t = hubtop::api::Timestamp::from_nanos(
+        end_nanos - SPAN_NANOS + SPAN_NANOS * i as i128 / n as i128,
+    );
+    r.time = Some(t);
+    if let Some(ResponseTypes::Flow(f)) = &mut r.response_types {
+        f.time = Some(t);
+    }
+    prost::Message::encode_to_vec(&r)
+}
+
+/// The changes view over `n` flows spread over the last ten minutes, and the flows view beside
+/// it with the changes engine counting in the background.
+fn changes_view(report: &mut Report, variants: &Variants, n: usize) {
+    let label = if n >= 1_000_000 {
+        format!("{}M", n / 1_000_000)
+    } else {
+        format!("{}k", n / 1_000)
+    };
+    let shared: Arc<Shared> = Shared::new(n, "bench".into());
+    let end = hubtop::api::Timestamp::now().as_nanos();
+    let mut ingester = common::Ingester::default();
+    {
+        let mut store = shared.store();
+        let now = common::now_secs();
+        for i in 0..n {
+            ingester.ingest(&mut store, &spread_flow(variants, i, n, end), now);
+        }
+    }
+    let mut next = n;
+    for view in ['4', '1'] {
+        let mut ui = Ui::new(App::new(), shared.clone());
+        ui.app.now_secs = common::now_secs();
+        ui.app.no_color = false;
+        key(&mut ui, KeyCode::Char(view));
+        let mut t = terminal();
+        let start = Instant::now();
+        let (_, counted_in) = until_filtered(&mut t, &mut ui, start, false);
+        if view == '4' {
+            let rows = ui.app.views.changes.row_count();
+            report.note(
+                &format!("changes.{label}.count"),
+                &format!(
+                    "changes view over {label} flows (10 minutes): until counted, frames, rows"
+                ),
+                format!(
+                    "{} in {counted_in} frames, {rows} rows",
+                    ms(start.elapsed())
+                ),
+            );
+        } else {
+            // The flows view shows at once; the changes engine catches up in the background.
+            for _ in 0..2_000 {
+                draw(&mut t, &mut ui);
+            }
+        }
+        let arrive_now = |next: &mut usize, ingester: &mut common::Ingester| {
+            let mut store = shared.store();
+            let now = common::now_secs();
+            let mut buf = Vec::with_capacity(4096);
+            for _ in 0..ARRIVALS_PER_FRAME {
+                buf.clear();
+                prost::Message::encode(&variants.make(*next), &mut buf).expect("encode");
+                // Arriving now: the changes' recent window takes them.
+                let mut r: hubtop::api::observer::GetFlowsResponse =
+                    prost::Message::decode(buf.as_slice()).expect("decode");
+                let t = hubtop::api::Timestamp::now();
+                r.time = Some(t);
+                if let Some(hubtop::api::observer::get_flows_response::ResponseTypes::Flow(f)) =
+                    &mut r.response_types
+                {
+                    f.time = Some(t);
+                }
+                ingester.ingest(&mut store, &prost::Message::encode_to_vec(&r), now);
+                *next += 1;
+            }
+        };
+        let kinds: &[&str] = if view == '4' {
+            &["static", "live"]
+        } else {
+            &["live"]
+        };
+        for kind in kinds {
+            let tm = if *kind == "static" {
+                frames(&mut t, &mut ui, || {})
+            } else {
+                frames(&mut t, &mut ui, || arrive_now(&mut next, &mut ingester))
+            };
+            let (id, what) = if view == '4' {
+                (
+                    format!("changes.{label}.{kind}"),
+                    format!("changes view, {label} flows over 10 minutes, {kind}: p50 / p99"),
+                )
+            } else {
+                (
+                    format!("changes.{label}.background.{kind}"),
+                    format!(
+                        "flows view, {label} flows over 10 minutes, changes counted in the background, {kind}: p50 / p99"
+                    ),
+                )
+            };
+            report.row(
+                &id,
+                &what,
+                format!("p50 {} / p99 {}", ms(tm.p50), ms(tm.p99)),
+                format!("p99 ≤ {}", ms(TARGET_P99_1M)),
+                (n == 1_000_000).then_some(tm.p99 <= TARGET_P99_1M),
+            );
+        }
+    }
+}
+
 fn main() {
     let mut report = Report::new("tui_frame");
     let quick = common::quick();
     let (templates, origin) = common::templates();
     eprintln!("input: {origin}");
     let variants = Variants::new(templates);
+    // `HUBTOP_BENCH_CHANGES_ONLY=1`: the changes view alone (for profiling it).
+    if std::env::var_os("HUBTOP_BENCH_CHANGES_ONLY").is_some() {
+        changes_view(&mut report, &variants, 1_000_000);
+        return report.finish();
+    }
     detail_keys(&mut report, &variants);
     // `HUBTOP_BENCH_FRAME_SIZES=1000000` runs one size only (for profiling).
     let sizes: Vec<usize> = match std::env::var("HUBTOP_BENCH_FRAME_SIZES") {
@@ -396,5 +522,6 @@ fn main() {
         }
         drop(shared);
     }
+    changes_view(&mut report, &variants, largest);
     report.finish();
 }

@@ -401,7 +401,8 @@ fn the_binary_browses_captures_from_files_and_stdin() {
 
     // The window as flags: relative to the capture's end, both ends inclusive.
     let cmd = format!("{BIN} --input-file {} --since 29s --until 20s", b.display());
-    let Some(t) = Tmux::start("capture-window", &cmd, 120, 30) else {
+    // Wide enough for the view tabs and both bounds in the title.
+    let Some(t) = Tmux::start("capture-window", &cmd, 132, 30) else {
         return;
     };
     let s = t.wait_for("the window's flows", 30, |s| s.contains(" 10/10 "));

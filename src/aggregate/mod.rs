@@ -1,4 +1,5 @@
-//! Live aggregations of flows for the incident views: groups (`2`) and L7 statistics (`3`).
+//! Live aggregations of flows for the incident views: groups (`2`), L7 statistics (`3`) and
+//! changes (`4`).
 //! Pure logic, no rendering: the TUI owns one [`Groups`] and one [`L7Stats`], feeds them the
 //! ring once and then only new flows ([`Groups::sync`], [`L7Stats::sync`]), and draws their
 //! rows. Every row carries the `hubble observe` filter flags selecting exactly its flows, for
@@ -7,6 +8,9 @@
 //! Who owns what:
 //! - `groups.rs`: [`GroupBy`], [`SortBy`], [`Groups`], [`GroupRow`]: counts, rates, the cap;
 //! - `stats.rs`: [`L7Stats`], [`L7Row`], [`L7Sort`]: requests, errors, HDR percentiles;
+//! - `changes.rs`: [`Changes`], [`ChangeRow`], [`Jump`]: the recent window against the one
+//!   before, per-bucket counts per key, the drop-rate jumps the status line alerts on;
+//! - `buckets.rs`: a changes key's per-bucket counts in both windows, sliding with time;
 //! - `keys.rs`: group keys derived from ring contexts (cached per context) and L7 records,
 //!   their labels, and the index of seen names the filters consult;
 //! - `filters.rs`: a group's key → exact filter flags (plus a CEL refinement where needed);
@@ -18,6 +22,8 @@
 //!
 //! Row keys are flow data: sanitise them (`format::sanitize`) before they reach a terminal.
 
+mod buckets;
+mod changes;
 mod filters;
 mod groups;
 mod keys;
@@ -27,6 +33,10 @@ pub mod route;
 mod server;
 mod stats;
 
+pub use changes::{
+    ALERT_FACTOR, ALERT_MIN_DROPS, ALERT_SECS, ChangeKind, ChangeRow, Changes, DEFAULT_WINDOW_MINS,
+    History, Jump, JumpKey, MAX_WINDOW_MINS, MIN_WINDOW_MINS, RATE_FACTOR, RATE_MIN_FLOWS,
+};
 pub use filters::cel_str;
 pub use groups::{GroupBy, GroupRow, Groups, RATE_SECS, SortBy};
 pub use keys::{KeyParts, Peer};

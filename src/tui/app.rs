@@ -127,6 +127,13 @@ pub enum Action {
     ToggleWhy,
     /// Suggest a policy allowing the selected drop, or the selected group's drops (`p`).
     SuggestPolicy,
+    /// Filter on the drops the status line alerts on (`!`).
+    JumpToAlert,
+    /// Dismiss the alert (`x`).
+    DismissAlert,
+    /// Changes view: a longer / shorter window (`+` / `-`).
+    LongerWindow,
+    ShorterWindow,
 }
 
 /// Where the flows come from, for what the TUI hands over (the `hubble observe` command, the
@@ -188,6 +195,8 @@ pub struct App {
     pub confirm: Option<(Confirm<Effect>, String)>,
     /// `w`: the write running, the last one's outcome.
     pub writes: Writes,
+    /// Drop-rate alerts from the changes engine, each told once.
+    pub alerts: super::alerts::Alerts,
     /// What the frame being prepared may spend on older flows.
     pub(crate) frame_budget: std::time::Duration,
     /// Where `W` writes the note (`None`: the current directory).
@@ -230,6 +239,7 @@ impl App {
             notice: None,
             confirm: None,
             writes: Writes::default(),
+            alerts: Default::default(),
             frame_budget: std::time::Duration::MAX,
             note_dir: None,
             why: true,
@@ -432,6 +442,11 @@ impl App {
             KeyCode::Char('P') => Action::CyclePolicy,
             KeyCode::Char('e') => Action::ToggleWhy,
             KeyCode::Char('p') => Action::SuggestPolicy,
+            KeyCode::Char('4') => Action::ShowView(View::Changes),
+            KeyCode::Char('!') => Action::JumpToAlert,
+            KeyCode::Char('x') => Action::DismissAlert,
+            KeyCode::Char('+') | KeyCode::Char('=') => Action::LongerWindow,
+            KeyCode::Char('-') => Action::ShorterWindow,
             _ => return None,
         })
     }
@@ -504,6 +519,10 @@ impl App {
                     "why panel off (e shows it; Enter on a drop still explains it)".into()
                 });
             }
+            Action::JumpToAlert => self.jump_to_alert(fx),
+            Action::DismissAlert if self.alerts.dismiss() => {
+                self.note("alert dismissed (told again if it jumps again later)".into());
+            }
             _ => {}
         }
     }
@@ -571,6 +590,7 @@ impl App {
         let page = self.table.page.max(1);
         let len = match self.view {
             View::Groups => self.views.groups.row_count(),
+            View::Changes => self.views.changes.row_count(),
             _ => self.views.l7.row_count(),
         };
         let Some(cursor) = self.views.cursor(self.view) else {
@@ -591,9 +611,23 @@ impl App {
             Action::CycleSort if self.view == View::Groups => {
                 self.views.group_sort = self.views.group_sort.next()
             }
-            Action::CycleSort => self.views.l7_sort = self.views.l7_sort.next(),
+            Action::CycleSort if self.view == View::L7 => {
+                self.views.l7_sort = self.views.l7_sort.next()
+            }
+            Action::LongerWindow | Action::ShorterWindow if self.view == View::Changes => {
+                let longer = action == Action::LongerWindow;
+                if self.views.change_window(longer) {
+                    let mins = self.views.changes.window_mins();
+                    self.note(format!(
+                        "changes: the last {mins}m against the {mins}m before"
+                    ));
+                }
+            }
             // Flow-level keys mean nothing on a row of counts.
             Action::CycleGroup
+            | Action::CycleSort
+            | Action::LongerWindow
+            | Action::ShorterWindow
             | Action::ToggleRaw
             | Action::Copy
             | Action::QuickMenu
@@ -853,6 +887,11 @@ impl App {
                     .pop()
                     .map(|r| (r.key, r.filter))
             }
+            View::Changes => {
+                let at = self.views.changes_pos.selected;
+                let row = self.views.changes.rows_in(at..at + 1).pop();
+                row.map(|r| (r.key, r.filter))
+            }
         };
         match row {
             None => {}
@@ -864,6 +903,25 @@ impl App {
                 self.push_crumb(filter, fx);
                 if self.filters.crumbs.len() > before {
                     self.view = View::Flows;
+                }
+            }
+        }
+    }
+
+    /// `!`: the alert's drops as a one-key filter, in the flows view (Backspace takes it back).
+    fn jump_to_alert(&mut self, fx: &mut Vec<Effect>) {
+        match self.alerts.take() {
+            None => self.note("no drop-rate alert to jump to".into()),
+            Some(j) if j.filter.is_empty() => {
+                let text = crate::format::sanitize(&j.text).into_owned();
+                self.note(format!("{text}: no filter selects these drops"))
+            }
+            Some(j) => {
+                let before = self.filters.crumbs.len();
+                self.push_crumb(j.filter, fx);
+                if self.filters.crumbs.len() > before {
+                    self.view = View::Flows;
+                    self.screen = Screen::Flows;
                 }
             }
         }

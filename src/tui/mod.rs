@@ -13,13 +13,15 @@
 //! | `render` | drawing the model (one file per part of the screen) |
 //! | `cursor` | the cursor the flow table, the groups and the L7 lists share |
 //! | `table`, `view` | the flow table's selection and pause; the local filter's index |
-//! | `views` | the groups and L7 engines and their cursors |
+//! | `views` | the groups, L7 and changes engines and their cursors |
+//! | `alerts` | the drop-rate alerts the status line tells once per episode (`!`, `x`) |
 //! | `filters`, `filterbar`, `words` | the filter in force, breadcrumbs, history; the bar |
 //! | `search`, `quick`, `counters`, `detail` | the search, the `f` menu, the counters pane, the detail view |
 //! | `lost`, `help` | the lost events acknowledged (`L`); the help's scroll |
 //! | `note` | the incident note (`W`, `:note`): Markdown for the ticket |
 //! | `terminal` | raw mode, the alternate screen, one buffered write per frame, restoring |
 
+pub mod alerts;
 pub mod app;
 pub mod command;
 pub mod confirm;

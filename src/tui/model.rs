@@ -11,7 +11,7 @@ use super::quick::QuickFilter;
 use super::rowtext::RowText;
 use super::search::SearchPrompt;
 use super::views::View;
-use crate::aggregate::{GroupBy, GroupRow, L7Row, L7Sort, SortBy};
+use crate::aggregate::{ChangeRow, GroupBy, GroupRow, History, Jump, L7Row, L7Sort, SortBy};
 use crate::api::observer::ServerStatusResponse;
 use crate::api::relay::NodeStatusEvent;
 use crate::store::Counters;
@@ -60,6 +60,7 @@ impl Model {
             Main::Flows(t) => t.filtering.is_some(),
             Main::Groups(g) => g.progress.is_some(),
             Main::L7(l) => l.progress.is_some(),
+            Main::Changes(c) => c.progress.is_some(),
             Main::Detail(_) => false,
         }
     }
@@ -125,6 +126,8 @@ pub struct Status {
     pub activity: Vec<(u8, String, ratatui::style::Style)>,
     /// `--input-file`: the captures and how loading them went.
     pub capture: Option<crate::source::capture::CaptureInfo>,
+    /// A drop-rate alert (`!` jumps to it, `x` dismisses it).
+    pub alert: Option<Jump>,
 }
 
 pub struct CountersPane {
@@ -134,6 +137,8 @@ pub struct CountersPane {
     pub focused: bool,
     /// The line `Enter` would filter on, while focused.
     pub selected: Option<CounterItem>,
+    /// Seconds the most significant changes began: the sparklines mark them.
+    pub marks: Vec<i64>,
 }
 
 pub struct FilterTitle {
@@ -160,6 +165,7 @@ pub enum Main {
     Flows(Table),
     Groups(Groups),
     L7(L7),
+    Changes(Changes),
     Detail(Detail),
 }
 
@@ -227,6 +233,19 @@ pub struct L7 {
     pub selected: usize,
     pub total: usize,
     pub sort: L7Sort,
+    pub progress: Option<f64>,
+}
+
+pub struct Changes {
+    pub rows: Vec<ChangeRow>,
+    pub top: usize,
+    pub selected: usize,
+    pub total: usize,
+    /// The recent window's length (the one before is as long).
+    pub window_mins: i64,
+    pub history: History,
+    /// Flows of keys beyond the cap.
+    pub not_compared: u64,
     pub progress: Option<f64>,
 }
 

@@ -51,8 +51,12 @@ impl App {
                 }
                 (Screen::Flows, View::Groups) => Main::Groups(self.prepare_groups(store, a.table)),
                 (Screen::Flows, View::L7) => Main::L7(self.prepare_l7(store, a.table)),
+                (Screen::Flows, View::Changes) => {
+                    Main::Changes(self.prepare_changes(store, a.table))
+                }
             },
         };
+        self.prepare_alerts(store);
         // The views count what the table shows, even while another view is on screen: keep
         // them current only when shown (they catch up within a few frames when switched to).
         let counters = areas
@@ -107,6 +111,7 @@ impl App {
                 .paused_at
                 .map(|_| self.table.new_since_pause(store)),
             capture: conn.capture.clone(),
+            alert: self.alerts.shown.clone(),
         };
         if let Some(crate::source::capture::CaptureInfo {
             state: crate::source::capture::CaptureState::Loaded(s),
@@ -273,14 +278,15 @@ impl App {
     fn sync_view(&mut self, store: &Store) -> Option<f64> {
         let limit = self.limit(store);
         let filters = &self.filters;
-        self.views.sync(
-            self.view,
-            store,
-            limit,
-            self.now_secs,
-            self.frame_budget,
-            |flow| filters.accepts(store, flow),
-        )
+        // The changes' windows end where a capture ends; the other views' rates at the clock.
+        let now = match self.view {
+            View::Changes => self.window_reference().seconds,
+            _ => self.now_secs,
+        };
+        self.views
+            .sync(self.view, store, limit, now, self.frame_budget, |flow| {
+                filters.accepts(store, flow)
+            })
     }
 
     /// The groups or L7 list: counts brought up to date within the budget, its cursor clamped
@@ -291,6 +297,7 @@ impl App {
         let progress = self.sync_view(store);
         let total = match self.view {
             View::L7 => self.views.l7.row_count(),
+            View::Changes => self.views.changes.row_count(),
             _ => self.views.groups.row_count(),
         };
         let cursor = self.views.cursor(self.view).expect("a list view");
@@ -325,6 +332,36 @@ impl App {
             sort: v.l7_sort,
             progress,
         }
+    }
+
+    fn prepare_changes(&mut self, store: &Store, area: Rect) -> model::Changes {
+        let (progress, window) = self.list_window(store, area);
+        let c = &self.views.changes;
+        model::Changes {
+            rows: c.rows_in(window.clone()),
+            top: window.start,
+            selected: self.views.changes_pos.selected,
+            total: c.row_count(),
+            window_mins: c.window_mins(),
+            history: c.history(),
+            not_compared: c.not_compared(),
+            progress,
+        }
+    }
+
+    /// The changes engine kept current whatever the view (within a small budget when it is not
+    /// shown), and the alerts told from its jumps.
+    fn prepare_alerts(&mut self, store: &Store) {
+        let now = self.window_reference().seconds;
+        if self.view != View::Changes || self.screen != Screen::Flows {
+            let limit = self.limit(store);
+            let filters = &self.filters;
+            self.views
+                .sync_changes(store, limit, now, self.frame_budget, |flow| {
+                    filters.accepts(store, flow)
+                });
+        }
+        self.alerts.update(self.views.changes.jumps(), now);
     }
 
     fn prepare_detail(&mut self, area: Rect, theme: &Theme) -> model::Detail {
@@ -375,6 +412,7 @@ impl App {
                 .focused
                 .then(|| self.counters.current(&items))
                 .flatten(),
+            marks: self.views.changes.marks(),
         }
     }
 }

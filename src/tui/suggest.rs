@@ -75,6 +75,9 @@ impl App {
     pub(crate) fn suggest_policy(&mut self, store: &Store) {
         let made = match (self.screen, self.view) {
             (super::app::Screen::Flows, super::views::View::Groups) => self.suggest_for_group(store),
+            (super::app::Screen::Flows, super::views::View::L7 | super::views::View::Changes) => {
+                Err("p works on a dropped flow (1, or its details) or a group's drops (2)".into())
+            }
             _ => match self.current_flow(store) {
                 None => Err("no flow selected".to_string()),
                 Some(flow) if flow.verdict != Verdict::Dropped as i32 => Err(

@@ -1,12 +1,14 @@
-//! The groups (`2`) and L7 (`3`) views: live aggregations of the flows the table would show
-//! (the local filter applied, up to the pause boundary). The engines live in `aggregate`; this
-//! holds them for the screen, feeds them within a per-frame budget (a 1M-flow ring is counted
-//! over a few frames, never in one frozen frame), and remembers each view's selection.
+//! The groups (`2`), L7 (`3`) and changes (`4`) views: live aggregations of the flows the table
+//! would show (the local filter applied, up to the pause boundary). The engines live in
+//! `aggregate`; this holds them for the screen, feeds them within a per-frame budget (a 1M-flow
+//! ring is counted over a few frames, never in one frozen frame), and remembers each view's
+//! selection. The changes engine is also fed while another view shows, within a smaller
+//! budget: the status line's alerts and the sparklines' marks come from it.
 
 use std::time::{Duration, Instant};
 
 use super::cursor::Cursor;
-use crate::aggregate::{GroupBy, Groups, L7Sort, L7Stats, SortBy};
+use crate::aggregate::{Changes, GroupBy, Groups, L7Sort, L7Stats, SortBy};
 use crate::store::{FlowRef, Store};
 
 /// Which view the main area shows.
@@ -19,16 +21,19 @@ pub enum View {
     Groups,
     /// `3`: requests, errors and latency per HTTP route and DNS name.
     L7,
+    /// `4`: what changed in the last N minutes against the N minutes before.
+    Changes,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Flows, View::Groups, View::L7];
+    pub const ALL: [View; 4] = [View::Flows, View::Groups, View::L7, View::Changes];
 
     pub fn key(self) -> char {
         match self {
             View::Flows => '1',
             View::Groups => '2',
             View::L7 => '3',
+            View::Changes => '4',
         }
     }
 
@@ -37,23 +42,28 @@ impl View {
             View::Flows => "Flows",
             View::Groups => "Groups",
             View::L7 => "L7",
+            View::Changes => "Changes",
         }
     }
 }
 
 /// Time one frame may spend counting flows the views have not seen (see `FilterIndex`).
 pub const AGGREGATE_BUDGET: Duration = Duration::from_millis(8);
+/// What a frame may spend counting for the changes engine while another view shows.
+pub const CHANGES_BACKGROUND_BUDGET: Duration = Duration::from_millis(1);
 
 /// The aggregation engines and the views' own state.
 pub struct Views {
     pub groups: Groups,
     pub l7: L7Stats,
+    pub changes: Changes,
     /// The store generation the engines counted (a rebuilt ring starts them over).
     generation: Option<u64>,
     pub group_sort: SortBy,
     pub l7_sort: L7Sort,
     pub group_pos: Cursor,
     pub l7_pos: Cursor,
+    pub changes_pos: Cursor,
     pub budget: Duration,
 }
 
@@ -62,11 +72,13 @@ impl Default for Views {
         Views {
             groups: Groups::new(GroupBy::default()),
             l7: L7Stats::new(),
+            changes: Changes::default(),
             generation: None,
             group_sort: SortBy::default(),
             l7_sort: L7Sort::default(),
             group_pos: Cursor::at_start(),
             l7_pos: Cursor::at_start(),
+            changes_pos: Cursor::at_start(),
             budget: AGGREGATE_BUDGET,
         }
     }
@@ -77,8 +89,10 @@ impl Views {
     pub fn reset(&mut self) {
         self.groups.reset();
         self.l7.reset();
+        self.changes.reset();
         self.group_pos = Cursor::at_start();
         self.l7_pos = Cursor::at_start();
+        self.changes_pos = Cursor::at_start();
     }
 
     /// Starts over when the store was rebuilt since the engines last counted.
@@ -87,6 +101,7 @@ impl Views {
             if self.generation.is_some() {
                 self.groups.reset();
                 self.l7.reset();
+                self.changes.reset();
             }
             self.generation = Some(generation);
         }
@@ -124,7 +139,45 @@ impl Views {
                 let done = self.l7.sync_until(ring, limit, deadline, accepts);
                 (!done).then(|| self.l7.progress(ring, limit))
             }
+            View::Changes => {
+                let done = self
+                    .changes
+                    .sync_until(ring, now_secs, limit, deadline, accepts);
+                (!done).then(|| self.changes.progress(ring, limit))
+            }
         }
+    }
+
+    /// Keeps the changes engine current while another view shows (its alerts and marks), within
+    /// [`CHANGES_BACKGROUND_BUDGET`]; `now_secs` is the windows' end (a capture's end).
+    pub fn sync_changes(
+        &mut self,
+        store: &Store,
+        limit: u64,
+        now_secs: i64,
+        budget: Duration,
+        accepts: impl FnMut(&FlowRef<'_>) -> bool,
+    ) {
+        self.check_generation(store.generation);
+        let deadline = Instant::now() + budget.min(CHANGES_BACKGROUND_BUDGET);
+        self.changes
+            .sync_until(&store.ring, now_secs, limit, deadline, accepts);
+    }
+
+    /// `+` / `-`: the next longer or shorter recent window of the changes view (1, 2, 3, 5,
+    /// 10, 15, 30, 60 minutes), counted again; whether it changed.
+    pub fn change_window(&mut self, longer: bool) -> bool {
+        const STEPS: [i64; 8] = [1, 2, 3, 5, 10, 15, 30, 60];
+        let mins = self.changes.window_mins();
+        let next = if longer {
+            STEPS.iter().find(|&&m| m > mins)
+        } else {
+            STEPS.iter().rev().find(|&&m| m < mins)
+        };
+        let Some(&m) = next else { return false };
+        self.changes.set_window_mins(m);
+        self.changes_pos = Cursor::at_start();
+        true
     }
 
     /// The cursor of a list view.
@@ -133,6 +186,7 @@ impl Views {
             View::Flows => None,
             View::Groups => Some(&mut self.group_pos),
             View::L7 => Some(&mut self.l7_pos),
+            View::Changes => Some(&mut self.changes_pos),
         }
     }
 }

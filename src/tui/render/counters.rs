@@ -1,5 +1,7 @@
 //! The counters pane: flows per verdict and per drop reason (total and rate over the last 10 s,
-//! largest first), lost events per source, and recent node status events.
+//! largest first), lost events per source, and recent node status events. The sparklines mark
+//! the seconds the changes view's most significant changes began (reverse video, and `│` where
+//! the second had no flows, so the mark reads without colour).
 
 use ratatui::{
     Frame,
@@ -36,10 +38,17 @@ pub fn draw(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Rect) {
         ("flows/s", &c.flows_series, theme.dim()),
         ("drops/s", &c.drops_series, theme.verdict(2)),
     ] {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{name:<8} "), theme.dim()),
-            Span::styled(sparkline(&series.last(spark_w, now)), style),
-        ]));
+        let mut spans = vec![Span::styled(format!("{name:<8} "), theme.dim())];
+        let values = series.last(spark_w, now);
+        let first = now - values.len() as i64 + 1;
+        spans.extend(marked(
+            &sparkline(&values),
+            first,
+            &pane.marks,
+            style,
+            &theme,
+        ));
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
 
@@ -202,6 +211,37 @@ pub fn draw_strip(f: &mut Frame, m: &Model, pane: &model::CountersPane, area: Re
     }
     push(&mut spans, tail.into(), theme.dim(), 0);
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A sparkline whose first column is second `first`, the columns of `marks` in reverse video
+/// (an empty one shows `│`).
+fn marked(
+    line: &str,
+    first: i64,
+    marks: &[i64],
+    style: ratatui::style::Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let mark = theme
+        .fg(ratatui::style::Color::Yellow)
+        .add_modifier(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD);
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    for (i, c) in line.chars().enumerate() {
+        if marks.binary_search(&(first + i as i64)).is_ok() {
+            if !run.is_empty() {
+                spans.push(Span::styled(std::mem::take(&mut run), style));
+            }
+            let c = if c == ' ' { '│' } else { c };
+            spans.push(Span::styled(c.to_string(), mark));
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, style));
+    }
+    spans
 }
 
 /// Bars of eight heights, scaled to the largest value shown.

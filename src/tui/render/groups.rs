@@ -97,7 +97,7 @@ const GROUP_KEY_COMFORT: usize = 60;
 const L7_NAMES_COMFORT: usize = 48;
 
 /// A row key as a screen shows it: sanitised, in the parts it is shortened by.
-enum Key {
+pub(super) enum Key {
     Text(String),
     One(Endpoint),
     Two(Endpoint, Endpoint, &'static str),
@@ -105,8 +105,13 @@ enum Key {
 
 impl Key {
     fn of(r: &GroupRow) -> Key {
-        match &r.parts {
-            KeyParts::Text => Key::Text(sanitize(&r.key).into_owned()),
+        Key::from_parts(&r.key, &r.parts)
+    }
+
+    /// A key's text and its parts (for the changes view's rows too).
+    pub(super) fn from_parts(key: &str, parts: &KeyParts) -> Key {
+        match parts {
+            KeyParts::Text => Key::Text(sanitize(key).into_owned()),
             KeyParts::One(p) => Key::One(endpoint(p)),
             KeyParts::Two {
                 source,
@@ -116,7 +121,7 @@ impl Key {
         }
     }
 
-    fn width(&self) -> usize {
+    pub(super) fn width(&self) -> usize {
         match self {
             Key::Text(t) => shorten::width(t),
             Key::One(e) => shorten::width(&e.full()),
@@ -144,7 +149,7 @@ fn endpoint(p: &Peer) -> Endpoint {
 /// and destination shortened on their own (each its share of the width, the arrow, the
 /// destination's port and a protocol always kept), an endpoint by its parts (namespace and port
 /// kept, a replica hash cut), other keys where they say least.
-fn key_texts(keys: &[Key], width: usize, by: GroupBy) -> Vec<String> {
+pub(super) fn key_texts(keys: &[Key], width: usize, by: GroupBy) -> Vec<String> {
     let mut out = vec![String::new(); keys.len()];
     // Sources, destinations and single endpoints, each with the width it gets.
     let mut sides: [Vec<(usize, Endpoint, usize)>; 3] = Default::default();
@@ -496,7 +501,7 @@ fn decorate<'a>(
 }
 
 /// The visible rows (the first is row `top` of the list), the selected one lit.
-fn lit<'a>(
+pub(super) fn lit<'a>(
     rows: impl Iterator<Item = Row<'a>>,
     top: usize,
     selected: usize,
@@ -514,7 +519,7 @@ fn lit<'a>(
 }
 
 /// Column titles; those from `numbers_from` on are right-aligned like their figures.
-fn header_row(titles: &[String], numbers_from: usize, theme: &Theme) -> Row<'static> {
+pub(super) fn header_row(titles: &[String], numbers_from: usize, theme: &Theme) -> Row<'static> {
     Row::new(titles.iter().enumerate().map(|(i, t)| {
         let line = Line::from(t.to_string());
         Cell::from(if i >= numbers_from {

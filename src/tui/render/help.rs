@@ -41,6 +41,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             ("Backspace", "take back the last f filter"),
             (
+                "! / x",
+                "jump to the drops the status line alerts on (a filter step) / dismiss the alert",
+            ),
+            (
                 "Esc",
                 "in the table: clear the search, else take back the last f filter, else clear the filter",
             ),
@@ -58,12 +62,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         "Views",
         &[
             (
-                "1 / 2 / 3",
-                "flows, groups, L7 (HTTP routes, DNS names and Kafka topics per service)",
+                "1 / 2 / 3 / 4",
+                "flows, groups, L7 (HTTP routes, DNS names and Kafka topics per service), changes (the last N minutes against the N before: new pairs, drops started or stopped, new drop reasons, rates ×2, new identities dropped; the sparklines mark when they began)",
             ),
             (
                 "Enter",
-                "details of the selected flow; in groups and L7: filter to the row",
+                "details of the selected flow; in groups, L7 and changes: filter to the row",
             ),
             (
                 "a",
@@ -72,6 +76,10 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             (
                 "s",
                 "groups: sort by flows, rate, drops; L7: requests, errors, p99",
+            ),
+            (
+                "+ / -",
+                "changes: a longer / shorter window (1 to 60 minutes)",
             ),
             (
                 "P",
@@ -118,7 +126,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ":",
-                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :w [FILE], :note [FILE] (Tab completes)",
+                "command line: :q, :filter FLAGS, :clear, :help, :flows, :groups, :l7, :changes, :pause, :resume, :retry or r, :since TIME, :until TIME, :cmd, :w [FILE], :note [FILE] (Tab completes)",
             ),
             (
                 "W",

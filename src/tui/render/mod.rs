@@ -14,10 +14,11 @@
 //! │ key hints                                                                    │
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! The detail view and the groups and L7 lists take the table's place; help, the `f` menu, the
+//! The detail view and the groups, L7 and changes lists take the table's place; help, the `f` menu, the
 //! filter bar and the search prompt draw over the main area. Below 140 columns the counters fold
 //! into a one-line strip under the status bar; `Tab` shows the pane while it has the keys.
 
+mod changes;
 mod counters;
 pub(crate) mod detail;
 mod filterbar;
@@ -132,6 +133,7 @@ pub fn draw(f: &mut Frame, m: &Model) {
         },
         Main::Groups(g) => groups::draw_groups(f, m, g, areas.table),
         Main::L7(l) => groups::draw_l7(f, m, l, areas.table),
+        Main::Changes(c) => changes::draw(f, m, c, areas.table),
         Main::Detail(d) => detail::draw(f, m, d, areas.table),
     }
     if let (Some(c), Some(rect)) = (&m.counters, areas.counters) {
@@ -379,7 +381,7 @@ fn command_line(f: &mut Frame, m: &Model, line: &CommandLine, area: Rect) {
         ),
         None => Line::styled(
             shorten::end_cut(
-                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 · :pause :resume · :retry · :cmd",
+                ":q quit · :filter FLAGS · :clear · :help · :flows :groups :l7 :changes · :pause :resume · :retry · :cmd",
                 inner,
             ),
             theme.dim(),

@@ -39,6 +39,11 @@ pub fn draw_status(f: &mut Frame, m: &Model, area: Rect) {
         }
         None => server_state(st, &theme, &mut parts),
     };
+    if let Some(j) = &st.alert {
+        // Cut rather than left out: the drops come first, the keys are in the hints too.
+        let text = sanitize(&crate::tui::alerts::text(j)).into_owned();
+        parts.push((0, text, theme.alert()));
+    }
     parts.extend(st.activity.iter().cloned());
     if st.capture.is_some() {
         return draw_parts(f, area, parts, has_error);
@@ -475,6 +480,15 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             ("/", "filter"),
             ("W", "note"),
         ],
+        View::Changes => vec![
+            ("j/k", "move"),
+            ("Enter", "filter to change"),
+            ("+/-", "window"),
+            ("space", pause),
+            ("Esc", "flows"),
+            ("/", "filter"),
+            ("W", "note"),
+        ],
         View::Flows => {
             let mut v = vec![("j/k", "move"), ("Enter", "details")];
             if h.dropped {
@@ -504,6 +518,10 @@ pub fn draw_hints(f: &mut Frame, m: &Model, area: Rect) {
             v
         }
     };
+    if m.status.alert.is_some() && !m.help && m.bar.is_none() && m.command.is_none() {
+        hints.insert(0, ("!", "jump to alert"));
+        hints.insert(1, ("x", "dismiss"));
+    }
     if !m.help {
         hints.push(("?", "help"));
     }
