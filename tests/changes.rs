@@ -168,7 +168,7 @@ fn enter_on_a_change_filters_to_its_flows_and_backspace_takes_it_back() {
 }
 
 #[test]
-fn without_enough_history_the_view_says_how_many_more_minutes_it_needs() {
+fn without_enough_history_the_view_says_how_long_it_still_needs() {
     let flows = by_time(spread(30, 120, 0, |ago| {
         flow(FRONT, CART, ago, false, 1000)
     }));
@@ -176,7 +176,7 @@ fn without_enough_history_the_view_says_how_many_more_minutes_it_needs() {
     press(&mut ui, KeyCode::Char('4'));
     let text = screen(&mut ui, 120, 30);
     assert!(
-        text.contains("need 8 more minutes of flows to compare the last 5m"),
+        text.contains("need 3m more of flows to compare the last 5m"),
         "{text}"
     );
     // A one-minute window has its minute before.
@@ -185,9 +185,14 @@ fn without_enough_history_the_view_says_how_many_more_minutes_it_needs() {
     press(&mut ui, KeyCode::Char('-'));
     let text = screen(&mut ui, 120, 30);
     assert!(text.contains("last 1m vs the 1m before"), "{text}");
-    assert!(!text.contains("more minutes"), "{text}");
+    assert!(!text.contains("Not enough history"), "{text}");
     press(&mut ui, KeyCode::Char('+'));
     assert!(screen(&mut ui, 120, 30).contains("last 2m vs the 2m before"));
+    // Down to 30 seconds, for a session just started.
+    for _ in 0..3 {
+        press(&mut ui, KeyCode::Char('-'));
+    }
+    assert!(screen(&mut ui, 120, 30).contains("last 30s vs the 30s before"));
 }
 
 #[test]

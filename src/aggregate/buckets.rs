@@ -30,8 +30,7 @@ pub(super) struct Windows {
 }
 
 impl Windows {
-    pub(super) fn new(mins: i64, now_secs: i64) -> Self {
-        let secs = mins * 60;
+    pub(super) fn new(secs: i64, now_secs: i64) -> Self {
         let res = (secs + BUCKETS_PER_WINDOW - 1) / BUCKETS_PER_WINDOW;
         Windows {
             res,

@@ -36,10 +36,11 @@ use super::server::Servers;
 use crate::api::flow::{Flow, Verdict};
 use crate::store::{FlowRef, Ring};
 
-/// The recent window's length unless the user changes it (`+` / `-`).
-pub const DEFAULT_WINDOW_MINS: i64 = 5;
-pub const MIN_WINDOW_MINS: i64 = 1;
-pub const MAX_WINDOW_MINS: i64 = 60;
+/// The recent window's length in seconds unless the user changes it (`+` / `-`).
+pub const DEFAULT_WINDOW_SECS: i64 = 300;
+/// Short enough to compare a freshly started session (a demo, a new port-forward).
+pub const MIN_WINDOW_SECS: i64 = 30;
+pub const MAX_WINDOW_SECS: i64 = 3600;
 /// Buckets per window at most: 1 s buckets up to 5 minutes, wider beyond.
 pub const BUCKETS_PER_WINDOW: i64 = 300;
 /// A pair's flows must change at least this many times over for a RATE row…
@@ -185,7 +186,7 @@ pub enum History {
 /// The changes engine: see the module doc.
 #[derive(Debug)]
 pub struct Changes {
-    mins: i64,
+    secs: i64,
     cap: usize,
     windows: Option<Windows>,
     servers: Servers,
@@ -209,15 +210,16 @@ pub struct Changes {
 
 impl Default for Changes {
     fn default() -> Self {
-        Changes::new(DEFAULT_WINDOW_MINS, DEFAULT_CHANGES_CAP)
+        Changes::new(DEFAULT_WINDOW_SECS, DEFAULT_CHANGES_CAP)
     }
 }
 
 impl Changes {
-    /// A recent window of `mins` minutes (clamped to 1–60), at most `cap` keys of each kind.
-    pub fn new(mins: i64, cap: usize) -> Self {
+    /// A recent window of `secs` seconds (clamped to 30 s – 1 h), at most `cap` keys of each
+    /// kind.
+    pub fn new(secs: i64, cap: usize) -> Self {
         Changes {
-            mins: mins.clamp(MIN_WINDOW_MINS, MAX_WINDOW_MINS),
+            secs: secs.clamp(MIN_WINDOW_SECS, MAX_WINDOW_SECS),
             cap: cap.max(1),
             windows: None,
             // Pairs are of servers: a few servers make many pairs.
@@ -236,20 +238,20 @@ impl Changes {
         }
     }
 
-    pub fn window_mins(&self) -> i64 {
-        self.mins
+    pub fn window_secs(&self) -> i64 {
+        self.secs
     }
 
     /// Forgets everything (a new ring, a new filter, a new window); the window and cap stay.
     pub fn reset(&mut self) {
-        *self = Changes::new(self.mins, self.cap);
+        *self = Changes::new(self.secs, self.cap);
     }
 
     /// A new window length: everything is counted again.
-    pub fn set_window_mins(&mut self, mins: i64) {
-        let mins = mins.clamp(MIN_WINDOW_MINS, MAX_WINDOW_MINS);
-        if mins != self.mins {
-            *self = Changes::new(mins, self.cap);
+    pub fn set_window_secs(&mut self, secs: i64) {
+        let secs = secs.clamp(MIN_WINDOW_SECS, MAX_WINDOW_SECS);
+        if secs != self.secs {
+            *self = Changes::new(secs, self.cap);
         }
     }
 
@@ -266,7 +268,7 @@ impl Changes {
     /// Moves the windows to end at `now_secs`. A clock that went back (a capture's end
     /// replacing the wall clock) starts the count over.
     fn move_to(&mut self, now_secs: i64) {
-        let w = Windows::new(self.mins, now_secs);
+        let w = Windows::new(self.secs, now_secs);
         match self.windows {
             Some(old) if w.now < old.now => {
                 self.reset();

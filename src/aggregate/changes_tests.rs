@@ -253,7 +253,7 @@ fn keys_beyond_the_cap_are_counted_as_not_compared() {
     let mut flows = baseline();
     flows.extend(spread(5, 60, 0, |ago| fwd(FRONT, CART, ago)));
     flows.extend(spread(7, 60, 0, |ago| fwd(PAY, CART, ago)));
-    let mut c = Changes::new(5, 2);
+    let mut c = Changes::new(300, 2);
     count(&mut c, &ring(&flows), NOW);
     // Two pairs kept (the steady one first), the third's flows not compared.
     assert_eq!(c.not_compared(), 7);
@@ -264,9 +264,9 @@ fn keys_beyond_the_cap_are_counted_as_not_compared() {
 fn a_longer_window_uses_wider_buckets_and_compares_its_own_spans() {
     let mut flows = spread(100, 1199, 0, |ago| fwd(FRONT, DB, ago));
     flows.extend(spread(25, 500, 0, |ago| fwd(FRONT, CART, ago)));
-    let mut c = Changes::new(10, 100);
+    let mut c = Changes::new(600, 100);
     count(&mut c, &ring(&flows), NOW);
-    assert_eq!(c.window_mins(), 10);
+    assert_eq!(c.window_secs(), 600);
     assert_eq!(
         kinds(&c),
         [(
@@ -276,8 +276,8 @@ fn a_longer_window_uses_wider_buckets_and_compares_its_own_spans() {
             25
         )]
     );
-    c.set_window_mins(99);
-    assert_eq!(c.window_mins(), MAX_WINDOW_MINS);
+    c.set_window_secs(99 * 60);
+    assert_eq!(c.window_secs(), MAX_WINDOW_SECS);
     assert_eq!(c.row_count(), 0, "a new window counts again");
 }
 

@@ -34,8 +34,8 @@ mod server;
 mod stats;
 
 pub use changes::{
-    ALERT_FACTOR, ALERT_MIN_DROPS, ALERT_SECS, ChangeKind, ChangeRow, Changes, DEFAULT_WINDOW_MINS,
-    History, Jump, JumpKey, MAX_WINDOW_MINS, MIN_WINDOW_MINS, RATE_FACTOR, RATE_MIN_FLOWS,
+    ALERT_FACTOR, ALERT_MIN_DROPS, ALERT_SECS, ChangeKind, ChangeRow, Changes, DEFAULT_WINDOW_SECS,
+    History, Jump, JumpKey, MAX_WINDOW_SECS, MIN_WINDOW_SECS, RATE_FACTOR, RATE_MIN_FLOWS,
 };
 pub use filters::cel_str;
 pub use groups::{GroupBy, GroupRow, Groups, RATE_SECS, SortBy};

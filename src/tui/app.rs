@@ -617,9 +617,9 @@ impl App {
             Action::LongerWindow | Action::ShorterWindow if self.view == View::Changes => {
                 let longer = action == Action::LongerWindow;
                 if self.views.change_window(longer) {
-                    let mins = self.views.changes.window_mins();
+                    let span = super::render::span(self.views.changes.window_secs());
                     self.note(format!(
-                        "changes: the last {mins}m against the {mins}m before"
+                        "changes: the last {span} against the {span} before"
                     ));
                 }
             }

@@ -242,7 +242,8 @@ pub struct Changes {
     pub selected: usize,
     pub total: usize,
     /// The recent window's length (the one before is as long).
-    pub window_mins: i64,
+    /// The recent window, in seconds.
+    pub window_secs: i64,
     pub history: History,
     /// Flows of keys beyond the cap.
     pub not_compared: u64,

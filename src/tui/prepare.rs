@@ -342,7 +342,7 @@ impl App {
             top: window.start,
             selected: self.views.changes_pos.selected,
             total: c.row_count(),
-            window_mins: c.window_mins(),
+            window_secs: c.window_secs(),
             history: c.history(),
             not_compared: c.not_compared(),
             progress,

@@ -164,18 +164,18 @@ impl Views {
             .sync_until(&store.ring, now_secs, limit, deadline, accepts);
     }
 
-    /// `+` / `-`: the next longer or shorter recent window of the changes view (1, 2, 3, 5,
-    /// 10, 15, 30, 60 minutes), counted again; whether it changed.
+    /// `+` / `-`: the next longer or shorter recent window of the changes view (30 s, 1, 2,
+    /// 3, 5, 10, 15, 30, 60 minutes), counted again; whether it changed.
     pub fn change_window(&mut self, longer: bool) -> bool {
-        const STEPS: [i64; 8] = [1, 2, 3, 5, 10, 15, 30, 60];
-        let mins = self.changes.window_mins();
+        const STEPS: [i64; 9] = [30, 60, 120, 180, 300, 600, 900, 1800, 3600];
+        let secs = self.changes.window_secs();
         let next = if longer {
-            STEPS.iter().find(|&&m| m > mins)
+            STEPS.iter().find(|&&s| s > secs)
         } else {
-            STEPS.iter().rev().find(|&&m| m < mins)
+            STEPS.iter().rev().find(|&&s| s < secs)
         };
-        let Some(&m) = next else { return false };
-        self.changes.set_window_mins(m);
+        let Some(&s) = next else { return false };
+        self.changes.set_window_secs(s);
         self.changes_pos = Cursor::at_start();
         true
     }

@@ -29,7 +29,7 @@ use crate::tui::views::age;
 
 pub fn draw(f: &mut Frame, m: &Model, c: &model::Changes, area: Rect) {
     let theme = Theme::of(m);
-    let mins = c.window_mins;
+    let span = duration(c.window_secs);
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(view_tabs(m.view, &theme));
@@ -37,7 +37,7 @@ pub fn draw(f: &mut Frame, m: &Model, c: &model::Changes, area: Rect) {
         block = block.title(paused);
     }
     block = block.title(Line::styled(
-        format!(" last {mins}m vs the {mins}m before (+/-) · Enter filters "),
+        format!(" last {span} vs the {span} before (+/-) · Enter filters "),
         theme.dim(),
     ));
     if let Some(filter) = filter_title(m.filter.as_ref(), &theme) {
@@ -48,7 +48,7 @@ pub fn draw(f: &mut Frame, m: &Model, c: &model::Changes, area: Rect) {
     }
     if let History::Short { need_secs } = c.history {
         if !c.rows.is_empty() {
-            let covered = (mins * 60 - need_secs).max(0);
+            let covered = (c.window_secs - need_secs).max(0);
             block = block.title(Line::styled(
                 format!(" before: only {} of flows ", duration(covered)),
                 theme.fg(Color::Yellow),
@@ -170,17 +170,17 @@ pub fn draw(f: &mut Frame, m: &Model, c: &model::Changes, area: Rect) {
 
 /// Why the list is empty.
 fn empty_text(c: &model::Changes) -> String {
-    let mins = c.window_mins;
+    let span = duration(c.window_secs);
     match c.history {
         _ if c.progress.is_some() => "counting the flows held…".into(),
         History::Empty => "no flows yet".into(),
-        History::Short { need_secs } if need_secs >= mins * 60 => format!(
-            "Not enough history yet: need {} more minutes of flows to compare the last {mins}m \
-             with the {mins}m before (- shortens the window).",
-            (need_secs + 59) / 60
+        History::Short { need_secs } if need_secs >= c.window_secs => format!(
+            "Not enough history yet: need {} more of flows to compare the last {span} with the \
+             {span} before (- shortens the window, down to 30s).",
+            duration(need_secs - c.window_secs + 1)
         ),
         _ => format!(
-            "No changes: the last {mins}m look like the {mins}m before (no new pairs, no drops \
+            "No changes: the last {span} look like the {span} before (no new pairs, no drops \
              started or stopped, no new drop reasons, no new identities dropped, no rate ×{RATE_FACTOR} \
              with at least {RATE_MIN_FLOWS} flows)."
         ),
@@ -188,7 +188,7 @@ fn empty_text(c: &model::Changes) -> String {
 }
 
 /// `4m30s`, `5m`, `40s`.
-fn duration(secs: i64) -> String {
+pub(crate) fn duration(secs: i64) -> String {
     match (secs / 60, secs % 60) {
         (0, s) => format!("{s}s"),
         (m, 0) => format!("{m}m"),

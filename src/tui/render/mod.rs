@@ -19,6 +19,7 @@
 //! into a one-line strip under the status bar; `Tab` shows the pane while it has the keys.
 
 mod changes;
+pub(crate) use changes::duration as span;
 mod counters;
 pub(crate) mod detail;
 mod filterbar;
