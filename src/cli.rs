@@ -215,8 +215,9 @@ pub struct IncidentArgs {
     /// Play an incident on cue (after --scenario-at), amid the normal traffic.
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<Scenario>,
-    /// When the --scenario incident begins, counted from the start (Go duration: 20s, 1m).
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, requires = "scenario")]
+    /// When the --scenario incident begins, counted from the start (Go duration: 45s, 2m): long
+    /// enough for a baseline the changes view and the alerts compare against.
+    #[arg(long, value_name = "DURATION", default_value = "45s", value_parser = parse_duration, requires = "scenario")]
     pub scenario_at: Duration,
 }
 
@@ -368,7 +369,7 @@ mod tests {
             panic!("{demo:?}")
         };
         assert_eq!(d.incident.scenario, Some(Scenario::LabelChange));
-        assert_eq!(d.incident.scenario_at, Duration::from_secs(20));
+        assert_eq!(d.incident.scenario_at, Duration::from_secs(45));
         assert_eq!(d.incident.seed, None);
         let serve = Cli::try_parse_from([
             "hubtop",

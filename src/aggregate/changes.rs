@@ -56,7 +56,7 @@ pub const ALERT_FACTOR: u64 = 4;
 /// …and at least this many drops.
 pub const ALERT_MIN_DROPS: u64 = 10;
 /// Seconds of baseline an alert needs (before that, every drop would be a jump).
-pub const ALERT_BASELINE_SECS: i64 = 60;
+pub const ALERT_BASELINE_SECS: i64 = 30;
 /// Rows whose start the sparklines mark.
 pub const MARKED_ROWS: usize = 8;
 

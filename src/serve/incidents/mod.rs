@@ -46,7 +46,7 @@ use crate::api::flow::{Endpoint, NetworkInterface};
 
 /// Time from the generator's start to the incident, unless told otherwise: long enough to see
 /// the cluster's normal traffic first.
-pub const DEFAULT_SCENARIO_AT: Duration = Duration::from_secs(20);
+pub const DEFAULT_SCENARIO_AT: Duration = Duration::from_secs(45);
 
 /// How long the peers' policies take to learn checkout's new identity in `label-change`.
 pub const IDENTITY_REGENERATION: Duration = Duration::from_secs(6);
