@@ -482,6 +482,43 @@ fn main() {
                 )
             });
             row(&mut report, "live", &live);
+            if filtered {
+                // The why panel: a drop selected (not following) is explained every frame.
+                key(&mut ui, KeyCode::Char('k'));
+                draw(&mut t, &mut ui);
+                assert!(
+                    ui.app.why && !ui.app.table.anchor.follow,
+                    "a drop is selected with the panel on"
+                );
+                let st = frames(&mut t, &mut ui, || {});
+                let live = frames(&mut t, &mut ui, || {
+                    arrive(
+                        &shared,
+                        &mut ingester,
+                        &variants,
+                        &mut next,
+                        ARRIVALS_PER_FRAME,
+                    )
+                });
+                for (kind, tm) in [("static", st), ("live", live)] {
+                    let measured = format!("p50 {} / p99 {}", ms(tm.p50), ms(tm.p99));
+                    let what = format!(
+                        "{label} flows, a drop selected, why panel beside, {kind}: p50 / p99"
+                    );
+                    let id = format!("frame.{label}.why.{kind}");
+                    if is_target {
+                        report.row(
+                            &id,
+                            &what,
+                            measured,
+                            format!("p99 ≤ {}", ms(TARGET_P99_1M)),
+                            Some(tm.p99 <= TARGET_P99_1M),
+                        );
+                    } else {
+                        report.note(&id, &what, measured);
+                    }
+                }
+            }
         }
 
         if n == largest {
