@@ -104,17 +104,7 @@ fn screen(ui: &mut Ui, w: u16, h: u16) -> String {
     common::screen::screen(ui, w, h)
 }
 
-macro_rules! snapshot {
-    ($name:expr, $text:expr) => {
-        insta::with_settings!({filters => vec![
-            (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( \S+|Z)", "[datetime]"),
-            (r"\d\d:\d\d:\d\d\.\d\d\d", "[time]"),
-            (r"\b\d\d:\d\d:\d\d\b", "[hh:mm:ss]"),
-        ]}, {
-            insta::assert_snapshot!($name, $text);
-        });
-    };
-}
+use crate::screen_snapshot as snapshot;
 
 #[test]
 fn four_lists_what_changed_with_its_kind_counts_and_when_it_began() {
