@@ -5,6 +5,7 @@ use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    version_text();
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let files = [
         "proto/flow/flow.proto",
@@ -327,4 +328,35 @@ fn jsonpb_schema(fds: &protox::prost_reflect::prost_types::FileDescriptorSet) ->
         .unwrap();
     }
     code
+}
+
+/// `HUBTOP_VERSION_TEXT` for `hubtop --version`: the package version and the commit it was built
+/// from (`0.1.0 (commit 1a2b3c4d5e6f)`), or says the build is not from a git checkout. The build
+/// runs again when the checked-out commit changes (HEAD, the branch it names, packed refs).
+fn version_text() {
+    use std::process::Command;
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={dir}/{branch}");
+        }
+    }
+    let commit = git(&["rev-parse", "--short=12", "HEAD"])
+        .filter(|c| c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let text = match commit {
+        Some(c) => format!("{version} (commit {c})"),
+        None => format!("{version} (commit unknown: not built from a git checkout)"),
+    };
+    println!("cargo:rustc-env=HUBTOP_VERSION_TEXT={text}");
 }

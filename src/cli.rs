@@ -10,7 +10,7 @@ use crate::serve::Scenario;
 #[derive(Debug, Parser)]
 #[command(
     name = "hubtop",
-    version,
+    version = env!("HUBTOP_VERSION_TEXT"),
     about = "A terminal UI for Cilium Hubble network flows",
     long_about = "A terminal UI for Cilium Hubble network flows.\n\n\
         Run `kubectl -n kube-system port-forward svc/hubble-relay 4245:80`, then `hubtop`\n\
