@@ -17,11 +17,11 @@ use ratatui::{
     layout::{Constraint, Rect},
     style::{Color, Modifier, Style},
     text::Line,
-    widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap},
+    widgets::{Cell, Paragraph, Row, Table, Wrap},
 };
 
 use super::groups::{Key, header_row, key_texts, lit};
-use super::{Theme, filter_title, paused_title, thousands, view_tabs, window_title};
+use super::{Theme, thousands};
 use crate::aggregate::{ChangeKind, GroupBy, History, RATE_FACTOR, RATE_MIN_FLOWS};
 use crate::tui::model::{self, Model};
 use crate::tui::shorten;
@@ -30,22 +30,11 @@ use crate::tui::views::age;
 pub fn draw(f: &mut Frame, m: &Model, c: &model::Changes, area: Rect) {
     let theme = Theme::of(m);
     let span = duration(c.window_secs);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme));
-    if let Some(paused) = paused_title(m, &theme) {
-        block = block.title(paused);
-    }
-    block = block.title(Line::styled(
+    let about = Line::styled(
         format!(" last {span} vs the {span} before (+/-) · Enter filters "),
         theme.dim(),
-    ));
-    if let Some(filter) = filter_title(m.filter.as_ref(), &theme) {
-        block = block.title(filter);
-    }
-    if let Some(window) = window_title(m.window.as_ref(), &theme) {
-        block = block.title(window);
-    }
+    );
+    let mut block = super::view_block(m, &theme, None, Some(about));
     if let History::Short { need_secs } = c.history {
         if !c.rows.is_empty() {
             let covered = (c.window_secs - need_secs).max(0);

@@ -8,10 +8,10 @@ use ratatui::{
     layout::{Constraint, Rect},
     style::{Color, Style},
     text::{Line, Span},
-    widgets::{Block, Borders, Cell, Row, Table},
+    widgets::{Block, Cell, Row, Table},
 };
 
-use super::{Theme, filter_title, paused_title, thousands, view_tabs};
+use super::{Theme, thousands};
 use crate::aggregate::{GroupBy, GroupRow, KeyParts, L7Kind, Peer};
 use crate::format::sanitize;
 use crate::tui::model::{self, Model};
@@ -69,21 +69,16 @@ pub fn draw_groups(f: &mut Frame, m: &Model, g: &model::Groups, area: Rect) {
     let header = header_row(&titles, 1, &theme);
     let mut widths = vec![Constraint::Fill(1)];
     widths.extend(fit.widths(&cols));
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme));
-    if let Some(paused) = paused_title(m, &theme) {
-        block = block.title(paused);
-    }
-    block = block.title(Line::styled(
+    let about = Line::styled(
         format!(
             " by {} (a) · sort: {} (s) · Enter filters ",
             by.label(),
             sort.label()
         ),
         theme.dim(),
-    ));
-    block = decorate(block, m, &theme, total, selected, "groups", progress);
+    );
+    let block = super::view_block(m, &theme, None, Some(about));
+    let block = decorate(block, &theme, total, selected, "groups", progress);
     let table = Table::new(body, widths)
         .header(header)
         .block(block)
@@ -424,20 +419,15 @@ pub fn draw_l7(f: &mut Frame, m: &Model, l7: &model::L7, area: Rect) {
         Constraint::Fill(1),
     ];
     widths.extend(fit.widths(&cols));
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(view_tabs(m.view, &theme));
-    if let Some(paused) = paused_title(m, &theme) {
-        block = block.title(paused);
-    }
-    block = block.title(Line::styled(
+    let about = Line::styled(
         format!(
             " routes per service · sort: {} (s) · Enter filters ",
             sort.label()
         ),
         theme.dim(),
-    ));
-    block = decorate(block, m, &theme, total, selected, "routes", progress);
+    );
+    let block = super::view_block(m, &theme, None, Some(about));
+    let block = decorate(block, &theme, total, selected, "routes", progress);
     let table = Table::new(body, widths)
         .header(header)
         .block(block)
@@ -458,22 +448,15 @@ fn widest(texts: impl Iterator<Item = String>) -> usize {
     texts.map(|t| shorten::width(&t)).max().unwrap_or(0)
 }
 
-/// The filter, the position, and the counting progress, around a view's table.
+/// The position and the counting progress, around a view's table.
 fn decorate<'a>(
     mut block: Block<'a>,
-    m: &Model,
     theme: &Theme,
     total: usize,
     selected: usize,
     what: &str,
     progress: Option<f64>,
 ) -> Block<'a> {
-    if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
-        block = block.title(filter);
-    }
-    if let Some(window) = super::window_title(m.window.as_ref(), theme) {
-        block = block.title(window);
-    }
     let position = if total == 0 {
         match (progress, what) {
             (Some(_), _) => "counting…".to_string(),

@@ -490,6 +490,33 @@ pub(crate) fn view_tabs(current: View, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The frame of the main area's views: the view tabs, `PAUSED` (else `unpaused`, the view's own
+/// state such as `SCROLLED`), what the view shows (`about`), then the filter and the window.
+pub(crate) fn view_block(
+    m: &Model,
+    theme: &Theme,
+    unpaused: Option<Line<'static>>,
+    about: Option<Line<'static>>,
+) -> ratatui::widgets::Block<'static> {
+    use ratatui::widgets::{Block, Borders};
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(view_tabs(m.view, theme));
+    if let Some(state) = paused_title(m, theme).or(unpaused) {
+        block = block.title(state);
+    }
+    if let Some(about) = about {
+        block = block.title(about);
+    }
+    if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
+        block = block.title(filter);
+    }
+    if let Some(window) = window_title(m.window.as_ref(), theme) {
+        block = block.title(window);
+    }
+    block
+}
+
 /// `PAUSED +N new` while the views stand still: right after the view tabs, where the eye is.
 pub(crate) fn paused_title(m: &Model, theme: &Theme) -> Option<Line<'static>> {
     let new = m.status.paused_new?;

@@ -11,10 +11,10 @@ use ratatui::{
     layout::{Constraint, Rect},
     style::Color,
     text::{Line, Span},
-    widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap},
+    widgets::{Block, Cell, Paragraph, Row, Table, Wrap},
 };
 
-use super::{Theme, filter_title, paused_title, thousands, view_tabs, window_title};
+use super::{Theme, thousands};
 use crate::format::sanitize;
 use crate::tui::model::{self, Conn, Model};
 use crate::tui::rowtext::RowText;
@@ -225,20 +225,8 @@ pub fn draw(f: &mut Frame, m: &Model, t: &model::Table, area: Rect) {
 /// The table's frame: the view tabs, then the state the rows are in (paused, scrolled, the
 /// filter, the search), then the position at the bottom.
 fn table_block(m: &Model, t: &model::Table, theme: &Theme) -> Block<'static> {
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(view_tabs(m.view, theme));
-    if let Some(paused) = paused_title(m, theme) {
-        block = block.title(paused);
-    } else if !t.follow {
-        block = block.title(Line::styled(" SCROLLED · G follows ", theme.alert()));
-    }
-    if let Some(filter) = filter_title(m.filter.as_ref(), theme) {
-        block = block.title(filter);
-    }
-    if let Some(window) = window_title(m.window.as_ref(), theme) {
-        block = block.title(window);
-    }
+    let scrolled = (!t.follow).then(|| Line::styled(" SCROLLED · G follows ", theme.alert()));
+    let mut block = super::view_block(m, theme, scrolled, None);
     let position = match t.position {
         Some((p, total)) => format!(" {}/{} ", thousands(p as u64 + 1), thousands(total as u64)),
         None => String::new(),
