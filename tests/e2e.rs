@@ -8,7 +8,7 @@ use std::{
 
 mod common;
 
-use common::tmux::{BIN, Tmux, spawn_serve};
+use common::tmux::{BIN, Tmux, has_row, spawn_serve};
 
 /// The number in the status bar's ` PAUSED +1,234 new `, if it shows.
 fn new_while_paused(screen: &str) -> Option<u64> {
@@ -286,12 +286,7 @@ fn incident_drill_down_filter_details_one_key_filters_views_and_search() {
     // A table row (`│HH:MM:SS.mmm DROPPED …`), not just the counters pane's DROPPED line: Enter
     // and `f` below need a selected flow.
     let s = t.wait_for("a dropped flow in the table", 15, |s| {
-        s.contains("filter: --verdict DROPPED")
-            && s.lines().any(|l| {
-                l.strip_prefix('│')
-                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-                    && l.contains(" DROPPED ")
-            })
+        s.contains("filter: --verdict DROPPED") && has_row(s, "DROPPED")
     });
     let table: Vec<&str> = s.lines().skip(4).take(20).collect();
     assert!(

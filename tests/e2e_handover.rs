@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::tmux::{BIN, Tmux, spawn_serve};
+use common::tmux::{BIN, Tmux, has_row, spawn_serve};
 use hubtop::filter::flags as filter_flags;
 use hubtop::tui::handover;
 use prost::Message;
@@ -21,8 +21,10 @@ fn c_copies_the_hubble_command_by_osc52_and_colon_cmd_shows_it() {
     t.cmd(&["set-option", "-g", "set-clipboard", "on"])
         .status()
         .unwrap();
-    t.wait_for("drops", 30, |s| {
-        s.contains("● live") && s.contains("DROPPED")
+    // A row, not the filter bar's "--verdict DROPPED": `c` on an empty ring has no flows to
+    // bound the command by, so it gives no --since/--until.
+    t.wait_for("a dropped flow in the table", 30, |s| {
+        s.contains("● live") && has_row(s, "DROPPED")
     });
     t.send_literal("c");
     let s = t.wait_for("the confirmation", 10, |s| {
