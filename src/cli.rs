@@ -192,6 +192,10 @@ pub struct TuiArgs {
         help_heading = "Recording"
     )]
     pub record_keep: u32,
+    /// Serve OpenMetrics for Prometheus at http://ADDR/metrics (`127.0.0.1:9965`, or `:9965`
+    /// for every interface): every flow received, by verdict, drop reason, workload, route.
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_listen, help_heading = "Metrics")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -246,6 +250,10 @@ pub struct ServeArgs {
     /// The password for --basic-auth-username.
     #[arg(long, value_name = "PASSWORD", requires = "basic_auth_username")]
     pub basic_auth_password: Option<String>,
+    /// Serve OpenMetrics for Prometheus at http://ADDR/metrics (`127.0.0.1:9965`, or `:9965`
+    /// for every interface): every flow served, by verdict, drop reason, workload, route.
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_listen)]
+    pub metrics_listen: Option<String>,
     // Last: its help heading would go on to the flags after it.
     #[command(flatten)]
     pub incident: IncidentArgs,

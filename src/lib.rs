@@ -9,6 +9,7 @@ pub mod cli;
 pub mod explain;
 pub mod filter;
 pub mod format;
+pub mod metrics;
 pub mod observe;
 pub mod serve;
 pub mod source;

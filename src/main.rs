@@ -127,7 +127,8 @@ async fn tui(conn: ConnectionArgs, args: TuiArgs, filters: FilterFlags) -> Resul
         hubtop::source::ServerAddr::parse(&conn.server, conn.tls)?;
     }
     conn.basic_auth().map_err(color_eyre::eyre::Report::msg)?;
-    let cfg = source_config(conn.clone(), &args, filters)?;
+    let mut cfg = source_config(conn.clone(), &args, filters)?;
+    cfg.metrics = metrics_listener(&args).await?;
     hubtop::tui::run(cfg, Origin::Server(Box::new(conn))).await
 }
 
@@ -148,6 +149,7 @@ async fn capture(
     let conn = ConnectionArgs::plain("127.0.0.1:0".into());
     let cfg = SourceConfig {
         capture: files.clone(),
+        metrics: metrics_listener(&args).await?,
         ..source_config(conn, &args, filters)?
     };
     hubtop::tui::run(cfg, Origin::Capture(files)).await
@@ -163,7 +165,16 @@ fn demo_config(rate: f64, incident: &IncidentArgs) -> DemoConfig {
     }
 }
 
+/// `--metrics-listen`, bound now: a port in use is an error before the TUI starts.
+async fn metrics_listener(args: &TuiArgs) -> Result<Option<tokio::net::TcpListener>> {
+    match &args.metrics_listen {
+        Some(addr) => Ok(Some(hubtop::metrics::bind(addr).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
+    let metrics = metrics_listener(&args.tui).await?;
     let (addr, server) = serve::spawn_local(ServeOptions {
         source: FlowSource::Demo(demo_config(args.rate, &args.incident)),
         buffer: 65_535,
@@ -172,7 +183,8 @@ async fn demo(args: DemoArgs, filters: FilterFlags) -> Result<()> {
     .await
     .wrap_err("starting the demo server")?;
     let conn = ConnectionArgs::plain(addr.to_string());
-    let cfg = source_config(conn, &args.tui, filters)?;
+    let mut cfg = source_config(conn, &args.tui, filters)?;
+    cfg.metrics = metrics;
     let result = hubtop::tui::run(cfg, Origin::Demo(addr.to_string())).await;
     server.stop().await;
     result
@@ -199,10 +211,19 @@ async fn serve_cmd(args: ServeArgs) -> Result<()> {
     };
     // The source first: a capture that cannot be read fails before anything is bound, and the
     // port is not taken (connections waiting unanswered) while a big one loads.
-    let prepared = serve::prepare(opts).await?;
+    let prepared = serve::prepare_metered(opts, args.metrics_listen.is_some()).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
+    let _metrics = match (&args.metrics_listen, prepared.metrics()) {
+        (Some(addr), Some(render)) => {
+            let endpoint = hubtop::metrics::spawn(hubtop::metrics::bind(addr).await?, render)?;
+            // Before the listening line, which scripts and tests wait for.
+            eprintln!("hubtop serve: metrics on http://{}/metrics", endpoint.addr);
+            Some(endpoint)
+        }
+        _ => None,
+    };
     // The address actually bound (`--listen 127.0.0.1:0` picks a free port), once the source is
     // ready: scripts and tests wait for this line, then connect.
     let ready = |addr| eprintln!("hubtop serve: listening on {addr}");

@@ -20,6 +20,8 @@ pub enum Record<'a> {
         code: u32,
         method: &'a str,
         url: &'a str,
+        /// `HTTP/1.1`, `HTTP/2`: what Hubble's HTTP metrics call `protocol`.
+        protocol: &'a str,
     },
     Kafka {
         error_code: i32,
@@ -96,9 +98,14 @@ fn merge_layer7<'a>(buf: &'a [u8], facts: &mut L7Facts<'a>) -> Option<()> {
                 facts.record = Some(Record::Dns { query, rcode });
             }
             (101, 2) => {
-                let (mut code, mut method, mut url) = match facts.record {
-                    Some(Record::Http { code, method, url }) => (code, method, url),
-                    _ => (0, "", ""),
+                let (mut code, mut method, mut url, mut protocol) = match facts.record {
+                    Some(Record::Http {
+                        code,
+                        method,
+                        url,
+                        protocol,
+                    }) => (code, method, url, protocol),
+                    _ => (0, "", "", ""),
                 };
                 for h in fields(payload(buf, &f)) {
                     let h = h.ok()?;
@@ -106,10 +113,16 @@ fn merge_layer7<'a>(buf: &'a [u8], facts: &mut L7Facts<'a>) -> Option<()> {
                         (1, 0) => code = h.varint as u32,
                         (2, 2) => method = text(buf, &f, &h)?,
                         (3, 2) => url = text(buf, &f, &h)?,
+                        (4, 2) => protocol = text(buf, &f, &h)?,
                         _ => {}
                     }
                 }
-                facts.record = Some(Record::Http { code, method, url });
+                facts.record = Some(Record::Http {
+                    code,
+                    method,
+                    url,
+                    protocol,
+                });
             }
             (102, 2) => {
                 let (mut error_code, mut api_key, mut topic) = match facts.record {
@@ -205,7 +218,8 @@ mod tests {
             Some(Record::Http {
                 code: 0,
                 method: "GET",
-                url: "/x?y"
+                url: "/x?y",
+                protocol: ""
             })
         );
     }
@@ -229,6 +243,7 @@ mod tests {
             record: Some(layer7::Record::Http(Http {
                 method: "GET".into(),
                 url: "/a".into(),
+                protocol: "HTTP/1.1".into(),
                 ..Default::default()
             })),
         });
@@ -248,7 +263,8 @@ mod tests {
             Some(Record::Http {
                 code: 503,
                 method: "GET",
-                url: "/a"
+                url: "/a",
+                protocol: "HTTP/1.1"
             })
         );
     }

@@ -27,7 +27,7 @@ mod changes;
 mod filters;
 mod groups;
 mod keys;
-mod l7;
+pub(crate) mod l7;
 mod pairing;
 pub mod route;
 mod server;

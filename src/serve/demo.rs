@@ -56,7 +56,12 @@ impl Drop for Demo {
 }
 
 /// Builds the demo cluster, a hub holding its history, and starts the generator thread.
-pub fn start(cfg: &DemoConfig, buffer: usize, version: String) -> Result<(Arc<Hub>, Demo)> {
+pub fn start(
+    cfg: &DemoConfig,
+    buffer: usize,
+    version: String,
+    meter: Option<Arc<crate::metrics::Meter>>,
+) -> Result<(Arc<Hub>, Demo)> {
     if !cfg.rate.is_finite() || !(0.0..=MAX_RATE).contains(&cfg.rate) {
         bail!(
             "the demo rate must be between 0 and {MAX_RATE} flows per second, got {}",
@@ -72,7 +77,7 @@ pub fn start(cfg: &DemoConfig, buffer: usize, version: String) -> Result<(Arc<Hu
     std::thread::Builder::new()
         .name("hubtop-demo".into())
         .spawn(move || {
-            let (hub, generator) = Generator::with_history(&cfg, buffer, version);
+            let (hub, generator) = Generator::with_history(&cfg, buffer, version, meter);
             if ready.send(hub.clone()).is_ok() {
                 generator.run(&hub, &thread_stop);
             }
@@ -99,7 +104,12 @@ struct Outages {
 
 impl Generator {
     /// The demo cluster and a hub holding up to [`HISTORY`] of its traffic.
-    fn with_history(cfg: &DemoConfig, buffer: usize, version: String) -> (Arc<Hub>, Generator) {
+    fn with_history(
+        cfg: &DemoConfig,
+        buffer: usize,
+        version: String,
+        meter: Option<Arc<crate::metrics::Meter>>,
+    ) -> (Arc<Hub>, Generator) {
         let mut rng = cfg
             .seed
             .map_or_else(SmallRng::from_os_rng, SmallRng::seed_from_u64);
@@ -125,7 +135,11 @@ impl Generator {
         // The history is traffic of the last `span`: the nodes have been up that long, so that
         // what clients compute from uptime (hubble list nodes: seen flows / uptime) agrees
         // with the rate.
-        let hub = Arc::new(Hub::new(buffer, nodes, version).up_for(span));
+        let hub = Arc::new(
+            Hub::new(buffer, nodes, version)
+                .up_for(span)
+                .with_meter(meter),
+        );
         let mut generator = Generator {
             up: vec![true; topo.nodes.len()],
             topo,

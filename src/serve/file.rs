@@ -204,6 +204,8 @@ pub struct LoadOptions {
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     pub progress: Option<Arc<Progress>>,
+    /// `--metrics-listen`: counts every response loaded (the ring keeps only the newest).
+    pub meter: Option<Arc<crate::metrics::Meter>>,
 }
 
 impl LoadOptions {
@@ -387,7 +389,8 @@ pub fn load_many(
     opts: &LoadOptions,
     warnings: &mut dyn Write,
 ) -> Result<(Hub, Loaded)> {
-    let hub = Hub::new(opts.capacity, Vec::new(), opts.version.clone());
+    let hub =
+        Hub::new(opts.capacity, Vec::new(), opts.version.clone()).with_meter(opts.meter.clone());
     let who = opts.who;
     let mut per_file: Vec<Loaded> = inputs.iter().map(|_| Loaded::default()).collect();
     let mut cursors: Vec<Cursor> = inputs
@@ -599,6 +602,7 @@ mod tests {
             since: None,
             until: None,
             progress: None,
+            meter: None,
         };
         load_many(vec![input], &opts, warnings)
     }

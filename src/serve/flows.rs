@@ -99,6 +99,7 @@ impl Plan {
 
 /// Streams what `plan` selects into `tx` until done, the client leaves, or the server closes.
 pub async fn stream(hub: Arc<Hub>, plan: Plan, matches: Matcher, tx: Sender) {
+    let _open = hub.stream_opened();
     let mut closing = hub.closing();
     tokio::select! {
         _ = run(&hub, plan, &matches, &tx) => {}
@@ -127,7 +128,11 @@ async fn run(hub: &Hub, plan: Plan, matches: &Matcher, tx: &Sender) {
         chunk.clear();
         let first = hub.read(cursor, stop, CHUNK, &mut chunk);
         if first > cursor {
-            if send(tx, ring_lost(first.min(stop) - cursor)).await.is_err() {
+            let missed = first.min(stop) - cursor;
+            if let Some(meter) = hub.meter() {
+                meter.lost(LostEventSource::HubbleRingBuffer as i32, missed);
+            }
+            if send(tx, ring_lost(missed)).await.is_err() {
                 return;
             }
             cursor = first;

@@ -7,8 +7,8 @@
 //! so a reader that fell behind can tell exactly how many events it missed.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use tokio::sync::watch;
@@ -57,6 +57,20 @@ pub struct Hub {
     head: watch::Sender<u64>,
     /// Set when the server shuts down, so that followers end their streams.
     closing: watch::Sender<bool>,
+    /// `--metrics-listen`: counts what is published.
+    meter: Option<Arc<crate::metrics::Meter>>,
+    /// GetFlows streams open.
+    streams: AtomicU64,
+}
+
+/// A GetFlows stream counted as open (see [`Hub::stream_opened`]).
+#[derive(Debug)]
+pub struct StreamGuard<'a>(&'a AtomicU64);
+
+impl Drop for StreamGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -90,7 +104,30 @@ impl Hub {
             }),
             head: watch::Sender::new(0),
             closing: watch::Sender::new(false),
+            meter: None,
+            streams: AtomicU64::new(0),
         }
+    }
+
+    /// The same hub, counting what it publishes with `meter` (`--metrics-listen`).
+    pub fn with_meter(mut self, meter: Option<Arc<crate::metrics::Meter>>) -> Hub {
+        self.meter = meter;
+        self
+    }
+
+    pub fn meter(&self) -> Option<&Arc<crate::metrics::Meter>> {
+        self.meter.as_ref()
+    }
+
+    /// Counts a GetFlows stream as open until the guard is dropped.
+    pub fn stream_opened(&self) -> StreamGuard<'_> {
+        self.streams.fetch_add(1, Ordering::Relaxed);
+        StreamGuard(&self.streams)
+    }
+
+    /// GetFlows streams open now.
+    pub fn open_streams(&self) -> u64 {
+        self.streams.load(Ordering::Relaxed)
     }
 
     /// The same hub, reporting an uptime that began `uptime` ago (a history made at start
@@ -107,6 +144,16 @@ impl Hub {
 
     /// Appends events in order, evicting the oldest beyond capacity, and wakes followers.
     pub fn publish(&self, batch: impl IntoIterator<Item = Event>) {
+        if let Some(meter) = &self.meter {
+            // Counted outside the ring's lock: readers are not held up by it.
+            let batch: Vec<Event> = batch.into_iter().collect();
+            meter.responses(batch.iter().map(|e| &e.bytes[..]));
+            return self.publish_counted(batch);
+        }
+        self.publish_counted(batch)
+    }
+
+    fn publish_counted(&self, batch: impl IntoIterator<Item = Event>) {
         let mut batch = batch.into_iter().peekable();
         if batch.peek().is_none() {
             return;

@@ -134,6 +134,13 @@ impl std::fmt::Debug for Prepared {
 /// the demo. A capture that cannot be opened or read fails here, before anything is bound or
 /// announced.
 pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
+    prepare_metered(opts, false).await
+}
+
+/// [`prepare`], counting every flow generated or loaded for `--metrics-listen` when `metered`
+/// (see [`Prepared::metrics`]).
+pub async fn prepare_metered(opts: ServeOptions, metered: bool) -> Result<Prepared> {
+    let meter = metered.then(|| Arc::new(crate::metrics::Meter::default()));
     let version = env!("CARGO_PKG_VERSION");
     let basic_auth = opts.basic_auth;
     match opts.source {
@@ -142,7 +149,7 @@ pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
             // Making the initial history takes a moment at high rates: off the async threads.
             let version = format!("hubtop-demo v{version}");
             let (hub, demo) =
-                tokio::task::spawn_blocking(move || demo::start(&cfg, buffer, version))
+                tokio::task::spawn_blocking(move || demo::start(&cfg, buffer, version, meter))
                     .await
                     .wrap_err("the demo generator crashed")??;
             Ok(Prepared {
@@ -162,6 +169,7 @@ pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
                     since: None,
                     until: None,
                     progress: None,
+                    meter,
                 };
                 file::load_many(vec![input], &opts, &mut std::io::stderr())
             })
@@ -173,6 +181,23 @@ pub async fn prepare(opts: ServeOptions) -> Result<Prepared> {
                 basic_auth,
             })
         }
+    }
+}
+
+impl Prepared {
+    /// What `--metrics-listen` serves: the counts of a [`prepare_metered`] source, the ring's
+    /// fill and the GetFlows streams open. `None` when the source is not metered.
+    pub fn metrics(&self) -> Option<crate::metrics::Render> {
+        let meter = self.hub.meter()?.clone();
+        let hub = self.hub.clone();
+        Some(Arc::new(move || {
+            let status = hub.status();
+            meter.render(&crate::metrics::Gauges {
+                ring: (status.num_flows, status.max_flows),
+                connection: None,
+                streams: Some(hub.open_streams()),
+            })
+        }))
     }
 }
 

@@ -111,6 +111,7 @@ pub async fn load_and_serve(
         since: absolute(&window.since, since),
         until: absolute(&window.until, until),
         progress: Some(progress.clone()),
+        meter: None,
     };
     let files = files.to_vec();
     let loading = {

@@ -58,6 +58,8 @@ pub struct SourceConfig {
     pub capture: Vec<std::path::PathBuf>,
     /// `--record`: append every flow received to a file.
     pub record: Option<RecordSpec>,
+    /// `--metrics-listen`: serve OpenMetrics on this (bound) listener.
+    pub metrics: Option<tokio::net::TcpListener>,
 }
 
 impl SourceConfig {
@@ -74,6 +76,7 @@ impl SourceConfig {
             window: Default::default(),
             capture: Vec::new(),
             record: None,
+            metrics: None,
         }
     }
 }
@@ -128,7 +131,17 @@ struct Session {
 
 /// Runs until `commands` closes. Never returns an error: every failure is shown in
 /// [`Shared::conn`], logged, and retried (permanent ones when the user asks).
-pub async fn run(cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands) {
+pub async fn run(mut cfg: SourceConfig, shared: Arc<Shared>, mut commands: Commands) {
+    // Counting starts before the first flow; the endpoint stops when the source does.
+    let _metrics = match cfg.metrics.take() {
+        Some(listener) => {
+            shared.store().metrics = Some(Box::default());
+            let render = crate::metrics::tui_render(shared.clone());
+            // (Fails only if the bound listener has no address.)
+            crate::metrics::spawn(listener, render).ok()
+        }
+        None => None,
+    };
     let credentials = match cfg
         .conn
         .basic_auth()

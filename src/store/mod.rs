@@ -40,6 +40,8 @@ pub struct Store {
     /// filter the source started with). Set when a new filter's refilter completes; a view of
     /// that filter need not match the ring's flows again.
     pub filter_id: u64,
+    /// `--metrics-listen`: counts every flow and lost event received (see [`crate::metrics`]).
+    pub metrics: Option<Box<crate::metrics::Recorder>>,
 }
 
 impl Store {
@@ -52,6 +54,7 @@ impl Store {
             generation: 0,
             filter_id: 0,
             malformed: 0,
+            metrics: None,
         }
     }
 
@@ -76,6 +79,9 @@ impl Store {
         let Some(facts) = self.ring.push_encoded(bytes, accept)? else {
             return Ok(false);
         };
+        if let (Some(m), Some(flow)) = (self.metrics.as_mut(), self.ring.newest()) {
+            m.flow(&flow);
+        }
         let at = facts.time.map_or(now_secs, |(s, _)| s.min(now_secs));
         let reason = if facts.drop_reason_desc != 0 {
             facts.drop_reason_desc
@@ -95,6 +101,9 @@ impl Store {
     /// Lost events on `node` (the response's `node_name`; empty when it has none).
     pub fn push_lost_on(&mut self, lost: &LostEvent, node: &str, now_secs: i64) {
         self.counters.count_lost(lost, node, now_secs);
+        if let Some(m) = self.metrics.as_mut() {
+            m.lost(lost.source, lost.num_events_lost);
+        }
         self.version += 1;
     }
 

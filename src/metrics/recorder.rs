@@ -1,0 +1,646 @@
+//! What is counted, per flow and per lost event, and how it is written out.
+//!
+//! The per-flow work reads what the ring already decoded: the row's verdict, drop reason and
+//! L4 kind, and the flow's context (event type, direction, endpoints), whose labels are worked
+//! out once per context and cached by its id. Only L7 flows have their bytes read again, for
+//! the L7 record (`aggregate::l7`, no decoding). Label strings are interned once; keys are
+//! small integers, turned into text at scrape time.
+
+use rustc_hash::FxHashMap;
+
+use super::expo::{Exposition, float, label_value};
+use super::top::{Admitted, Ranked};
+use crate::aggregate::l7::{Record, l7_facts};
+use crate::api::flow::{Endpoint, TrafficDirection, Verdict};
+use crate::format::{drop_reason_name, lost_source_name, verdict_name};
+use crate::store::FlowRef;
+
+/// Series each of Hubble's families keeps before the rest goes to `other`.
+pub const HUBBLE_SERIES: usize = 500;
+/// Workload pairs and routes exported one by one (the largest by count); the rest is `other`.
+pub const TOP_N: usize = 50;
+/// Distinct label strings kept; beyond it new strings read `other`.
+const NAMES_KEPT: usize = 50_000;
+
+/// The label value of everything a table could not give a series of its own.
+pub const OTHER: &str = "other";
+
+/// Prometheus' default histogram buckets (`prometheus.DefBuckets`), Hubble's for HTTP latency.
+pub const BUCKETS_SECS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Cilium monitor message types (`event_type.type`).
+const TYPE_DROP: i32 = 1;
+const TYPE_CAPTURE: i32 = 3;
+const TYPE_TRACE: i32 = 4;
+const TYPE_POLICY_VERDICT: i32 = 5;
+const TYPE_ACCESS_LOG: i32 = 129;
+
+/// `monitorAPI.TraceObservationPoints`, by number: the subtype of trace events.
+const TRACE_POINTS: [&str; 14] = [
+    "to-endpoint",
+    "to-proxy",
+    "to-host",
+    "to-stack",
+    "to-overlay",
+    "from-endpoint",
+    "from-proxy",
+    "from-host",
+    "from-stack",
+    "from-overlay",
+    "from-network",
+    "to-network",
+    "from-crypto",
+    "to-crypto",
+];
+
+/// Interned label strings; id 0 is [`OTHER`] (a flow string that reads `other`, too).
+#[derive(Debug)]
+struct Names {
+    ids: FxHashMap<Box<str>, u32>,
+    list: Vec<Box<str>>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            ids: FxHashMap::from_iter([(OTHER.into(), 0)]),
+            list: vec![OTHER.into()],
+        }
+    }
+}
+
+impl Names {
+    /// The id of `s` made safe for a label ([`label_value`]); 0 (`other`) when too many.
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let safe: Box<str> = label_value(s).into();
+        if let Some(&id) = self.ids.get(&safe) {
+            return id;
+        }
+        if self.list.len() >= NAMES_KEPT {
+            return 0;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(safe.clone());
+        self.ids.insert(safe, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.list.get(id as usize).map_or(OTHER, |s| s)
+    }
+}
+
+/// `v1.FlowProtocol`: the L7 protocol of an access log event, the L4 protocol of a drop,
+/// trace, policy verdict or capture event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Protocol {
+    Dns,
+    Http,
+    Kafka,
+    UnknownL7,
+    Tcp,
+    Udp,
+    IcmpV4,
+    IcmpV6,
+    Sctp,
+    Vrrp,
+    Igmp,
+    UnknownL4,
+    UnknownFlow,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Dns => "DNS",
+            Protocol::Http => "HTTP",
+            Protocol::Kafka => "Kafka",
+            Protocol::UnknownL7 => "Unknown L7",
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::IcmpV4 => "ICMPv4",
+            Protocol::IcmpV6 => "ICMPv6",
+            Protocol::Sctp => "SCTP",
+            Protocol::Vrrp => "VRRP",
+            Protocol::Igmp => "IGMP",
+            Protocol::UnknownL4 => "Unknown L4",
+            Protocol::UnknownFlow => "Unknown flow",
+        }
+    }
+}
+
+/// `hubble_flows_processed_total`'s labels, before they are names. `sub_type` is normalised
+/// so that two keys never write the same labels: a trace point (or -1 for one Hubble has no
+/// name for), 0 for the other known types, the type itself for an unknown type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey {
+    event_type: i32,
+    sub_type: i32,
+    protocol: Protocol,
+    verdict: i32,
+}
+
+impl FlowKey {
+    /// `type` and `subtype` as Hubble's flow metric names them.
+    fn type_and_subtype(&self) -> (&'static str, String) {
+        match self.event_type {
+            TYPE_ACCESS_LOG => {
+                let sub = match self.protocol {
+                    Protocol::Dns => "DNS",
+                    Protocol::Http => "HTTP",
+                    _ => "",
+                };
+                ("L7", sub.to_string())
+            }
+            TYPE_DROP => ("Drop", String::new()),
+            TYPE_CAPTURE => ("Capture", String::new()),
+            TYPE_TRACE => (
+                "Trace",
+                usize::try_from(self.sub_type)
+                    .ok()
+                    .and_then(|i| TRACE_POINTS.get(i))
+                    .map_or(String::new(), |s| s.to_string()),
+            ),
+            TYPE_POLICY_VERDICT => ("PolicyVerdict", String::new()),
+            other => ("Unknown", other.to_string()),
+        }
+    }
+}
+
+/// What a flow's context says, worked out once per context.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    event_type: i32,
+    sub_type: i32,
+    /// `reporter` of Hubble's HTTP metrics: 0 unknown, 1 client (egress), 2 server (ingress).
+    reporter: u8,
+    source: u32,
+    destination: u32,
+}
+
+const REPORTERS: [&str; 3] = ["unknown", "client", "server"];
+
+/// `(source, destination, reason)` of a drop.
+type PairKey = (u32, u32, i32);
+/// `(server, method, route)` of an HTTP response.
+type RouteKey = (u32, u32, u32);
+
+/// Observations per latency bucket (not cumulative), their count and sum.
+#[derive(Debug, Default, Clone)]
+pub struct Histogram {
+    buckets: [u64; BUCKETS_SECS.len()],
+    count: u64,
+    sum_ns: u128,
+}
+
+impl Histogram {
+    fn observe(&mut self, ns: u64) {
+        let secs = ns as f64 / 1e9;
+        if let Some(i) = BUCKETS_SECS.iter().position(|&b| secs <= b) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum_ns += u128::from(ns);
+    }
+
+    fn write(&self, e: &mut Exposition, name: &str, labels: &[(&str, &str)]) {
+        let bucket = format!("{name}_bucket");
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS_SECS.iter().enumerate() {
+            cumulative += self.buckets[i];
+            let le = float(*bound);
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &le));
+            e.sample(&bucket, &with_le, cumulative);
+        }
+        let mut with_le = labels.to_vec();
+        with_le.push(("le", "+Inf"));
+        e.sample(&bucket, &with_le, self.count);
+        e.sample(
+            &format!("{name}_sum"),
+            labels,
+            float(self.sum_ns as f64 / 1e9),
+        );
+        e.sample(&format!("{name}_count"), labels, self.count);
+    }
+}
+
+/// State the exposition reports besides the counts: the ring, and the connection (TUI) or the
+/// open streams (serve).
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    /// Flows (TUI) or events (serve) held, and the most that can be.
+    pub ring: (u64, u64),
+    /// The TUI's connection state, one of [`CONNECTION_STATES`].
+    pub connection: Option<&'static str>,
+    /// `hubtop serve`: GetFlows streams open.
+    pub streams: Option<u64>,
+}
+
+/// The TUI's connection states, as `hubtop_connection_state` names them.
+pub const CONNECTION_STATES: [&str; 7] = [
+    "connecting",
+    "live",
+    "stalled",
+    "reconnecting",
+    "stopped",
+    "ended",
+    "failed",
+];
+
+/// Counts since start, for the exposition.
+#[derive(Debug)]
+pub struct Recorder {
+    names: Names,
+    /// By context id: the context's stamp and what it says.
+    contexts: Vec<Option<(u64, Ctx)>>,
+    flows: Admitted<FlowKey, u64>,
+    drops: Admitted<(i32, Protocol), u64>,
+    lost: Admitted<i32, u64>,
+    /// `(method, protocol, status, reporter)`.
+    http_requests: Admitted<(u32, u32, u32, u8), u64>,
+    /// `(method, reporter)`.
+    http_duration: Admitted<(u32, u8), Histogram>,
+    pair_drops: Ranked<PairKey, ()>,
+    routes: Ranked<RouteKey, Histogram>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            names: Names::default(),
+            contexts: Vec::new(),
+            flows: Admitted::new(HUBBLE_SERIES),
+            drops: Admitted::new(HUBBLE_SERIES),
+            lost: Admitted::new(HUBBLE_SERIES),
+            http_requests: Admitted::new(HUBBLE_SERIES),
+            http_duration: Admitted::new(HUBBLE_SERIES),
+            pair_drops: Ranked::default(),
+            routes: Ranked::default(),
+        }
+    }
+}
+
+impl Recorder {
+    /// Counts one flow of the ring.
+    pub fn flow(&mut self, flow: &FlowRef) {
+        let ctx = self.context(flow);
+        let l7 = if ctx.event_type == TYPE_ACCESS_LOG {
+            l7_facts(flow)
+        } else {
+            None
+        };
+        let protocol = match ctx.event_type {
+            TYPE_ACCESS_LOG => match l7.and_then(|f| f.record) {
+                Some(Record::Dns { .. }) => Protocol::Dns,
+                Some(Record::Http { .. }) => Protocol::Http,
+                Some(Record::Kafka { .. }) => Protocol::Kafka,
+                None => Protocol::UnknownL7,
+            },
+            TYPE_DROP | TYPE_TRACE | TYPE_POLICY_VERDICT | TYPE_CAPTURE => {
+                match flow.l4().kind {
+                    1 => Protocol::Tcp,
+                    2 => Protocol::Udp,
+                    3 => Protocol::IcmpV4,
+                    4 => Protocol::IcmpV6,
+                    5 => Protocol::Sctp,
+                    6 => Protocol::Vrrp,
+                    7 => Protocol::Igmp,
+                    _ => Protocol::UnknownL4,
+                }
+            }
+            _ => Protocol::UnknownFlow,
+        };
+        let sub_type = match ctx.event_type {
+            TYPE_TRACE if (0..TRACE_POINTS.len() as i32).contains(&ctx.sub_type) => ctx.sub_type,
+            TYPE_TRACE => -1,
+            TYPE_ACCESS_LOG | TYPE_DROP | TYPE_CAPTURE | TYPE_POLICY_VERDICT => 0,
+            other => other,
+        };
+        let verdict = flow.verdict();
+        *self.flows.slot(FlowKey {
+            event_type: ctx.event_type,
+            sub_type,
+            protocol,
+            verdict,
+        }) += 1;
+        if verdict == Verdict::Dropped as i32 {
+            let reason = flow.drop_reason();
+            *self.drops.slot((reason, protocol)) += 1;
+            self.pair_drops
+                .add((ctx.source, ctx.destination, reason), 1);
+        }
+        let Some(facts) = l7 else { return };
+        let Some(Record::Http {
+            code,
+            method,
+            url,
+            protocol,
+        }) = facts.record
+        else {
+            return;
+        };
+        // Like Hubble's httpV2 metrics: responses carry the method, status and latency.
+        if !facts.is_response() {
+            return;
+        }
+        let method = self.names.id(method);
+        let proto = self.names.id(protocol);
+        let status = self.names.id(itoa::Buffer::new().format(code));
+        *self
+            .http_requests
+            .slot((method, proto, status, ctx.reporter)) += 1;
+        self.http_duration
+            .slot((method, ctx.reporter))
+            .observe(facts.latency_ns);
+        // A response's source is the server that answered (the proxy swaps the endpoints).
+        let route = crate::aggregate::route::route(url)
+            .map_or(0, |r| self.names.id(&r.path));
+        let key = (ctx.source, method, route);
+        if key == (0, 0, 0) {
+            // Would write the labels of the `other` series: it is counted there.
+            self.routes.add_other(1);
+        } else if let Some(h) = self.routes.add(key, 1) {
+            h.observe(facts.latency_ns);
+        }
+    }
+
+    /// Counts `n` events lost at `source` (a `LostEventSource` number).
+    pub fn lost(&mut self, source: i32, n: u64) {
+        *self.lost.slot(source) += n;
+    }
+
+    fn context(&mut self, flow: &FlowRef) -> Ctx {
+        let (id, stamp) = flow.context_id();
+        let i = id as usize;
+        if let Some(Some((s, ctx))) = self.contexts.get(i) {
+            if *s == stamp {
+                return *ctx;
+            }
+        }
+        let c = flow.context();
+        let event = c.event_type.unwrap_or_default();
+        let ctx = Ctx {
+            event_type: event.r#type,
+            sub_type: event.sub_type,
+            reporter: match TrafficDirection::try_from(c.traffic_direction) {
+                Ok(TrafficDirection::Egress) => 1,
+                Ok(TrafficDirection::Ingress) => 2,
+                _ => 0,
+            },
+            source: self.workload(c.source.as_ref()),
+            destination: self.workload(c.destination.as_ref()),
+        };
+        if self.contexts.len() <= i {
+            self.contexts.resize(i + 1, None);
+        }
+        self.contexts[i] = Some((stamp, ctx));
+        ctx
+    }
+
+    /// An endpoint as Hubble's `workload` context names it, `namespace/workload`; else the pod
+    /// (`namespace/pod`), a reserved identity (`reserved:world`), or `unknown`.
+    fn workload(&mut self, ep: Option<&Endpoint>) -> u32 {
+        let Some(ep) = ep else {
+            return self.names.id("unknown");
+        };
+        let in_ns = |name: &str| {
+            if ep.namespace.is_empty() {
+                name.to_string()
+            } else {
+                format!("{}/{name}", ep.namespace)
+            }
+        };
+        let text = match ep.workloads.first().filter(|w| !w.name.is_empty()) {
+            Some(w) => in_ns(&w.name),
+            None if !ep.pod_name.is_empty() => in_ns(&ep.pod_name),
+            None => ep
+                .labels
+                .iter()
+                .find(|l| l.starts_with("reserved:"))
+                .cloned()
+                .unwrap_or_else(|| "unknown".to_string()),
+        };
+        self.names.id(&text)
+    }
+
+    /// The exposition: every family, with `gauges`, ending in `# EOF`.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let mut e = Exposition::default();
+        self.write_hubble(&mut e);
+        self.write_hubtop(&mut e);
+        write_gauges(&mut e, gauges);
+        e.finish()
+    }
+
+    fn write_hubble(&self, e: &mut Exposition) {
+        e.family(
+            "hubble_flows_processed",
+            "counter",
+            "Total number of flows processed (as Hubble's flow metric counts them)",
+        );
+        let name = "hubble_flows_processed_total";
+        for (k, n) in self.flows.sorted() {
+            let (ty, sub) = k.type_and_subtype();
+            let verdict = verdict_name(k.verdict);
+            e.sample(
+                name,
+                &[
+                    ("protocol", k.protocol.name()),
+                    ("subtype", &sub),
+                    ("type", ty),
+                    ("verdict", &verdict),
+                ],
+                n,
+            );
+        }
+        if let Some(n) = self.flows.other {
+            let o = OTHER;
+            e.sample(
+                name,
+                &[("protocol", o), ("subtype", o), ("type", o), ("verdict", o)],
+                n,
+            );
+        }
+
+        e.family("hubble_drop", "counter", "Number of drops");
+        for ((reason, protocol), n) in self.drops.sorted() {
+            let reason = drop_reason_name(*reason);
+            e.sample(
+                "hubble_drop_total",
+                &[("protocol", protocol.name()), ("reason", &reason)],
+                n,
+            );
+        }
+        if let Some(n) = self.drops.other {
+            e.sample(
+                "hubble_drop_total",
+                &[("protocol", OTHER), ("reason", OTHER)],
+                n,
+            );
+        }
+
+        e.family("hubble_lost_events", "counter", "Number of lost events");
+        for (source, n) in self.lost.sorted() {
+            let source = lost_source_name(*source).to_ascii_lowercase();
+            e.sample("hubble_lost_events_total", &[("source", &source)], n);
+        }
+        if let Some(n) = self.lost.other {
+            e.sample("hubble_lost_events_total", &[("source", OTHER)], n);
+        }
+
+        e.family(
+            "hubble_http_requests",
+            "counter",
+            "Count of HTTP requests (counted on their responses, as Hubble's httpV2 metric)",
+        );
+        for ((method, proto, status, reporter), n) in self.http_requests.sorted() {
+            e.sample(
+                "hubble_http_requests_total",
+                &[
+                    ("method", self.names.get(*method)),
+                    ("protocol", self.names.get(*proto)),
+                    ("reporter", REPORTERS[usize::from(*reporter)]),
+                    ("status", self.names.get(*status)),
+                ],
+                n,
+            );
+        }
+        if let Some(n) = self.http_requests.other {
+            let o = OTHER;
+            e.sample(
+                "hubble_http_requests_total",
+                &[("method", o), ("protocol", o), ("reporter", o), ("status", o)],
+                n,
+            );
+        }
+
+        e.family(
+            "hubble_http_request_duration_seconds",
+            "histogram",
+            "Quantiles of HTTP request duration in seconds",
+        );
+        let name = "hubble_http_request_duration_seconds";
+        for ((method, reporter), h) in self.http_duration.sorted() {
+            h.write(
+                e,
+                name,
+                &[
+                    ("method", self.names.get(*method)),
+                    ("reporter", REPORTERS[usize::from(*reporter)]),
+                ],
+            );
+        }
+        if let Some(h) = &self.http_duration.other {
+            h.write(e, name, &[("method", OTHER), ("reporter", OTHER)]);
+        }
+    }
+
+    fn write_hubtop(&self, e: &mut Exposition) {
+        e.family(
+            "hubtop_drops_by_workload",
+            "counter",
+            "Dropped flows by source and destination workload and drop reason: the 50 largest \
+             series by count at scrape time, the rest summed under other",
+        );
+        let name = "hubtop_drops_by_workload_total";
+        let (top, other) = self.pair_drops.top(TOP_N);
+        for ((src, dst, reason), n, _) in top {
+            let reason = drop_reason_name(*reason);
+            e.sample(
+                name,
+                &[
+                    ("destination", self.names.get(*dst)),
+                    ("reason", &reason),
+                    ("source", self.names.get(*src)),
+                ],
+                n,
+            );
+        }
+        if other > 0 {
+            e.sample(
+                name,
+                &[("destination", OTHER), ("reason", OTHER), ("source", OTHER)],
+                other,
+            );
+        }
+
+        let (top, other) = self.routes.top(TOP_N);
+        e.family(
+            "hubtop_http_route_requests",
+            "counter",
+            "HTTP responses by server workload, method and route (/items/:id): the 50 largest \
+             series by count at scrape time, the rest summed under other",
+        );
+        let name = "hubtop_http_route_requests_total";
+        let labels = |(server, method, route): &RouteKey| {
+            [
+                ("method", self.names.get(*method)),
+                ("route", self.names.get(*route)),
+                ("server", self.names.get(*server)),
+            ]
+        };
+        for (k, n, _) in &top {
+            e.sample(name, &labels(*k), n);
+        }
+        if other > 0 {
+            e.sample(
+                name,
+                &[("method", OTHER), ("route", OTHER), ("server", OTHER)],
+                other,
+            );
+        }
+        e.family(
+            "hubtop_http_route_request_duration_seconds",
+            "histogram",
+            "HTTP request duration in seconds by server workload, method and route, for the \
+             routes of hubtop_http_route_requests_total (all routes: \
+             hubble_http_request_duration_seconds)",
+        );
+        for (k, _, h) in &top {
+            h.write(e, "hubtop_http_route_request_duration_seconds", &labels(*k));
+        }
+    }
+}
+
+fn write_gauges(e: &mut Exposition, g: &Gauges) {
+    e.family(
+        "hubtop_ring_size",
+        "gauge",
+        "Flows held in the TUI's ring (hubtop serve: events held for GetFlows)",
+    );
+    e.sample("hubtop_ring_size", &[], g.ring.0);
+    e.family(
+        "hubtop_ring_capacity",
+        "gauge",
+        "The most flows the TUI's ring holds (--buffer; hubtop serve: events)",
+    );
+    e.sample("hubtop_ring_capacity", &[], g.ring.1);
+    if let Some(state) = g.connection {
+        e.family(
+            "hubtop_connection_state",
+            "gauge",
+            "The TUI's connection to the server: 1 for the current state, 0 for the others",
+        );
+        for s in CONNECTION_STATES {
+            e.sample(
+                "hubtop_connection_state",
+                &[("state", s)],
+                u8::from(s == state),
+            );
+        }
+    }
+    if let Some(n) = g.streams {
+        e.family(
+            "hubtop_getflows_streams",
+            "gauge",
+            "GetFlows streams open (one per connected client following or reading flows)",
+        );
+        e.sample("hubtop_getflows_streams", &[], n);
+    }
+}
