@@ -17,19 +17,27 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Debug, Default)]
 pub struct Exposition {
     out: String,
+    /// The `# HELP` and `# TYPE` lines of the family begun, written with its first sample: a
+    /// family without samples is left out, as Prometheus' client libraries leave it out.
+    header: Option<String>,
 }
 
 impl Exposition {
     /// Starts a family: `kind` is `counter`, `gauge` or `histogram`. A counter's samples are
     /// written with the `_total` suffix, a histogram's with `_bucket`, `_sum` and `_count`.
     pub fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.out, "# HELP {name} {}", escape_help(help));
-        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+        self.header = Some(format!(
+            "# HELP {name} {}\n# TYPE {name} {kind}\n",
+            escape_help(help)
+        ));
     }
 
     /// One sample line: `name{a="x",b="y"} value`. Label values are escaped here; they should
     /// have been made safe with [`label_value`] (or be constants).
     pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        if let Some(header) = self.header.take() {
+            self.out.push_str(&header);
+        }
         self.out.push_str(name);
         if !labels.is_empty() {
             self.out.push('{');
@@ -111,6 +119,15 @@ mod tests {
              t{v=\"x\\\"\\n\\\\\"} 2\n# EOF\n"
         );
         assert_eq!(text.lines().count(), 5);
+    }
+
+    #[test]
+    fn families_without_samples_are_left_out() {
+        let mut e = Exposition::default();
+        e.family("empty", "counter", "Nothing yet.");
+        e.family("one", "gauge", "One.");
+        e.sample("one", &[], 1);
+        assert_eq!(e.finish(), "# HELP one One.\n# TYPE one gauge\none 1\n# EOF\n");
     }
 
     #[test]

@@ -114,3 +114,6 @@ pub fn state_name(state: &ConnState) -> &'static str {
         ConnState::Failed(_) => "failed",
     }
 }
+
+#[cfg(test)]
+mod tests;
