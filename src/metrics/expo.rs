@@ -127,7 +127,10 @@ mod tests {
         e.family("empty", "counter", "Nothing yet.");
         e.family("one", "gauge", "One.");
         e.sample("one", &[], 1);
-        assert_eq!(e.finish(), "# HELP one One.\n# TYPE one gauge\none 1\n# EOF\n");
+        assert_eq!(
+            e.finish(),
+            "# HELP one One.\n# TYPE one gauge\none 1\n# EOF\n"
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Go programs and Prometheus exporters write it). Returns the address to bind.
 pub fn parse_listen(s: &str) -> Result<String, String> {
     let bad = || {
-        format!("invalid --metrics-listen address {s:?} (examples: 127.0.0.1:9965, :9965, [::1]:9965)")
+        format!(
+            "invalid --metrics-listen address {s:?} (examples: 127.0.0.1:9965, :9965, [::1]:9965)"
+        )
     };
     let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
     port.parse::<u16>().map_err(|_| bad())?;
@@ -125,7 +127,10 @@ fn respond<B>(req: &Request<B>, render: &Render) -> Response<Full<Bytes>> {
         r
     };
     if req.uri().path() != "/metrics" {
-        return reply(StatusCode::NOT_FOUND, "not found: metrics are at /metrics\n");
+        return reply(
+            StatusCode::NOT_FOUND,
+            "not found: metrics are at /metrics\n",
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = reply(
@@ -154,7 +159,14 @@ mod tests {
         assert_eq!(parse_listen(":9965").unwrap(), "[::]:9965");
         assert_eq!(parse_listen("[::1]:0").unwrap(), "[::1]:0");
         assert_eq!(parse_listen("localhost:9965").unwrap(), "localhost:9965");
-        for bad in ["9965", "127.0.0.1", "127.0.0.1:http", ":99999", "::1:9965", ""] {
+        for bad in [
+            "9965",
+            "127.0.0.1",
+            "127.0.0.1:http",
+            ":99999",
+            "::1:9965",
+            "",
+        ] {
             let e = parse_listen(bad).unwrap_err();
             assert!(e.contains("examples: 127.0.0.1:9965"), "{bad}: {e}");
         }

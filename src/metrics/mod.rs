@@ -11,10 +11,11 @@
 //! `hubble_http_requests_total`, `hubble_http_request_duration_seconds`); the rest is
 //! `hubtop_*`. Every label set is bounded (`top.rs`).
 //!
-//! Layout: `recorder.rs` counts and writes the families, `top.rs` bounds them, `expo.rs`
-//! writes the text format, `http.rs` serves it.
+//! Layout: `recorder.rs` counts, `top.rs` bounds the label sets, `families.rs` names and writes
+//! the families, `expo.rs` writes the text format, `http.rs` serves it.
 
 mod expo;
+mod families;
 mod http;
 mod recorder;
 mod top;
@@ -22,10 +23,9 @@ mod top;
 use std::sync::{Arc, Mutex};
 
 pub use expo::{CONTENT_TYPE, label_value};
+pub use families::{CONNECTION_STATES, Gauges};
 pub use http::{Endpoint, Render, bind, parse_listen, spawn};
-pub use recorder::{
-    BUCKETS_SECS, CONNECTION_STATES, Gauges, HUBBLE_SERIES, OTHER, Recorder, TOP_N,
-};
+pub use recorder::{BUCKETS_SECS, HUBBLE_SERIES, OTHER, Recorder, TOP_N};
 pub use top::TRACKED;
 
 use crate::source::{ConnState, Shared, raw};

@@ -8,11 +8,10 @@
 
 use rustc_hash::FxHashMap;
 
-use super::expo::{Exposition, float, label_value};
+use super::expo::label_value;
 use super::top::{Admitted, Ranked};
 use crate::aggregate::l7::{Record, l7_facts};
 use crate::api::flow::{Endpoint, TrafficDirection, Verdict};
-use crate::format::{drop_reason_name, lost_source_name, verdict_name};
 use crate::store::FlowRef;
 
 /// Series each of Hubble's families keeps before the rest goes to `other`.
@@ -57,7 +56,7 @@ const TRACE_POINTS: [&str; 14] = [
 
 /// Interned label strings; id 0 is [`OTHER`] (a flow string that reads `other`, too).
 #[derive(Debug)]
-struct Names {
+pub(super) struct Names {
     ids: FxHashMap<Box<str>, u32>,
     list: Vec<Box<str>>,
 }
@@ -90,7 +89,7 @@ impl Names {
         id
     }
 
-    fn get(&self, id: u32) -> &str {
+    pub(super) fn get(&self, id: u32) -> &str {
         self.list.get(id as usize).map_or(OTHER, |s| s)
     }
 }
@@ -98,7 +97,7 @@ impl Names {
 /// `v1.FlowProtocol`: the L7 protocol of an access log event, the L4 protocol of a drop,
 /// trace, policy verdict or capture event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Protocol {
+pub(super) enum Protocol {
     Dns,
     Http,
     Kafka,
@@ -115,7 +114,7 @@ enum Protocol {
 }
 
 impl Protocol {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Protocol::Dns => "DNS",
             Protocol::Http => "HTTP",
@@ -138,16 +137,16 @@ impl Protocol {
 /// so that two keys never write the same labels: a trace point (or -1 for one Hubble has no
 /// name for), 0 for the other known types, the type itself for an unknown type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct FlowKey {
+pub(super) struct FlowKey {
     event_type: i32,
     sub_type: i32,
-    protocol: Protocol,
-    verdict: i32,
+    pub(super) protocol: Protocol,
+    pub(super) verdict: i32,
 }
 
 impl FlowKey {
     /// `type` and `subtype` as Hubble's flow metric names them.
-    fn type_and_subtype(&self) -> (&'static str, String) {
+    pub(super) fn type_and_subtype(&self) -> (&'static str, String) {
         match self.event_type {
             TYPE_ACCESS_LOG => {
                 let sub = match self.protocol {
@@ -183,19 +182,19 @@ struct Ctx {
     destination: u32,
 }
 
-const REPORTERS: [&str; 3] = ["unknown", "client", "server"];
+pub(super) const REPORTERS: [&str; 3] = ["unknown", "client", "server"];
 
 /// `(source, destination, reason)` of a drop.
-type PairKey = (u32, u32, i32);
+pub(super) type PairKey = (u32, u32, i32);
 /// `(server, method, route)` of an HTTP response.
-type RouteKey = (u32, u32, u32);
+pub(super) type RouteKey = (u32, u32, u32);
 
 /// Observations per latency bucket (not cumulative), their count and sum.
 #[derive(Debug, Default, Clone)]
 pub struct Histogram {
-    buckets: [u64; BUCKETS_SECS.len()],
-    count: u64,
-    sum_ns: u128,
+    pub(super) buckets: [u64; BUCKETS_SECS.len()],
+    pub(super) count: u64,
+    pub(super) sum_ns: u128,
 }
 
 impl Histogram {
@@ -207,67 +206,23 @@ impl Histogram {
         self.count += 1;
         self.sum_ns += u128::from(ns);
     }
-
-    fn write(&self, e: &mut Exposition, name: &str, labels: &[(&str, &str)]) {
-        let bucket = format!("{name}_bucket");
-        let mut cumulative = 0;
-        for (i, bound) in BUCKETS_SECS.iter().enumerate() {
-            cumulative += self.buckets[i];
-            let le = float(*bound);
-            let mut with_le = labels.to_vec();
-            with_le.push(("le", &le));
-            e.sample(&bucket, &with_le, cumulative);
-        }
-        let mut with_le = labels.to_vec();
-        with_le.push(("le", "+Inf"));
-        e.sample(&bucket, &with_le, self.count);
-        e.sample(
-            &format!("{name}_sum"),
-            labels,
-            float(self.sum_ns as f64 / 1e9),
-        );
-        e.sample(&format!("{name}_count"), labels, self.count);
-    }
 }
-
-/// State the exposition reports besides the counts: the ring, and the connection (TUI) or the
-/// open streams (serve).
-#[derive(Debug, Clone, Default)]
-pub struct Gauges {
-    /// Flows (TUI) or events (serve) held, and the most that can be.
-    pub ring: (u64, u64),
-    /// The TUI's connection state, one of [`CONNECTION_STATES`].
-    pub connection: Option<&'static str>,
-    /// `hubtop serve`: GetFlows streams open.
-    pub streams: Option<u64>,
-}
-
-/// The TUI's connection states, as `hubtop_connection_state` names them.
-pub const CONNECTION_STATES: [&str; 7] = [
-    "connecting",
-    "live",
-    "stalled",
-    "reconnecting",
-    "stopped",
-    "ended",
-    "failed",
-];
 
 /// Counts since start, for the exposition.
 #[derive(Debug)]
 pub struct Recorder {
-    names: Names,
+    pub(super) names: Names,
     /// By context id: the context's stamp and what it says.
     contexts: Vec<Option<(u64, Ctx)>>,
-    flows: Admitted<FlowKey, u64>,
-    drops: Admitted<(i32, Protocol), u64>,
-    lost: Admitted<i32, u64>,
+    pub(super) flows: Admitted<FlowKey, u64>,
+    pub(super) drops: Admitted<(i32, Protocol), u64>,
+    pub(super) lost: Admitted<i32, u64>,
     /// `(method, protocol, status, reporter)`.
-    http_requests: Admitted<(u32, u32, u32, u8), u64>,
+    pub(super) http_requests: Admitted<(u32, u32, u32, u8), u64>,
     /// `(method, reporter)`.
-    http_duration: Admitted<(u32, u8), Histogram>,
-    pair_drops: Ranked<PairKey, ()>,
-    routes: Ranked<RouteKey, Histogram>,
+    pub(super) http_duration: Admitted<(u32, u8), Histogram>,
+    pub(super) pair_drops: Ranked<PairKey, ()>,
+    pub(super) routes: Ranked<RouteKey, Histogram>,
 }
 
 impl Default for Recorder {
@@ -302,18 +257,16 @@ impl Recorder {
                 Some(Record::Kafka { .. }) => Protocol::Kafka,
                 None => Protocol::UnknownL7,
             },
-            TYPE_DROP | TYPE_TRACE | TYPE_POLICY_VERDICT | TYPE_CAPTURE => {
-                match flow.l4().kind {
-                    1 => Protocol::Tcp,
-                    2 => Protocol::Udp,
-                    3 => Protocol::IcmpV4,
-                    4 => Protocol::IcmpV6,
-                    5 => Protocol::Sctp,
-                    6 => Protocol::Vrrp,
-                    7 => Protocol::Igmp,
-                    _ => Protocol::UnknownL4,
-                }
-            }
+            TYPE_DROP | TYPE_TRACE | TYPE_POLICY_VERDICT | TYPE_CAPTURE => match flow.l4().kind {
+                1 => Protocol::Tcp,
+                2 => Protocol::Udp,
+                3 => Protocol::IcmpV4,
+                4 => Protocol::IcmpV6,
+                5 => Protocol::Sctp,
+                6 => Protocol::Vrrp,
+                7 => Protocol::Igmp,
+                _ => Protocol::UnknownL4,
+            },
             _ => Protocol::UnknownFlow,
         };
         let sub_type = match ctx.event_type {
@@ -359,8 +312,7 @@ impl Recorder {
             .slot((method, ctx.reporter))
             .observe(facts.latency_ns);
         // A response's source is the server that answered (the proxy swaps the endpoints).
-        let route = crate::aggregate::route::route(url)
-            .map_or(0, |r| self.names.id(&r.path));
+        let route = crate::aggregate::route::route(url).map_or(0, |r| self.names.id(&r.path));
         let key = (ctx.source, method, route);
         if key == (0, 0, 0) {
             // Would write the labels of the `other` series: it is counted there.
@@ -427,220 +379,5 @@ impl Recorder {
                 .unwrap_or_else(|| "unknown".to_string()),
         };
         self.names.id(&text)
-    }
-
-    /// The exposition: every family, with `gauges`, ending in `# EOF`.
-    pub fn render(&self, gauges: &Gauges) -> String {
-        let mut e = Exposition::default();
-        self.write_hubble(&mut e);
-        self.write_hubtop(&mut e);
-        write_gauges(&mut e, gauges);
-        e.finish()
-    }
-
-    fn write_hubble(&self, e: &mut Exposition) {
-        e.family(
-            "hubble_flows_processed",
-            "counter",
-            "Total number of flows processed (as Hubble's flow metric counts them)",
-        );
-        let name = "hubble_flows_processed_total";
-        for (k, n) in self.flows.sorted() {
-            let (ty, sub) = k.type_and_subtype();
-            let verdict = verdict_name(k.verdict);
-            e.sample(
-                name,
-                &[
-                    ("protocol", k.protocol.name()),
-                    ("subtype", &sub),
-                    ("type", ty),
-                    ("verdict", &verdict),
-                ],
-                n,
-            );
-        }
-        if let Some(n) = self.flows.other {
-            let o = OTHER;
-            e.sample(
-                name,
-                &[("protocol", o), ("subtype", o), ("type", o), ("verdict", o)],
-                n,
-            );
-        }
-
-        e.family("hubble_drop", "counter", "Number of drops");
-        for ((reason, protocol), n) in self.drops.sorted() {
-            let reason = drop_reason_name(*reason);
-            e.sample(
-                "hubble_drop_total",
-                &[("protocol", protocol.name()), ("reason", &reason)],
-                n,
-            );
-        }
-        if let Some(n) = self.drops.other {
-            e.sample(
-                "hubble_drop_total",
-                &[("protocol", OTHER), ("reason", OTHER)],
-                n,
-            );
-        }
-
-        e.family("hubble_lost_events", "counter", "Number of lost events");
-        for (source, n) in self.lost.sorted() {
-            let source = lost_source_name(*source).to_ascii_lowercase();
-            e.sample("hubble_lost_events_total", &[("source", &source)], n);
-        }
-        if let Some(n) = self.lost.other {
-            e.sample("hubble_lost_events_total", &[("source", OTHER)], n);
-        }
-
-        e.family(
-            "hubble_http_requests",
-            "counter",
-            "Count of HTTP requests (counted on their responses, as Hubble's httpV2 metric)",
-        );
-        for ((method, proto, status, reporter), n) in self.http_requests.sorted() {
-            e.sample(
-                "hubble_http_requests_total",
-                &[
-                    ("method", self.names.get(*method)),
-                    ("protocol", self.names.get(*proto)),
-                    ("reporter", REPORTERS[usize::from(*reporter)]),
-                    ("status", self.names.get(*status)),
-                ],
-                n,
-            );
-        }
-        if let Some(n) = self.http_requests.other {
-            let o = OTHER;
-            e.sample(
-                "hubble_http_requests_total",
-                &[("method", o), ("protocol", o), ("reporter", o), ("status", o)],
-                n,
-            );
-        }
-
-        e.family(
-            "hubble_http_request_duration_seconds",
-            "histogram",
-            "Quantiles of HTTP request duration in seconds",
-        );
-        let name = "hubble_http_request_duration_seconds";
-        for ((method, reporter), h) in self.http_duration.sorted() {
-            h.write(
-                e,
-                name,
-                &[
-                    ("method", self.names.get(*method)),
-                    ("reporter", REPORTERS[usize::from(*reporter)]),
-                ],
-            );
-        }
-        if let Some(h) = &self.http_duration.other {
-            h.write(e, name, &[("method", OTHER), ("reporter", OTHER)]);
-        }
-    }
-
-    fn write_hubtop(&self, e: &mut Exposition) {
-        e.family(
-            "hubtop_drops_by_workload",
-            "counter",
-            "Dropped flows by source and destination workload and drop reason: the 50 largest \
-             series by count at scrape time, the rest summed under other",
-        );
-        let name = "hubtop_drops_by_workload_total";
-        let (top, other) = self.pair_drops.top(TOP_N);
-        for ((src, dst, reason), n, _) in top {
-            let reason = drop_reason_name(*reason);
-            e.sample(
-                name,
-                &[
-                    ("destination", self.names.get(*dst)),
-                    ("reason", &reason),
-                    ("source", self.names.get(*src)),
-                ],
-                n,
-            );
-        }
-        if other > 0 {
-            e.sample(
-                name,
-                &[("destination", OTHER), ("reason", OTHER), ("source", OTHER)],
-                other,
-            );
-        }
-
-        let (top, other) = self.routes.top(TOP_N);
-        e.family(
-            "hubtop_http_route_requests",
-            "counter",
-            "HTTP responses by server workload, method and route (/items/:id): the 50 largest \
-             series by count at scrape time, the rest summed under other",
-        );
-        let name = "hubtop_http_route_requests_total";
-        let labels = |(server, method, route): &RouteKey| {
-            [
-                ("method", self.names.get(*method)),
-                ("route", self.names.get(*route)),
-                ("server", self.names.get(*server)),
-            ]
-        };
-        for (k, n, _) in &top {
-            e.sample(name, &labels(*k), n);
-        }
-        if other > 0 {
-            e.sample(
-                name,
-                &[("method", OTHER), ("route", OTHER), ("server", OTHER)],
-                other,
-            );
-        }
-        e.family(
-            "hubtop_http_route_request_duration_seconds",
-            "histogram",
-            "HTTP request duration in seconds by server workload, method and route, for the \
-             routes of hubtop_http_route_requests_total (all routes: \
-             hubble_http_request_duration_seconds)",
-        );
-        for (k, _, h) in &top {
-            h.write(e, "hubtop_http_route_request_duration_seconds", &labels(*k));
-        }
-    }
-}
-
-fn write_gauges(e: &mut Exposition, g: &Gauges) {
-    e.family(
-        "hubtop_ring_size",
-        "gauge",
-        "Flows held in the TUI's ring (hubtop serve: events held for GetFlows)",
-    );
-    e.sample("hubtop_ring_size", &[], g.ring.0);
-    e.family(
-        "hubtop_ring_capacity",
-        "gauge",
-        "The most flows the TUI's ring holds (--buffer; hubtop serve: events)",
-    );
-    e.sample("hubtop_ring_capacity", &[], g.ring.1);
-    if let Some(state) = g.connection {
-        e.family(
-            "hubtop_connection_state",
-            "gauge",
-            "The TUI's connection to the server: 1 for the current state, 0 for the others",
-        );
-        for s in CONNECTION_STATES {
-            e.sample(
-                "hubtop_connection_state",
-                &[("state", s)],
-                u8::from(s == state),
-            );
-        }
-    }
-    if let Some(n) = g.streams {
-        e.family(
-            "hubtop_getflows_streams",
-            "gauge",
-            "GetFlows streams open (one per connected client following or reading flows)",
-        );
-        e.sample("hubtop_getflows_streams", &[], n);
     }
 }

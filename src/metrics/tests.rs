@@ -62,7 +62,10 @@ fn series(expo: &Expo, family: &str) -> Vec<(HashMap<String, String>, f64)> {
 fn value(expo: &Expo, family: &str, want: &[(&str, &str)]) -> Option<f64> {
     series(expo, family)
         .into_iter()
-        .find(|(l, _)| want.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v)))
+        .find(|(l, _)| {
+            want.iter()
+                .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|(_, v)| v)
 }
 
@@ -144,9 +147,16 @@ fn more_workload_pairs_than_the_top_n_fold_into_other() {
         ("destination", "shop/server"),
         ("reason", "POLICY_DENIED"),
     ];
-    assert_eq!(value(&expo, "hubtop_drops_by_workload", &biggest), Some(60.0));
     assert_eq!(
-        value(&expo, "hubtop_drops_by_workload", &[("source", "shop/client9")]),
+        value(&expo, "hubtop_drops_by_workload", &biggest),
+        Some(60.0)
+    );
+    assert_eq!(
+        value(
+            &expo,
+            "hubtop_drops_by_workload",
+            &[("source", "shop/client9")]
+        ),
         None
     );
     // Hubble's own drop counter has them all.
@@ -166,14 +176,20 @@ fn counters_never_decrease_between_scrapes_as_the_top_changes() {
     let mut s = store();
     for i in 0..TOP_N + 5 {
         push(&mut s, &drop_flow(&format!("a{i}"), "b", 0));
-        push(&mut s, &http_response(&format!("/r{i}"), "GET", 1_000_000, 0));
+        push(
+            &mut s,
+            &http_response(&format!("/r{i}"), "GET", 1_000_000, 0),
+        );
     }
     let (_, first) = scrape(&s);
     // Newcomers outgrow everyone: the top changes, what left it goes to `other`.
     for n in 0..30 {
         for i in 0..10 {
             push(&mut s, &drop_flow(&format!("new{i}"), "b", n));
-            push(&mut s, &http_response(&format!("/new{i}"), "GET", 2_000_000, n));
+            push(
+                &mut s,
+                &http_response(&format!("/new{i}"), "GET", 2_000_000, n),
+            );
         }
     }
     let (_, second) = scrape(&s);
@@ -191,16 +207,17 @@ fn counters_never_decrease_between_scrapes_as_the_top_changes() {
             }
         }
     }
-    assert!(
-        value(&second, "hubtop_http_route_requests", &[("route", "/new3")]) == Some(30.0)
-    );
+    assert!(value(&second, "hubtop_http_route_requests", &[("route", "/new3")]) == Some(30.0));
 }
 
 #[test]
 fn http_latency_histograms_are_cumulative_and_end_in_the_count() {
     let mut s = store();
     for (n, ms) in [1u64, 20, 3000, 20_000].into_iter().enumerate() {
-        push(&mut s, &http_response("/items/42", "GET", ms * 1_000_000, n));
+        push(
+            &mut s,
+            &http_response("/items/42", "GET", ms * 1_000_000, n),
+        );
     }
     let (_, expo) = scrape(&s);
     for family in [
@@ -232,7 +249,10 @@ fn http_latency_histograms_are_cumulative_and_end_in_the_count() {
         ("method", "GET"),
         ("route", "/items/:id"),
     ];
-    assert_eq!(value(&expo, "hubtop_http_route_requests", &route), Some(4.0));
+    assert_eq!(
+        value(&expo, "hubtop_http_route_requests", &route),
+        Some(4.0)
+    );
     let hubble = [
         ("method", "GET"),
         ("protocol", "HTTP/1.1"),
@@ -281,7 +301,12 @@ fn flows_are_counted_with_hubbles_type_subtype_protocol_and_verdict() {
         value(
             &expo,
             flows,
-            &[("type", t), ("subtype", sub), ("protocol", p), ("verdict", v)],
+            &[
+                ("type", t),
+                ("subtype", sub),
+                ("protocol", p),
+                ("verdict", v),
+            ],
         )
     };
     assert_eq!(want("Trace", "to-stack", "TCP", "FORWARDED"), Some(1.0));

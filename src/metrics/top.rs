@@ -144,7 +144,10 @@ mod tests {
             }
             let (top, other) = t.top(2);
             assert_eq!(top.len(), 2);
-            assert!(other >= last_other, "other went from {last_other} to {other}");
+            assert!(
+                other >= last_other,
+                "other went from {last_other} to {other}"
+            );
             assert_eq!(top.iter().map(|e| e.1).sum::<u64>() + other, t.total());
             last_other = other;
         }
