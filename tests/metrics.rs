@@ -292,3 +292,90 @@ fn the_tui_serves_what_it_receives_and_its_connection_state() {
     // The endpoint went with the TUI.
     assert!(TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn serve_counts_every_flow_of_a_capture_even_those_its_ring_could_not_keep() {
+    let dir = std::env::temp_dir().join(format!("hubtop-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("capture.jsonl");
+    let endpoint = |ns: &str, w: &str| {
+        format!(
+            r#"{{"namespace":"{ns}","pod_name":"{w}-5d8f7-x2x","workloads":[{{"name":"{w}","kind":"Deployment"}}]}}"#
+        )
+    };
+    let mut lines = String::new();
+    for i in 0..50 {
+        let verdict = if i < 30 { "DROPPED" } else { "FORWARDED" };
+        lines.push_str(&format!(
+            r#"{{"flow":{{"time":"2026-01-01T00:00:{i:02}Z","uuid":"u{i}","verdict":"{verdict}","drop_reason_desc":"POLICY_DENIED","event_type":{{"type":1}},"l4":{{"TCP":{{"destination_port":80}}}},"source":{},"destination":{}}}}}"#,
+            endpoint("shop", "loadgen"),
+            endpoint("shop", "payments"),
+        ));
+        lines.push('\n');
+    }
+    lines.push_str(r#"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"5"}}"#);
+    lines.push('\n');
+    std::fs::write(&file, lines).unwrap();
+
+    let (mut child, grpc, log) = spawn_serve(&[
+        "--input-file",
+        file.to_str().unwrap(),
+        "--buffer",
+        "10",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let addr = metrics_addr(&log.lock().unwrap());
+    let (_, expo) = scrape(addr);
+    let processed: f64 = series(&expo, "hubble_flows_processed")
+        .iter()
+        .map(|s| s.1)
+        .sum();
+    assert_eq!(processed, 50.0);
+    assert_eq!(
+        sum_where(&expo, "hubble_flows_processed", "verdict", "DROPPED"),
+        30.0
+    );
+    let pair = series(&expo, "hubtop_drops_by_workload");
+    assert_eq!(pair.len(), 1, "{pair:?}");
+    assert_eq!(pair[0].0["source"], "shop/loadgen");
+    assert_eq!(pair[0].0["destination"], "shop/payments");
+    assert_eq!(pair[0].1, 30.0);
+    assert_eq!(
+        sum_where(
+            &expo,
+            "hubble_lost_events",
+            "source",
+            "perf_event_ring_buffer"
+        ),
+        5.0
+    );
+    assert_eq!(series(&expo, "hubtop_ring_size")[0].1, 10.0);
+    assert_eq!(series(&expo, "hubtop_ring_capacity")[0].1, 10.0);
+
+    // A client following the server is an open GetFlows stream until it goes.
+    let mut observer = Command::new(BIN)
+        .args(["observe", "--server", &grpc.to_string(), "--follow"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let streams = |want: f64| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, expo) = scrape(addr);
+            if series(&expo, "hubtop_getflows_streams")[0].1 == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never {want} streams");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    streams(1.0);
+    let _ = observer.kill();
+    let _ = observer.wait();
+    streams(0.0);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
