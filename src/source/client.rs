@@ -703,6 +703,38 @@ mod tests {
     }
 
     #[test]
+    fn metrics_count_each_flow_once_when_a_resumed_stream_repeats_it() {
+        use crate::api::flow::{Flow, Verdict};
+        use crate::api::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
+        let mut store = crate::store::Store::new(10);
+        store.metrics = Some(Box::default());
+        let mut dedup = Dedup::new(DEDUP_WINDOW);
+        let mut resume = None;
+        let msg = |uuid: &str| {
+            GetFlowsResponse {
+                response_types: Some(ResponseTypes::Flow(Flow {
+                    uuid: uuid.into(),
+                    verdict: Verdict::Forwarded as i32,
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }
+            .encode_to_vec()
+        };
+        for uuid in ["a", "b", "a", "b", "c"] {
+            ingest(&mut store, &mut dedup, &mut resume, &msg(uuid), 0, None);
+        }
+        let text = store.metrics.as_ref().unwrap().render(&Default::default());
+        assert!(
+            text.contains(
+                "hubble_flows_processed_total{protocol=\"Unknown flow\",subtype=\"0\",\
+                 type=\"Unknown\",verdict=\"FORWARDED\"} 3\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn backoff_grows_then_stays_under_the_cap() {
         for attempt in 1..40 {
             let d = backoff(attempt);
