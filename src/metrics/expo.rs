@@ -99,6 +99,17 @@ pub fn float(v: f64) -> String {
     }
 }
 
+/// A bucket bound for `le`: as [`float`], whole numbers with `.0` (`1.0`, `10.0`), the form
+/// Prometheus' own OpenMetrics encoder writes, so series from both agree label for label.
+pub fn bound(v: f64) -> String {
+    let s = float(v);
+    if v.is_finite() && v.fract() == 0.0 {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +158,8 @@ mod tests {
         assert_eq!(float(1e-9), "0.000000001");
         assert_eq!(float(10.0), "10");
         assert_eq!(float(f64::INFINITY), "+Inf");
+        assert_eq!(bound(10.0), "10.0");
+        assert_eq!(bound(0.25), "0.25");
+        assert_eq!(bound(f64::INFINITY), "+Inf");
     }
 }

@@ -1,7 +1,7 @@
 //! Writing the counts out: every family's name, help text and label names, in the order a
 //! scrape shows them, plus the gauges.
 
-use super::expo::{Exposition, float};
+use super::expo::{Exposition, bound, float};
 use super::recorder::{BUCKETS_SECS, Histogram, OTHER, REPORTERS, Recorder, RouteKey, TOP_N};
 use crate::format::{drop_reason_name, lost_source_name, verdict_name};
 
@@ -217,9 +217,9 @@ impl Histogram {
     fn write(&self, e: &mut Exposition, name: &str, labels: &[(&str, &str)]) {
         let bucket = format!("{name}_bucket");
         let mut cumulative = 0;
-        for (i, bound) in BUCKETS_SECS.iter().enumerate() {
+        for (i, upper) in BUCKETS_SECS.iter().enumerate() {
             cumulative += self.buckets[i];
-            let le = float(*bound);
+            let le = bound(*upper);
             let mut with_le = labels.to_vec();
             with_le.push(("le", &le));
             e.sample(&bucket, &with_le, cumulative);
