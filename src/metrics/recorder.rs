@@ -18,6 +18,10 @@ use crate::store::FlowRef;
 pub const HUBBLE_SERIES: usize = 500;
 /// Workload pairs and routes exported one by one (the largest by count); the rest is `other`.
 pub const TOP_N: usize = 50;
+/// URLs whose route is remembered (then forgotten all at once).
+const ROUTE_CACHE: usize = 8192;
+/// Longer URLs are not remembered.
+const ROUTE_CACHE_URL: usize = 512;
 /// Distinct label strings kept; beyond it new strings read `other`.
 const NAMES_KEPT: usize = 50_000;
 
@@ -223,6 +227,8 @@ pub struct Recorder {
     pub(super) http_duration: Admitted<(u32, u8), Histogram>,
     pub(super) pair_drops: Ranked<PairKey, ()>,
     pub(super) routes: Ranked<RouteKey, Histogram>,
+    /// URL → route id: the URLs of the moment are normalised once, not per response.
+    route_ids: FxHashMap<Box<str>, u32>,
 }
 
 impl Default for Recorder {
@@ -237,6 +243,7 @@ impl Default for Recorder {
             http_duration: Admitted::new(HUBBLE_SERIES),
             pair_drops: Ranked::default(),
             routes: Ranked::default(),
+            route_ids: FxHashMap::default(),
         }
     }
 }
@@ -312,7 +319,7 @@ impl Recorder {
             .slot((method, ctx.reporter))
             .observe(facts.latency_ns);
         // A response's source is the server that answered (the proxy swaps the endpoints).
-        let route = crate::aggregate::route::route(url).map_or(0, |r| self.names.id(&r.path));
+        let route = self.route_id(url);
         let key = (ctx.source, method, route);
         if key == (0, 0, 0) {
             // Would write the labels of the `other` series: it is counted there.
@@ -320,6 +327,23 @@ impl Recorder {
         } else if let Some(h) = self.routes.add(key, 1) {
             h.observe(facts.latency_ns);
         }
+    }
+
+    /// The interned route of an HTTP URL (`other` when hubble's `--http-path` could never
+    /// match it).
+    fn route_id(&mut self, url: &str) -> u32 {
+        if let Some(&id) = self.route_ids.get(url) {
+            return id;
+        }
+        let id = crate::aggregate::route::route(url).map_or(0, |r| self.names.id(&r.path));
+        if url.len() > ROUTE_CACHE_URL {
+            return id; // a hostile megabyte URL is not kept
+        }
+        if self.route_ids.len() >= ROUTE_CACHE {
+            self.route_ids.clear();
+        }
+        self.route_ids.insert(url.into(), id);
+        id
     }
 
     /// Counts `n` events lost at `source` (a `LostEventSource` number).

@@ -148,12 +148,12 @@ impl Hub {
             // Counted outside the ring's lock: readers are not held up by it.
             let batch: Vec<Event> = batch.into_iter().collect();
             meter.responses(batch.iter().map(|e| &e.bytes[..]));
-            return self.publish_counted(batch);
+            return self.append(batch);
         }
-        self.publish_counted(batch)
+        self.append(batch)
     }
 
-    fn publish_counted(&self, batch: impl IntoIterator<Item = Event>) {
+    fn append(&self, batch: impl IntoIterator<Item = Event>) {
         let mut batch = batch.into_iter().peekable();
         if batch.peek().is_none() {
             return;
