@@ -293,9 +293,10 @@ fn the_tui_serves_what_it_receives_and_its_connection_state() {
     assert!(TcpStream::connect(addr).is_err());
 }
 
-#[test]
-fn serve_counts_every_flow_of_a_capture_even_those_its_ring_could_not_keep() {
-    let dir = std::env::temp_dir().join(format!("hubtop-metrics-{}", std::process::id()));
+/// A capture of 50 flows from shop/loadgen to shop/payments (the first 30 dropped by policy)
+/// and 5 lost events, as `hubble observe -o jsonpb` writes them: its directory and path.
+fn capture(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("hubtop-metrics-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("capture.jsonl");
     let endpoint = |ns: &str, w: &str| {
@@ -316,6 +317,12 @@ fn serve_counts_every_flow_of_a_capture_even_those_its_ring_could_not_keep() {
     lines.push_str(r#"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"5"}}"#);
     lines.push('\n');
     std::fs::write(&file, lines).unwrap();
+    (dir, file)
+}
+
+#[test]
+fn serve_counts_every_flow_of_a_capture_even_those_its_ring_could_not_keep() {
+    let (dir, file) = capture("serve");
 
     let (mut child, grpc, log) = spawn_serve(&[
         "--input-file",
@@ -377,5 +384,55 @@ fn serve_counts_every_flow_of_a_capture_even_those_its_ring_could_not_keep() {
     streams(0.0);
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_tui_on_a_capture_counts_every_flow_it_loads() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (dir, file) = capture("tui");
+    let cmd = format!(
+        "{BIN} --input-file {} --metrics-listen 127.0.0.1:{port}",
+        file.display()
+    );
+    let Some(t) = Tmux::start("metrics-capture", &cmd, 160, 45) else {
+        return;
+    };
+    t.wait_for("the capture", 30, |s| s.contains("DROPPED"));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, expo) = scrape(addr);
+        let processed: f64 = series(&expo, "hubble_flows_processed")
+            .iter()
+            .map(|s| s.1)
+            .sum();
+        if processed == 50.0 {
+            assert_eq!(
+                sum_where(&expo, "hubble_drop", "reason", "POLICY_DENIED"),
+                30.0
+            );
+            assert_eq!(
+                sum_where(
+                    &expo,
+                    "hubble_lost_events",
+                    "source",
+                    "perf_event_ring_buffer"
+                ),
+                5.0
+            );
+            assert_eq!(series(&expo, "hubtop_ring_size")[0].1, 50.0);
+            break;
+        }
+        assert!(processed < 50.0, "{processed} flows counted of 50");
+        assert!(Instant::now() < deadline, "{processed} flows counted of 50");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.send_keys(&["q"]);
+    assert_eq!(t.exit_status(10), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
