@@ -46,11 +46,30 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// hubble's config file (~/.config/hubble/config.yaml): `hubtop config view`.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the connection settings in force and where each came from (flag > env > file >
+    /// default).
+    View {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
+    /// hubble's config file (default: ~/.config/hubble/config.yaml, or $XDG_CONFIG_HOME/hubble/
+    /// config.yaml). Settings: flag > env > file > default; `hubtop config view` shows them.
+    #[arg(long, value_name = "FILE", env = "HUBBLE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Address of a Hubble server or Relay; a `tls://` prefix means TLS.
     #[arg(long, env = "HUBBLE_SERVER", default_value = "localhost:4245")]
     pub server: String,
@@ -102,7 +121,7 @@ pub struct ConnectionArgs {
     )]
     pub basic_auth_password: String,
     /// Run `kubectl port-forward` to hubble-relay and connect through it.
-    #[arg(short = 'P', long)]
+    #[arg(short = 'P', long, env = "HUBBLE_PORT_FORWARD")]
     pub port_forward: bool,
     /// Namespace of hubble-relay for --port-forward.
     #[arg(long, env = "HUBBLE_KUBE_NAMESPACE", default_value = "kube-system")]
@@ -110,8 +129,9 @@ pub struct ConnectionArgs {
     /// Kubernetes context for --port-forward.
     #[arg(long, env = "HUBBLE_KUBE_CONTEXT")]
     pub kube_context: Option<String>,
-    /// Kubeconfig file for --port-forward.
-    #[arg(long, env = "KUBECONFIG")]
+    /// Kubeconfig file for --port-forward (kubectl's own default, $KUBECONFIG or ~/.kube/config,
+    /// without it).
+    #[arg(long, env = "HUBBLE_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubectl program --port-forward runs.
     #[arg(long, env = "HUBTOP_KUBECTL", default_value = "kubectl", hide = true)]
@@ -122,6 +142,7 @@ impl ConnectionArgs {
     /// Plain-text gRPC to `server` with every other option at its default.
     pub fn plain(server: String) -> Self {
         ConnectionArgs {
+            config: None,
             server,
             tls: false,
             tls_allow_insecure: false,

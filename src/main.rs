@@ -3,10 +3,12 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use color_eyre::eyre::{Result, WrapErr};
 
-use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, IncidentArgs, ServeArgs, TuiArgs};
+use hubtop::cli::{
+    Cli, Command, ConfigAction, ConnectionArgs, DemoArgs, IncidentArgs, ServeArgs, TuiArgs,
+};
 use hubtop::filter::FlowMatcher;
 use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
@@ -76,7 +78,25 @@ fn run() -> Result<()> {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }
-    let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let matches =
+        Cli::command().get_matches_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(("config", sub)) = matches.subcommand() {
+        let Some(Command::Config {
+            action: ConfigAction::View { conn },
+        }) = &mut cli.command
+        else {
+            unreachable!("clap parsed `config` into Command::Config");
+        };
+        let view = sub.subcommand_matches("view").unwrap_or(sub);
+        let resolved = hubtop::config::apply(conn, view).map_err(color_eyre::eyre::Report::msg)?;
+        print!("{}", hubtop::config::view(conn, &resolved));
+        return Ok(());
+    }
+    if cli.command.is_none() && cli.input_file.is_empty() {
+        // hubble's config file, under the flags and the environment.
+        hubtop::config::apply(&mut cli.conn, &matches).map_err(color_eyre::eyre::Report::msg)?;
+    }
     runtime.block_on(async move {
         match cli.command {
             None if !cli.input_file.is_empty() => capture(cli.input_file, cli.tui, filters).await,
@@ -86,6 +106,7 @@ fn run() -> Result<()> {
             // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
+            Some(Command::Config { .. }) => Ok(()),
         }
     })
 }
