@@ -57,6 +57,11 @@ fn error_line(e: &color_eyre::eyre::Report) -> String {
 
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    // `kubectl hubtop`: kubectl runs the binary under the name kubectl-hubtop.
+    let plugin = std::env::args_os()
+        .next()
+        .is_some_and(|a| hubtop::config::invoked_as_kubectl_plugin(&a));
+    hubtop::config::set_kubectl_plugin(plugin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,8 +83,11 @@ fn run() -> Result<()> {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }
-    let matches =
-        Cli::command().get_matches_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let mut command = Cli::command();
+    if plugin {
+        command = command.bin_name("kubectl hubtop");
+    }
+    let matches = command.get_matches_from(std::iter::once("hubtop".to_string()).chain(rest));
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(("config", sub)) = matches.subcommand() {
         let Some(Command::Config {

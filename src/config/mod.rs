@@ -138,8 +138,29 @@ const HUBBLE_ONLY: &[(&str, &str)] = &[
 pub enum Source {
     Flag,
     Env(&'static str),
-    File { line: usize },
+    File {
+        line: usize,
+    },
     Default,
+    /// `port-forward` turned on because hubtop runs as `kubectl hubtop` with no server set.
+    KubectlPlugin,
+}
+
+static KUBECTL_PLUGIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Run as `kubectl hubtop` (the binary named `kubectl-hubtop`): where no server is set by a
+/// flag, the environment or the file, `--port-forward` is on, since kubectl already reaches the
+/// cluster and nothing listens on localhost:4245 unless someone forwarded it.
+pub fn set_kubectl_plugin(on: bool) {
+    KUBECTL_PLUGIN.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the binary was started under a `kubectl-` name (`kubectl hubtop`).
+pub fn invoked_as_kubectl_plugin(argv0: &std::ffi::OsStr) -> bool {
+    Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("kubectl-"))
 }
 
 /// A value as the file wrote it.
@@ -367,6 +388,13 @@ pub fn apply(conn: &mut ConnectionArgs, m: &ArgMatches) -> Result<Resolved, Stri
         };
         sources.insert(s.key, source);
     }
+    if KUBECTL_PLUGIN.load(std::sync::atomic::Ordering::Relaxed)
+        && sources["server"] == Source::Default
+        && sources["port-forward"] == Source::Default
+    {
+        conn.port_forward = true;
+        sources.insert("port-forward", Source::KubectlPlugin);
+    }
     Ok(Resolved { file, sources })
 }
 
@@ -566,6 +594,7 @@ pub fn view(conn: &ConnectionArgs, r: &Resolved) -> String {
                 Source::Env(name) => format!("env {name}"),
                 Source::File { line } => format!("file, line {line}"),
                 Source::Default => "default".into(),
+                Source::KubectlPlugin => "kubectl hubtop, with no server set".into(),
             };
             let hidden = if s.key == "basic-auth-password" && !conn.basic_auth_password.is_empty() {
                 " (hidden)"
