@@ -40,6 +40,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the Hubble Observer API from the demo generator or a capture file.
     Serve(ServeArgs),
+    /// Check the path to Hubble step by step (kubectl, context, relay service, port-forward,
+    /// TCP, TLS, ServerStatus, a first flow) and say what failed. Exit 0 when all pass.
+    Doctor {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
     /// Print flows headless, exactly like `hubble observe` (same flags, formats and exit codes).
     Observe {
         /// `hubble observe` flags; see `hubtop observe --help`.

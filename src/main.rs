@@ -76,18 +76,29 @@ fn run() -> Result<()> {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }
-    let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest.iter().cloned()));
+
     runtime.block_on(async move {
         match cli.command {
             None if !cli.input_file.is_empty() => capture(cli.input_file, cli.tui, filters).await,
             None => tui(cli.conn, cli.tui, filters).await,
             Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
+            Some(Command::Doctor { conn }) => doctor(conn, &rest, &filters).await,
             // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
         }
     })
+}
+
+/// `hubtop doctor`: its exit code is the verdict.
+async fn doctor(conn: ConnectionArgs, argv: &[String], filters: &FilterFlags) -> Result<()> {
+    if !filters.allowlist.is_empty() || !filters.denylist.is_empty() {
+        color_eyre::eyre::bail!("hubtop doctor takes no filter flags: it checks the connection");
+    }
+    let origin = hubtop::doctor::ServerOrigin::of(argv);
+    std::process::exit(hubtop::doctor::run(conn, origin).await)
 }
 
 fn source_config(
