@@ -588,3 +588,78 @@ fn marks_are_coloured_on_a_terminal_and_plain_with_no_color() {
         assert_eq!(line.contains('\x1b'), coloured, "{line:?}");
     }
 }
+
+#[test]
+fn a_kube_context_that_is_not_there_is_named_with_the_kubeconfig_it_was_looked_for_in() {
+    let dir = temp_dir("no-such-context");
+    let kubectl = kubectl(
+        &dir,
+        &format!("{VERSION}\nconfig) echo 'error: context nope not found' >&2; exit 1;;"),
+    );
+    let config = dir.join("config").display().to_string();
+    let (code, out) = doctor_pf(
+        &kubectl,
+        &["--kube-context", "nope", "--kubeconfig", &config],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_step(
+        &out,
+        "✗",
+        "context",
+        &[
+            &format!("--kube-context nope in {config}: error: context nope not found"),
+            "kubectl config get-contexts",
+        ],
+    );
+    let argv = std::fs::read_to_string(dir.join("argv")).unwrap();
+    assert!(
+        argv.contains(&format!(
+            "config get-contexts nope -o name --kubeconfig {config}"
+        )),
+        "{argv}"
+    );
+}
+
+#[test]
+fn a_user_who_may_not_read_services_is_told_how_to_check_its_rights() {
+    let dir = temp_dir("forbidden");
+    let kubectl = kubectl(
+        &dir,
+        &format!(
+            "{VERSION}\n{CONTEXT}\nget) echo 'Error from server (Forbidden): services \"hubble-relay\" is forbidden: User \"sre\" cannot get resource \"services\"' >&2; exit 1;;"
+        ),
+    );
+    let (_, out) = doctor_pf(&kubectl, &[]);
+    assert_step(
+        &out,
+        "✗",
+        "relay service",
+        &[
+            "(Forbidden)",
+            "User \"sre\" cannot get",
+            "kubectl auth can-i get services -n kube-system",
+        ],
+    );
+}
+
+#[test]
+fn a_cluster_kubectl_cannot_reach_shows_kubectls_sentence_not_its_log_lines() {
+    let dir = temp_dir("unreachable-cluster");
+    let kubectl = kubectl(
+        &dir,
+        &format!(
+            "{VERSION}\n{CONTEXT}\nget) echo 'E1203 10:00:00.000000    1234 memcache.go:265] couldnt get current server API group list' >&2; echo 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?' >&2; exit 1;;"
+        ),
+    );
+    let (_, out) = doctor_pf(&kubectl, &[]);
+    assert_step(
+        &out,
+        "✗",
+        "relay service",
+        &[
+            "kube-system/hubble-relay: The connection to the server 127.0.0.1:6443 was refused",
+            "kubectl cluster-info",
+        ],
+    );
+    assert!(!out.contains("memcache.go"), "{out}");
+}

@@ -140,11 +140,28 @@ async fn kubectl(conn: &ConnectionArgs, args: &[&str], cluster: bool) -> Run {
             Run::Failed(if err.is_empty() {
                 format!("kubectl exited with {}", out.status)
             } else {
-                // kubectl's first line says it; more is usually usage text.
-                err.lines().next().unwrap_or_default().to_string()
+                error_line(&err).to_string()
             })
         }
     }
+}
+
+/// The line of kubectl's stderr that says what failed: not client-go's log lines
+/// (`E1203 10:00:00.000000 1234 memcache.go:265] …`) nor the `See 'kubectl … --help'` pointer,
+/// which come before and after it.
+fn error_line(stderr: &str) -> &str {
+    let klog = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 5
+            && matches!(b[0], b'E' | b'W' | b'I' | b'F')
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b' '
+    };
+    let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| !klog(l) && !l.starts_with("See '"))
+        .or_else(|| lines().last())
+        .unwrap_or_default()
 }
 
 /// Where a program name is found on PATH (a path with a `/` is itself).
@@ -198,17 +215,15 @@ async fn context(conn: &ConnectionArgs) -> Step {
         .map(|p| format!(" in {}", p.display()))
         .unwrap_or_default();
     match &conn.kube_context {
-        Some(ctx) => {
-            match kubectl(conn, &["config", "get-contexts", ctx, "-o", "name"], false).await {
-                Run::Ok(out) if out.lines().any(|l| l.trim() == ctx) => {
-                    Step::pass("context", format!("{ctx} (from --kube-context){file}"))
-                }
-                Run::Ok(_) => no_such_context(ctx, &file, "not found".into()),
-                Run::Failed(e) => no_such_context(ctx, &file, e),
-                Run::NotFound(e) => Step::fail("context", e.to_string()),
-                Run::TimedOut => timed_out("context", conn),
+        Some(ctx) => match kubectl(conn, &get_contexts(conn, ctx), false).await {
+            Run::Ok(out) if out.lines().any(|l| l.trim() == ctx) => {
+                Step::pass("context", format!("{ctx} (from --kube-context){file}"))
             }
-        }
+            Run::Ok(_) => no_such_context(ctx, &file, "not found".into()),
+            Run::Failed(e) => no_such_context(ctx, &file, e),
+            Run::NotFound(e) => Step::fail("context", e.to_string()),
+            Run::TimedOut => timed_out("context", conn),
+        },
         None => match kubectl(conn, &["config", "current-context"], true).await {
             Run::Ok(out) if !out.is_empty() => {
                 Step::pass("context", format!("{out} (current context){file}"))
@@ -221,9 +236,19 @@ async fn context(conn: &ConnectionArgs) -> Step {
     }
 }
 
+/// `config get-contexts CTX -o name`, in `--kubeconfig` when given (`--context` would not
+/// make sense here).
+fn get_contexts<'a>(conn: &'a ConnectionArgs, ctx: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["config", "get-contexts", ctx, "-o", "name"];
+    if let Some(file) = conn.kubeconfig.as_ref().and_then(|p| p.to_str()) {
+        args.extend(["--kubeconfig", file]);
+    }
+    args
+}
+
 fn no_such_context(ctx: &str, file: &str, error: String) -> Step {
     Step::fail("context", format!("--kube-context {ctx}{file}: {error}"))
-        .hint("`kubectl config get-contexts` lists the contexts there is; fix --kube-context (or HUBBLE_KUBE_CONTEXT)")
+        .hint("`kubectl config get-contexts` lists the contexts there are; fix --kube-context (or HUBBLE_KUBE_CONTEXT)")
 }
 
 fn no_current_context(error: String) -> Step {
@@ -251,6 +276,11 @@ async fn relay_service(conn: &ConnectionArgs) -> Step {
                     "if Cilium runs in another namespace: --kube-namespace NS \
                      (or HUBBLE_KUBE_NAMESPACE)",
                 );
+        }
+        Run::Failed(e) if e.contains("Forbidden") => {
+            return Step::fail("relay service", format!("{ns}/hubble-relay: {e}")).hint(format!(
+                "your user may not read services in {ns}: `kubectl auth can-i get services -n {ns}`"
+            ));
         }
         Run::Failed(e) => {
             return Step::fail("relay service", format!("{ns}/hubble-relay: {e}"))
@@ -296,6 +326,25 @@ async fn relay_service(conn: &ConnectionArgs) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_line_is_kubectls_sentence_not_its_log_lines() {
+        let stderr = "E1203 10:00:00.000000   1234 memcache.go:265] couldn't get current server \
+            API group list: connection refused\n\
+            The connection to the server 127.0.0.1:6443 was refused - did you specify the right \
+            host or port?\n";
+        assert!(error_line(stderr).starts_with("The connection to the server 127.0.0.1:6443"));
+        assert_eq!(
+            error_line("error: unknown flag: --x\nSee 'kubectl get --help' for usage.\n"),
+            "error: unknown flag: --x"
+        );
+        assert_eq!(
+            error_line("Error from server (NotFound): services \"hubble-relay\" not found"),
+            "Error from server (NotFound): services \"hubble-relay\" not found"
+        );
+        let only_logs = "I1203 12:00:00.1 1 x.go:1] only logs";
+        assert_eq!(error_line(only_logs), only_logs);
+    }
 
     #[test]
     fn which_finds_a_program_on_path_and_keeps_a_path_as_it_is() {
