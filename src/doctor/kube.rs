@@ -160,7 +160,7 @@ fn error_line(stderr: &str) -> &str {
     let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
     lines()
         .find(|l| !klog(l) && !l.starts_with("See '"))
-        .or_else(|| lines().last())
+        .or_else(|| lines().next_back())
         .unwrap_or_default()
 }
 
