@@ -77,7 +77,6 @@ fn run() -> Result<()> {
         std::process::exit(1);
     }
     let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest.iter().cloned()));
-
     runtime.block_on(async move {
         match cli.command {
             None if !cli.input_file.is_empty() => capture(cli.input_file, cli.tui, filters).await,
