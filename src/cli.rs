@@ -40,6 +40,17 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the Hubble Observer API from the demo generator or a capture file.
     Serve(ServeArgs),
+    /// Check the path to Hubble step by step and say what failed (exit 0 when all pass).
+    #[command(
+        long_about = "Check the path to Hubble step by step and say what failed: where the \
+            address comes from, kubectl, its context, the hubble-relay service, the port-forward \
+            (-P), TCP, TLS, basic auth, ServerStatus and a first flow. Each step waits at most \
+            --timeout. Exit 0 when no step failed, 1 otherwise."
+    )]
+    Doctor {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
     /// Print flows headless, exactly like `hubble observe` (same flags, formats and exit codes).
     Observe {
         /// `hubble observe` flags; see `hubtop observe --help`.

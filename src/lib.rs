@@ -7,6 +7,7 @@ pub mod aggregate;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod explain;
 pub mod filter;
 pub mod format;

@@ -101,9 +101,18 @@ fn run() -> Result<()> {
         print!("{}", hubtop::config::view(conn, &resolved));
         return Ok(());
     }
-    if cli.command.is_none() && cli.input_file.is_empty() {
-        // hubble's config file, under the flags and the environment.
-        hubtop::config::apply(&mut cli.conn, &matches).map_err(color_eyre::eyre::Report::msg)?;
+    // hubble's config file, under the flags and the environment, for what connects to a server.
+    let mut server_origin = None;
+    match (&mut cli.command, matches.subcommand()) {
+        (None, _) if cli.input_file.is_empty() => {
+            hubtop::config::apply(&mut cli.conn, &matches)
+                .map_err(color_eyre::eyre::Report::msg)?;
+        }
+        (Some(Command::Doctor { conn }), Some((_, m))) => {
+            let resolved = hubtop::config::apply(conn, m).map_err(color_eyre::eyre::Report::msg)?;
+            server_origin = Some(hubtop::doctor::ServerOrigin::of(&resolved));
+        }
+        _ => {}
     }
     runtime.block_on(async move {
         match cli.command {
@@ -111,12 +120,27 @@ fn run() -> Result<()> {
             None => tui(cli.conn, cli.tui, filters).await,
             Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
+            Some(Command::Doctor { conn }) => {
+                doctor(conn, server_origin.unwrap_or_default(), &filters).await
+            }
             // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
             Some(Command::Config { .. }) => Ok(()),
         }
     })
+}
+
+/// `hubtop doctor`: its exit code is the verdict.
+async fn doctor(
+    conn: ConnectionArgs,
+    origin: hubtop::doctor::ServerOrigin,
+    filters: &FilterFlags,
+) -> Result<()> {
+    if !filters.allowlist.is_empty() || !filters.denylist.is_empty() {
+        color_eyre::eyre::bail!("hubtop doctor takes no filter flags: it checks the connection");
+    }
+    std::process::exit(hubtop::doctor::run(conn, origin).await)
 }
 
 fn source_config(
