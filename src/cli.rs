@@ -46,6 +46,18 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print a shell completion script (filter flags and their values included).
+    Completion {
+        /// bash: `source <(hubtop completion bash)`; see the README for zsh and fish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page hubtop(1) as roff, or write a page per command with --dir.
+    Man {
+        /// Write hubtop.1, hubtop-demo.1, hubtop-observe.1, ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

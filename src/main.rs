@@ -1,4 +1,5 @@
-//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
+//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, `hubtop serve`, `hubtop observe`,
+//! and `hubtop completion` / `hubtop man`.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -86,6 +87,18 @@ fn run() -> Result<()> {
             // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
+            Some(Command::Completion { shell }) => Ok(hubtop::completion::print(
+                &hubtop::completion::completion_script(shell),
+            )?),
+            Some(Command::Man { dir: None }) => Ok(hubtop::completion::print(
+                &hubtop::completion::man_page(None)?,
+            )?),
+            Some(Command::Man { dir: Some(dir) }) => {
+                for file in hubtop::completion::write_man_pages(&dir)? {
+                    println!("{}", file.display());
+                }
+                Ok(())
+            }
         }
     })
 }
