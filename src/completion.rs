@@ -262,6 +262,17 @@ mod tests {
     }
 
     #[test]
+    fn every_subcommand_has_a_man_page_by_name() {
+        let cmd = command();
+        let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+        assert_eq!(names, crate::cli::MAN_PAGES);
+        for name in crate::cli::MAN_PAGES {
+            let page = String::from_utf8(man_page(Some(name)).unwrap()).unwrap();
+            assert!(page.contains(&format!(".TH hubtop-{name} 1 ")), "{page}");
+        }
+    }
+
+    #[test]
     fn value_names_say_what_the_value_is() {
         assert_eq!(value_name("to-pod"), "POD");
         assert_eq!(value_name("from-namespace"), "NAMESPACE");

@@ -90,10 +90,11 @@ fn run() -> Result<()> {
             Some(Command::Completion { shell }) => Ok(hubtop::completion::print(
                 &hubtop::completion::completion_script(shell),
             )?),
-            Some(Command::Man { dir: None }) => Ok(hubtop::completion::print(
-                &hubtop::completion::man_page(None)?,
-            )?),
-            Some(Command::Man { dir: Some(dir) }) => {
+            Some(Command::Man { command, dir: None }) => {
+                let page = hubtop::completion::man_page(command.as_deref())?;
+                Ok(hubtop::completion::print(&page)?)
+            }
+            Some(Command::Man { dir: Some(dir), .. }) => {
                 for file in hubtop::completion::write_man_pages(&dir)? {
                     println!("{}", file.display());
                 }

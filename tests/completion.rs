@@ -286,7 +286,23 @@ fn the_man_page_has_its_sections_the_filter_flags_and_their_values() {
         ".SH SYNOPSIS\n\\fBhubtop\\fR [\\fIoptions\\fR] [\\fIfilter flags\\fR] [\\fIcommand\\fR]\n"
     ));
     assert_eq!(page.matches(".ds Aq").count(), 2, "the preamble once");
+    assert!(page.contains(".SH NOTES"), "{page}");
     render_checked(&page);
+}
+
+#[test]
+fn man_command_prints_that_commands_page_and_bash_completes_the_names() {
+    let observe = stdout_of(&["man", "observe"]);
+    assert!(observe.contains(".TH hubtop-observe 1 "), "{observe}");
+    assert!(observe.contains(r"\-\-print\-raw\-filters"), "{observe}");
+    assert_eq!(bash_complete("hubtop man obs"), ["observe"]);
+    let out = hubtop(&["man", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'nope'") && err.contains("observe"),
+        "{err}"
+    );
 }
 
 #[test]
