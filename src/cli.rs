@@ -18,7 +18,7 @@ use crate::serve::Scenario;
     args_conflicts_with_subcommands = true,
     after_help = "Filter flags: every filter flag of `hubble observe` (--verdict DROPPED, --to-pod ns/pod,\n\
         --from-label app=x, --not, --allowlist JSON, ...) is accepted by `hubtop` and `hubtop demo`\n\
-        and becomes the starting filter; press / in the TUI to change it."
+        and becomes the starting filter; press / in the TUI to change it. `hubtop man` lists them."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -62,6 +62,21 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print a shell completion script (filter flags and their values included).
+    Completion {
+        /// bash: `source <(hubtop completion bash)`; see the README for zsh and fish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page hubtop(1) as roff, or write a page per command with --dir.
+    Man {
+        /// Print this command's page instead: `hubtop man observe` is hubtop-observe(1).
+        #[arg(value_name = "COMMAND", value_parser = MAN_PAGES, conflicts_with = "dir")]
+        command: Option<String>,
+        /// Write hubtop.1, hubtop-demo.1, hubtop-observe.1, ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +88,17 @@ pub enum ConfigAction {
         conn: ConnectionArgs,
     },
 }
+
+/// The commands with a page of their own (`hubtop man COMMAND`): every subcommand.
+pub const MAN_PAGES: [&str; 7] = [
+    "demo",
+    "serve",
+    "doctor",
+    "observe",
+    "config",
+    "completion",
+    "man",
+];
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]

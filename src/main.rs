@@ -1,4 +1,5 @@
-//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
+//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, `hubtop serve`, `hubtop observe`,
+//! and `hubtop completion` / `hubtop man`.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -127,6 +128,19 @@ fn run() -> Result<()> {
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
             Some(Command::Config { .. }) => Ok(()),
+            Some(Command::Completion { shell }) => Ok(hubtop::completion::print(
+                &hubtop::completion::completion_script(shell),
+            )?),
+            Some(Command::Man { command, dir: None }) => {
+                let page = hubtop::completion::man_page(command.as_deref())?;
+                Ok(hubtop::completion::print(&page)?)
+            }
+            Some(Command::Man { dir: Some(dir), .. }) => {
+                for file in hubtop::completion::write_man_pages(&dir)? {
+                    println!("{}", file.display());
+                }
+                Ok(())
+            }
         }
     })
 }
