@@ -18,7 +18,7 @@ use crate::serve::Scenario;
     args_conflicts_with_subcommands = true,
     after_help = "Filter flags: every filter flag of `hubble observe` (--verdict DROPPED, --to-pod ns/pod,\n\
         --from-label app=x, --not, --allowlist JSON, ...) is accepted by `hubtop` and `hubtop demo`\n\
-        and becomes the starting filter; press / in the TUI to change it."
+        and becomes the starting filter; press / in the TUI to change it. `hubtop man` lists them."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,17 +40,73 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the Hubble Observer API from the demo generator or a capture file.
     Serve(ServeArgs),
+    /// Check the path to Hubble step by step and say what failed (exit 0 when all pass).
+    #[command(
+        long_about = "Check the path to Hubble step by step and say what failed: where the \
+            address comes from, kubectl, its context, the hubble-relay service, the port-forward \
+            (-P), TCP, TLS, basic auth, ServerStatus and a first flow. Each step waits at most \
+            --timeout. Exit 0 when no step failed, 1 otherwise."
+    )]
+    Doctor {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
     /// Print flows headless, exactly like `hubble observe` (same flags, formats and exit codes).
     Observe {
         /// `hubble observe` flags; see `hubtop observe --help`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// hubble's config file (~/.config/hubble/config.yaml): `hubtop config view`.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print a shell completion script (filter flags and their values included).
+    Completion {
+        /// bash: `source <(hubtop completion bash)`; see the README for zsh and fish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page hubtop(1) as roff, or write a page per command with --dir.
+    Man {
+        /// Print this command's page instead: `hubtop man observe` is hubtop-observe(1).
+        #[arg(value_name = "COMMAND", value_parser = MAN_PAGES, conflicts_with = "dir")]
+        command: Option<String>,
+        /// Write hubtop.1, hubtop-demo.1, hubtop-observe.1, ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the connection settings in force and where each came from (flag > env > file >
+    /// default).
+    View {
+        #[command(flatten)]
+        conn: ConnectionArgs,
+    },
+}
+
+/// The commands with a page of their own (`hubtop man COMMAND`): every subcommand.
+pub const MAN_PAGES: [&str; 7] = [
+    "demo",
+    "serve",
+    "doctor",
+    "observe",
+    "config",
+    "completion",
+    "man",
+];
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
+    /// hubble's config file (default: ~/.config/hubble/config.yaml, or $XDG_CONFIG_HOME/hubble/
+    /// config.yaml). Settings: flag > env > file > default; `hubtop config view` shows them.
+    #[arg(long, value_name = "FILE", env = "HUBBLE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Address of a Hubble server or Relay; a `tls://` prefix means TLS.
     #[arg(long, env = "HUBBLE_SERVER", default_value = "localhost:4245")]
     pub server: String,
@@ -102,7 +158,7 @@ pub struct ConnectionArgs {
     )]
     pub basic_auth_password: String,
     /// Run `kubectl port-forward` to hubble-relay and connect through it.
-    #[arg(short = 'P', long)]
+    #[arg(short = 'P', long, env = "HUBBLE_PORT_FORWARD")]
     pub port_forward: bool,
     /// Namespace of hubble-relay for --port-forward.
     #[arg(long, env = "HUBBLE_KUBE_NAMESPACE", default_value = "kube-system")]
@@ -110,8 +166,9 @@ pub struct ConnectionArgs {
     /// Kubernetes context for --port-forward.
     #[arg(long, env = "HUBBLE_KUBE_CONTEXT")]
     pub kube_context: Option<String>,
-    /// Kubeconfig file for --port-forward.
-    #[arg(long, env = "KUBECONFIG")]
+    /// Kubeconfig file for --port-forward (kubectl's own default, $KUBECONFIG or ~/.kube/config,
+    /// without it).
+    #[arg(long, env = "HUBBLE_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubectl program --port-forward runs.
     #[arg(long, env = "HUBTOP_KUBECTL", default_value = "kubectl", hide = true)]
@@ -122,6 +179,7 @@ impl ConnectionArgs {
     /// Plain-text gRPC to `server` with every other option at its default.
     pub fn plain(server: String) -> Self {
         ConnectionArgs {
+            config: None,
             server,
             tls: false,
             tls_allow_insecure: false,

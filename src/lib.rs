@@ -6,6 +6,9 @@
 pub mod aggregate;
 pub mod api;
 pub mod cli;
+pub mod completion;
+pub mod config;
+pub mod doctor;
 pub mod explain;
 pub mod filter;
 pub mod format;

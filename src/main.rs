@@ -1,12 +1,15 @@
-//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, and `hubtop serve`.
+//! `hubtop`: the TUI on a live Hubble server, `hubtop demo`, `hubtop serve`, `hubtop observe`,
+//! and `hubtop completion` / `hubtop man`.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use color_eyre::eyre::{Result, WrapErr};
 
-use hubtop::cli::{Cli, Command, ConnectionArgs, DemoArgs, IncidentArgs, ServeArgs, TuiArgs};
+use hubtop::cli::{
+    Cli, Command, ConfigAction, ConnectionArgs, DemoArgs, IncidentArgs, ServeArgs, TuiArgs,
+};
 use hubtop::filter::FlowMatcher;
 use hubtop::filter::flags::{self as filter_flags, FilterFlags};
 use hubtop::serve::{self, DemoConfig, FlowSource, ServeOptions};
@@ -55,6 +58,11 @@ fn error_line(e: &color_eyre::eyre::Report) -> String {
 
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    // `kubectl hubtop`: kubectl runs the binary under the name kubectl-hubtop.
+    let plugin = std::env::args_os()
+        .next()
+        .is_some_and(|a| hubtop::config::invoked_as_kubectl_plugin(&a));
+    hubtop::config::set_kubectl_plugin(plugin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,18 +84,77 @@ fn run() -> Result<()> {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }
-    let cli = Cli::parse_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let mut command = Cli::command();
+    if plugin {
+        command = command.bin_name("kubectl hubtop");
+    }
+    let matches = command.get_matches_from(std::iter::once("hubtop".to_string()).chain(rest));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(("config", sub)) = matches.subcommand() {
+        let Some(Command::Config {
+            action: ConfigAction::View { conn },
+        }) = &mut cli.command
+        else {
+            unreachable!("clap parsed `config` into Command::Config");
+        };
+        let view = sub.subcommand_matches("view").unwrap_or(sub);
+        let resolved = hubtop::config::apply(conn, view).map_err(color_eyre::eyre::Report::msg)?;
+        print!("{}", hubtop::config::view(conn, &resolved));
+        return Ok(());
+    }
+    // hubble's config file, under the flags and the environment, for what connects to a server.
+    let mut server_origin = None;
+    match (&mut cli.command, matches.subcommand()) {
+        (None, _) if cli.input_file.is_empty() => {
+            hubtop::config::apply(&mut cli.conn, &matches)
+                .map_err(color_eyre::eyre::Report::msg)?;
+        }
+        (Some(Command::Doctor { conn }), Some((_, m))) => {
+            let resolved = hubtop::config::apply(conn, m).map_err(color_eyre::eyre::Report::msg)?;
+            server_origin = Some(hubtop::doctor::ServerOrigin::of(&resolved));
+        }
+        _ => {}
+    }
     runtime.block_on(async move {
         match cli.command {
             None if !cli.input_file.is_empty() => capture(cli.input_file, cli.tui, filters).await,
             None => tui(cli.conn, cli.tui, filters).await,
             Some(Command::Demo(args)) => demo(args, filters).await,
             Some(Command::Serve(args)) => serve_cmd(args).await,
+            Some(Command::Doctor { conn }) => {
+                doctor(conn, server_origin.unwrap_or_default(), &filters).await
+            }
             // `main` hands `observe` over before clap; this arm serves `hubtop -- observe`-like
             // spellings that reach clap anyway.
             Some(Command::Observe { args }) => std::process::exit(hubtop::observe::run(args).await),
+            Some(Command::Config { .. }) => Ok(()),
+            Some(Command::Completion { shell }) => Ok(hubtop::completion::print(
+                &hubtop::completion::completion_script(shell),
+            )?),
+            Some(Command::Man { command, dir: None }) => {
+                let page = hubtop::completion::man_page(command.as_deref())?;
+                Ok(hubtop::completion::print(&page)?)
+            }
+            Some(Command::Man { dir: Some(dir), .. }) => {
+                for file in hubtop::completion::write_man_pages(&dir)? {
+                    println!("{}", file.display());
+                }
+                Ok(())
+            }
         }
     })
+}
+
+/// `hubtop doctor`: its exit code is the verdict.
+async fn doctor(
+    conn: ConnectionArgs,
+    origin: hubtop::doctor::ServerOrigin,
+    filters: &FilterFlags,
+) -> Result<()> {
+    if !filters.allowlist.is_empty() || !filters.denylist.is_empty() {
+        color_eyre::eyre::bail!("hubtop doctor takes no filter flags: it checks the connection");
+    }
+    std::process::exit(hubtop::doctor::run(conn, origin).await)
 }
 
 fn source_config(

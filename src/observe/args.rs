@@ -108,9 +108,6 @@ pub struct Other {
     /// Enable debug messages (and informational node status events).
     #[arg(short = 'D', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub debug: bool,
-    /// Config file (accepted for compatibility; hubtop reads none).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<String>,
     /// Unary request timeout (accepted for compatibility; GetFlows is a stream).
     #[arg(long, value_name = "DURATION", default_value = "12s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -131,6 +128,14 @@ pub fn parse(args: &[String]) -> Parsed {
     let mut cmd = ObserveArgs::command();
     match cmd.try_get_matches_from_mut(args) {
         Ok(m) => match ObserveArgs::from_arg_matches(&m) {
+            // hubble's config file, under the flags and the environment; a capture needs no
+            // server, so a broken file does not stand in its way.
+            Ok(mut a) if a.other.input_file.is_empty() => {
+                match crate::config::apply(&mut a.conn, &m) {
+                    Ok(_) => Parsed::Args(Box::new(a)),
+                    Err(e) => Parsed::Error(e),
+                }
+            }
             Ok(a) => Parsed::Args(Box::new(a)),
             Err(e) => Parsed::Error(e.to_string().trim().to_string()),
         },

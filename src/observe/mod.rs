@@ -36,6 +36,12 @@ use args::{ObserveArgs, Parsed};
 use printer::{Format, Options, Printer};
 use timefmt::Layout;
 
+/// `observe`'s own flags (the filter flags aside) as a clap command, for `hubtop man` and the
+/// shell completions (`crate::completion`).
+pub(crate) fn flags_command() -> clap::Command {
+    <ObserveArgs as clap::CommandFactory>::command()
+}
+
 /// Flows `hubble observe` prints when asked for nothing in particular.
 const DEFAULT_LAST: u64 = 20;
 

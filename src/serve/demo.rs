@@ -346,7 +346,29 @@ impl Generator {
     }
 }
 
-#[cfg(test)]
+/// `flows` flows of the demo cluster of `seed`, stamped evenly over the `seconds` before
+/// `end_secs` (Unix time), with the `scenario` incident playing from the start if any: the
+/// same flows every time, for pictures and tests (`tests/assets.rs` draws the README's
+/// screenshots from them).
+pub fn seeded_flows(
+    seed: u64,
+    flows: usize,
+    seconds: u32,
+    end_secs: i64,
+    scenario: Option<super::Scenario>,
+) -> Vec<crate::api::flow::Flow> {
+    let mut g = Generator::seeded(seed, 100.0, scenario.map(|s| (s, Duration::ZERO)));
+    let end = i128::from(end_secs) * 1_000_000_000;
+    let start = end - i128::from(seconds) * 1_000_000_000;
+    if let Some(incident) = &mut g.incident {
+        incident.start(start); // the cue, at the first flow
+    }
+    g.batch(flows, 0, start, end)
+        .iter()
+        .filter_map(Event::flow)
+        .collect()
+}
+
 impl Generator {
     /// A generator of the cluster of `seed`, without history, playing `incident` (started at
     /// time 0) if any: for tests that call [`Generator::batch`] with their own times.

@@ -51,6 +51,7 @@ use tonic::transport::Server;
 
 use crate::api::observer::observer_server::SERVICE_NAME;
 use crate::api::peer::peer_server::SERVICE_NAME as PEER_SERVICE;
+pub use demo::seeded_flows;
 use grpc::ObserverApi;
 pub use hub::Hub;
 pub use incidents::{DEFAULT_SCENARIO_AT, IDENTITY_REGENERATION, Scenario};

@@ -83,7 +83,8 @@ impl ServerAddr {
         })
     }
 
-    fn authority(&self) -> String {
+    /// `host:port`, `[v6]:port`: what is dialed.
+    pub fn authority(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -157,14 +158,7 @@ pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, D
                 cause: format!("{e:#}"),
             })?;
             let tls = TlsConnector::from(Arc::new(config));
-            let name = args
-                .tls_server_name
-                .clone()
-                .unwrap_or_else(|| addr.host.clone());
-            let name = ServerName::try_from(name.clone()).map_err(|_| DialError {
-                kind: DialFailure::Config,
-                cause: format!("invalid TLS server name {name:?}"),
-            })?;
+            let name = tls_server_name(args, addr)?;
             let connector = tower::service_fn(move |uri: Uri| {
                 let tls = tls.clone();
                 let name = name.clone();
@@ -200,6 +194,113 @@ pub async fn dial(args: &ConnectionArgs, addr: &ServerAddr) -> Result<Channel, D
             kind: DialFailure::Timeout,
             cause: format!("timed out after {:?} dialing {addr}", args.timeout),
         })?
+}
+
+/// The name the server's certificate must carry: `--tls-server-name`, else the host of `--server`.
+fn tls_server_name(
+    args: &ConnectionArgs,
+    addr: &ServerAddr,
+) -> Result<ServerName<'static>, DialError> {
+    let name = args
+        .tls_server_name
+        .clone()
+        .unwrap_or_else(|| addr.host.clone());
+    ServerName::try_from(name.clone()).map_err(|_| DialError {
+        kind: DialFailure::Config,
+        cause: format!("invalid TLS server name {name:?}"),
+    })
+}
+
+/// What a TLS handshake agreed on (`hubtop doctor` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSession {
+    /// `TLSv1.3`, `TLSv1.2`.
+    pub version: String,
+    /// The name checked against the certificate.
+    pub server_name: String,
+    /// The ALPN protocol the server chose (`h2` for gRPC), if any.
+    pub alpn: Option<String>,
+}
+
+/// A TLS handshake that failed: why, and the names the server's certificate is valid for when
+/// the name asked for is not among them (so the user can be told which `--tls-server-name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFailure {
+    pub error: DialError,
+    pub names: Vec<String>,
+}
+
+/// Only the TLS handshake [`dial`] makes (same options, same checks), without gRPC on top:
+/// for `hubtop doctor`, which reports it as a step of its own.
+pub async fn tls_handshake(
+    args: &ConnectionArgs,
+    addr: &ServerAddr,
+) -> Result<TlsSession, TlsFailure> {
+    let plain = |error| TlsFailure {
+        error,
+        names: vec![],
+    };
+    let config = tls_config(args).map_err(|e| {
+        plain(DialError {
+            kind: DialFailure::Config,
+            cause: format!("{e:#}"),
+        })
+    })?;
+    let name = tls_server_name(args, addr).map_err(plain)?;
+    let shown = name.to_str().into_owned();
+    let handshake = async {
+        let tcp = TcpStream::connect(addr.authority()).await?;
+        TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+    };
+    let stream = tokio::time::timeout(args.timeout, handshake)
+        .await
+        .map_err(|_| {
+            plain(DialError {
+                kind: DialFailure::Timeout,
+                cause: format!("no TLS handshake within {:?}", args.timeout),
+            })
+        })?
+        .map_err(|e| TlsFailure {
+            error: DialError {
+                kind: tls_failure(&e),
+                cause: error_chain(&e),
+            },
+            names: presented_names(&e),
+        })?;
+    let conn = stream.get_ref().1;
+    Ok(TlsSession {
+        version: conn
+            .protocol_version()
+            .map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_default(),
+        server_name: shown,
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+    })
+}
+
+/// The names a certificate that did not fit the server name is valid for.
+fn presented_names(e: &std::io::Error) -> Vec<String> {
+    use rustls::{CertificateError as C, Error as E};
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(E::InvalidCertificate(C::NotValidForNameContext { presented, .. })) => presented
+            .iter()
+            .map(|p| {
+                // rustls writes `DnsName("relay.example")`; the name is what the user types.
+                p.split_once('"')
+                    .and_then(|(_, rest)| rest.rsplit_once('"'))
+                    .map_or_else(|| p.clone(), |(inner, _)| inner.to_string())
+            })
+            .collect(),
+        _ => vec![],
+    }
 }
 
 /// HTTP/2 pings on a connection that received nothing for this long (the source's probes keep a

@@ -25,7 +25,7 @@ use std::{
 pub use client::{RecordSpec, SourceConfig, run};
 pub use connect::{
     AuthChannel, Credentials, DialError, DialFailure, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT,
-    ServerAddr, connect, dial, error_chain,
+    ServerAddr, TlsFailure, TlsSession, connect, dial, error_chain, tls_handshake,
 };
 pub use dedup::Dedup;
 pub use failure::Failure;

@@ -3,6 +3,7 @@
 
 pub mod hostile;
 pub mod screen;
+pub mod svg;
 pub mod tmux;
 
 use std::path::PathBuf;

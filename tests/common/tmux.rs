@@ -152,8 +152,6 @@ impl Drop for Tmux {
     }
 }
 
-/// `hubtop serve ARGS --listen 127.0.0.1:0`, the address it reports having bound (within 30 s),
-/// and everything it writes to stderr (read on, so the pipe never fills).
 /// Whether the screen has a flow table row (`│HH:MM:SS.mmm VERDICT …`) with `verdict` in it, not
 /// only a filter bar or counters line that names it.
 pub fn has_row(screen: &str, verdict: &str) -> bool {
@@ -165,6 +163,8 @@ pub fn has_row(screen: &str, verdict: &str) -> bool {
     })
 }
 
+/// `hubtop serve ARGS --listen 127.0.0.1:0`, the address it reports having bound (within 30 s),
+/// and everything it writes to stderr (read on, so the pipe never fills).
 pub fn spawn_serve(args: &[&str]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
     let mut child = Command::new(BIN)
         .arg("serve")

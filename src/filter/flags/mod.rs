@@ -9,6 +9,8 @@
 //! - `table.rs`: the flag table and hubble's conflict groups;
 //! - `tracker.rs`: one list's flags → left/right filters, namespaces, conflicts;
 //! - `values.rs`: event types and subtypes, identities, TCP flags and other typed values;
+//! - `help.rs`: a help line per flag, and the table as documentation ([`flag_docs`]) for
+//!   `hubtop man` and the shell completions;
 //! - `raw.rs`: `--allowlist`/`--denylist` JSON; `yaml.rs`: `--print-raw-filters` output;
 //! - `render.rs`: filters back to flags for the TUI's filter bar.
 //!
@@ -21,6 +23,7 @@
 //! `--print-raw-filters`; the matcher judges them.
 
 mod argv;
+mod help;
 mod raw;
 mod render;
 mod table;
@@ -29,6 +32,7 @@ mod values;
 mod yaml;
 
 pub use super::{FilterFlags, FlagError};
+pub use help::{FlagDoc, flag_docs};
 pub use render::to_args;
 pub use table::FLAG_NAMES;
 pub(super) use values::go_quote;
@@ -174,6 +178,13 @@ pub fn flag_values(flag: &str) -> Option<Vec<String>> {
         }
         "protocol" => PROTOCOLS.iter().map(|p| p.to_string()).collect(),
         "traffic-direction" => vec!["ingress".into(), "egress".into()],
+        // `values::ip_version` takes any spelling; these are the ones hubble's help names.
+        "ip-version" => vec!["v4".into(), "v6".into(), "none".into()],
+        // One flag each; `values::tcp_flags` takes a comma-separated list of them.
+        "tcp-flags" => ["SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
         "identity" | "from-identity" | "to-identity" => values::RESERVED_IDENTITIES
             .iter()
             .filter(|(_, id)| *id != 0)
@@ -348,6 +359,20 @@ mod tests {
         ] {
             assert!(parse(&args(a)).is_err(), "{a:?}");
         }
+    }
+
+    #[test]
+    fn every_offered_value_parses_and_means_what_it_says() {
+        for name in FLAG_NAMES {
+            for v in flag_values(name).unwrap_or_default() {
+                assert!(parse(&args(&[name, &v])).is_ok(), "{name} {v}");
+            }
+        }
+        let (f, _) = parse(&args(&["--ip-version", "v6", "--tcp-flags", "NS"])).unwrap();
+        assert_eq!(
+            json(&f.allowlist),
+            serde_json::json!([{"ip_version": ["IPv6"], "tcp_flags": [{"NS": true}]}])
+        );
     }
 
     #[test]
