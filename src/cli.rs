@@ -13,12 +13,14 @@ use crate::serve::Scenario;
     version = env!("HUBTOP_VERSION_TEXT"),
     about = "A terminal UI for Cilium Hubble network flows",
     long_about = "A terminal UI for Cilium Hubble network flows.\n\n\
-        Run `kubectl -n kube-system port-forward svc/hubble-relay 4245:80`, then `hubtop`\n\
-        (or `hubtop -P` to have hubtop run the port-forward). `hubtop demo` needs no cluster.",
+        Run `kubectl -n kube-system port-forward svc/hubble-relay 4245:80`, then `hubtop` \
+        (or `hubtop -P` to have hubtop run the port-forward). `hubtop demo` needs no cluster; \
+        `hubtop doctor` says why a connection fails.",
     args_conflicts_with_subcommands = true,
-    after_help = "Filter flags: every filter flag of `hubble observe` (--verdict DROPPED, --to-pod ns/pod,\n\
-        --from-label app=x, --not, --allowlist JSON, ...) is accepted by `hubtop` and `hubtop demo`\n\
-        and becomes the starting filter; press / in the TUI to change it. `hubtop man` lists them."
+    after_help = "Filter flags: every filter flag of `hubble observe` (--verdict DROPPED, --to-pod \
+        ns/pod, --from-label app=x, --not, --allowlist JSON, ...) is accepted by `hubtop` and \
+        `hubtop demo` and becomes the starting filter; press / in the TUI to change it. `hubtop \
+        man` lists them."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -103,8 +105,9 @@ pub const MAN_PAGES: [&str; 7] = [
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
-    /// hubble's config file (default: ~/.config/hubble/config.yaml, or $XDG_CONFIG_HOME/hubble/
-    /// config.yaml). Settings: flag > env > file > default; `hubtop config view` shows them.
+    /// hubble's config file (default: $XDG_CONFIG_HOME/hubble/config.yaml, which is
+    /// ~/.config/hubble/config.yaml). Each setting: flag > env > file > default; `hubtop config
+    /// view` shows them.
     #[arg(long, value_name = "FILE", env = "HUBBLE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address of a Hubble server or Relay; a `tls://` prefix means TLS.

@@ -127,8 +127,21 @@ pub fn man_page(subcommand: Option<&str>) -> io::Result<Vec<u8>> {
     })?;
     section(&|out| man.render_description_section(out))?;
     section(&|out| man.render_options_section(out))?;
-    if page.has_subcommands() {
+    if page.has_subcommands() && subcommand.is_none() {
         section(&|out| man.render_subcommands_section(out))?;
+    } else if page.has_subcommands() {
+        // A command's own subcommands (`hubtop config view`) on its page, not on pages of
+        // their own that `man --dir` would not write.
+        for sub in page.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{} {}", page.get_name(), sub.get_name());
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let sub_man = clap_mangen::Man::new(sub.clone());
+            section(&|out| {
+                writeln!(out, ".SH \"HUBTOP {}\"", name.to_uppercase())?;
+                writeln!(out, "{}", about.replace('\\', "\\\\").replace('-', "\\-"))?;
+                sub_man.render_options_section(out)
+            })?;
+        }
     }
     if page.get_after_help().is_some() {
         section(&|out| man.render_extra_section(out))?;

@@ -296,6 +296,11 @@ fn man_command_prints_that_commands_page_and_bash_completes_the_names() {
     assert!(observe.contains(".TH hubtop-observe 1 "), "{observe}");
     assert!(observe.contains(r"\-\-print\-raw\-filters"), "{observe}");
     assert_eq!(bash_complete("hubtop man obs"), ["observe"]);
+    // `config view` is on config's page (no hubtop-config-view page is written).
+    let config = stdout_of(&["man", "config"]);
+    assert!(config.contains(".SH \"HUBTOP CONFIG VIEW\""), "{config}");
+    assert!(config.contains(r"\-\-tls\-server\-name"), "{config}");
+    assert!(!config.contains("hubtop\\-config\\-view(1)"), "{config}");
     let out = hubtop(&["man", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
