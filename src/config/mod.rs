@@ -663,8 +663,9 @@ fn shown(conn: &ConnectionArgs, s: &Setting) -> String {
     }
 }
 
-/// A string as a YAML scalar: plain where that reads back the same, else double-quoted with
-/// escapes (control characters never reach the terminal raw).
+/// A string as a YAML scalar: plain where that reads back the same (`host:port` included), else
+/// as the policy suggestions quote (double quotes, control characters escaped, so none reaches
+/// the terminal raw).
 pub fn quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
@@ -677,19 +678,7 @@ pub fn quote(s: &str) -> String {
     if plain {
         return s.to_string();
     }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::suggest::yaml::scalar(s).into_owned()
 }
 
 /// Text for a YAML comment: control characters as `\u{…}`, so the comment stays one line.

@@ -176,7 +176,7 @@ fn view_says_where_each_setting_came_from_and_hides_the_password() {
     let out = view(&conn, &r);
     assert!(!out.contains("s3cret"), "{out}");
     assert!(!out.contains('\u{1b}'), "{out}");
-    assert!(out.contains("server: \"relay:443\\u001b[2J\""), "{out}");
+    assert!(out.contains("server: \"relay:443\\u001B[2J\""), "{out}");
     assert!(out.contains("# file, line 1\n"), "{out}");
     assert!(out.contains("# flag --tls\n"), "{out}");
     assert!(out.contains("basic-auth-password: \"********\""), "{out}");

@@ -12,6 +12,7 @@ use super::expo::label_value;
 use super::top::{Admitted, Ranked};
 use crate::aggregate::l7::{Record, l7_facts};
 use crate::api::flow::{Endpoint, TrafficDirection, Verdict};
+use crate::observe::printer::names::TRACE_POINTS;
 use crate::store::FlowRef;
 
 /// Series each of Hubble's families keeps before the rest goes to `other`.
@@ -39,24 +40,6 @@ const TYPE_CAPTURE: i32 = 3;
 const TYPE_TRACE: i32 = 4;
 const TYPE_POLICY_VERDICT: i32 = 5;
 const TYPE_ACCESS_LOG: i32 = 129;
-
-/// `monitorAPI.TraceObservationPoints`, by number: the subtype of trace events.
-const TRACE_POINTS: [&str; 14] = [
-    "to-endpoint",
-    "to-proxy",
-    "to-host",
-    "to-stack",
-    "to-overlay",
-    "from-endpoint",
-    "from-proxy",
-    "from-host",
-    "from-stack",
-    "from-overlay",
-    "from-network",
-    "to-network",
-    "from-crypto",
-    "to-crypto",
-];
 
 /// Interned label strings; id 0 is [`OTHER`] (a flow string that reads `other`, too).
 #[derive(Debug)]

@@ -16,25 +16,27 @@ pub const MSG_TRACE: i32 = 4;
 pub const MSG_POLICY_VERDICT: i32 = 5;
 pub const MSG_TRACE_SOCK: i32 = 7;
 
+/// `monitorAPI.TraceObservationPoints`: the names of trace events' sub types, by number.
+pub(crate) const TRACE_POINTS: [&str; 14] = [
+    "to-endpoint",
+    "to-proxy",
+    "to-host",
+    "to-stack",
+    "to-overlay",
+    "from-endpoint",
+    "from-proxy",
+    "from-host",
+    "from-stack",
+    "from-overlay",
+    "from-network",
+    "to-network",
+    "from-crypto",
+    "to-crypto",
+];
+
 /// Trace observation points by sub type (`TraceObservationPoints`).
 fn trace_point(sub_type: u8) -> Cow<'static, str> {
-    const NAMES: [&str; 14] = [
-        "to-endpoint",
-        "to-proxy",
-        "to-host",
-        "to-stack",
-        "to-overlay",
-        "from-endpoint",
-        "from-proxy",
-        "from-host",
-        "from-stack",
-        "from-overlay",
-        "from-network",
-        "to-network",
-        "from-crypto",
-        "to-crypto",
-    ];
-    match NAMES.get(usize::from(sub_type)) {
+    match TRACE_POINTS.get(usize::from(sub_type)) {
         Some(n) => Cow::Borrowed(n),
         None => Cow::Owned(sub_type.to_string()),
     }
