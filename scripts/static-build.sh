@@ -23,7 +23,7 @@ if ! command -v musl-gcc >/dev/null; then
   exit 1
 fi
 cargo build --locked --profile "$profile" --target "$target" --bin hubtop
-bin="target/$target/$dir/hubtop"
+bin="${CARGO_TARGET_DIR:-target}/$target/$dir/hubtop"
 # ldd's words for a binary with no dynamic section; `file` says "static-pie linked" or
 # "statically linked".
 if ldd "$bin" 2>&1 | grep -Eq 'not a dynamic executable|statically linked'; then
