@@ -141,3 +141,47 @@ fn kubectl_hubtop_observe_reads_flows_through_the_port_forward() {
         "{args}"
     );
 }
+
+/// The TUI as `kubectl hubtop` when kubectl cannot reach the cluster: kubectl's sentence (not its
+/// log lines) and where to look next; a server that is down points at `hubtop doctor`.
+#[test]
+fn a_failing_port_forward_says_what_kubectl_said_and_points_at_doctor() {
+    let dir = plugin_dir("tui");
+    let kubectl = dir.join("kubectl");
+    std::fs::write(
+        &kubectl,
+        "#!/bin/sh\necho 'E1203 10:00:00.000000    1234 memcache.go:265] couldnt get current server API group list' >&2\necho 'The connection to the server localhost:8080 was refused - did you specify the right host or port?' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cmd = format!(
+        "env -u HUBBLE_SERVER XDG_CONFIG_HOME={dir} HUBTOP_KUBECTL={kubectl} {dir}/kubectl-hubtop",
+        dir = dir.display(),
+        kubectl = kubectl.display()
+    );
+    let Some(t) = common::tmux::Tmux::start("plugin-tui", &cmd, 100, 24) else {
+        return;
+    };
+    let s = t.wait_for("the port-forward's failure", 20, |s| {
+        s.contains("Cannot start the port-forward to hubble-relay")
+    });
+    assert!(
+        s.contains("The connection to the server localhost:8080 was refused"),
+        "{s}"
+    );
+    assert!(!s.contains("memcache.go"), "{s}");
+    assert!(s.contains("hubtop doctor -P checks kubectl"), "{s}");
+    t.send_literal("q");
+    assert_eq!(t.exit_status(10), 0);
+
+    let cmd = format!("{BIN} --server 127.0.0.1:1");
+    let Some(t) = common::tmux::Tmux::start("plugin-tui-down", &cmd, 100, 24) else {
+        return;
+    };
+    let s = t.wait_for("the server down", 20, |s| {
+        s.contains("Cannot reach 127.0.0.1:1")
+    });
+    assert!(s.contains("step by step: hubtop doctor"), "{s}");
+    t.send_literal("q");
+    assert_eq!(t.exit_status(10), 0);
+}

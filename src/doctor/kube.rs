@@ -140,28 +140,10 @@ async fn kubectl(conn: &ConnectionArgs, args: &[&str], cluster: bool) -> Run {
             Run::Failed(if err.is_empty() {
                 format!("kubectl exited with {}", out.status)
             } else {
-                error_line(&err).to_string()
+                crate::source::portforward::error_line(&err).to_string()
             })
         }
     }
-}
-
-/// The line of kubectl's stderr that says what failed: not client-go's log lines
-/// (`E1203 10:00:00.000000 1234 memcache.go:265] …`) nor the `See 'kubectl … --help'` pointer,
-/// which come before and after it.
-fn error_line(stderr: &str) -> &str {
-    let klog = |l: &str| {
-        let b = l.as_bytes();
-        b.len() > 5
-            && matches!(b[0], b'E' | b'W' | b'I' | b'F')
-            && b[1..5].iter().all(u8::is_ascii_digit)
-            && b[5] == b' '
-    };
-    let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
-    lines()
-        .find(|l| !klog(l) && !l.starts_with("See '"))
-        .or_else(|| lines().next_back())
-        .unwrap_or_default()
 }
 
 /// Where a program name is found on PATH (a path with a `/` is itself).
@@ -329,6 +311,7 @@ mod tests {
 
     #[test]
     fn the_error_line_is_kubectls_sentence_not_its_log_lines() {
+        use crate::source::portforward::error_line;
         let stderr = "E1203 10:00:00.000000   1234 memcache.go:265] couldn't get current server \
             API group list: connection refused\n\
             The connection to the server 127.0.0.1:6443 was refused - did you specify the right \

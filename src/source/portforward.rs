@@ -84,7 +84,7 @@ impl PortForward {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(2), stderr.read_to_string(&mut err))
                         .await;
-                let err = crate::format::sanitize(err.trim()).into_owned();
+                let err = crate::format::sanitize(error_line(&err)).into_owned();
                 if found.is_err() {
                     bail!(
                         "kubectl port-forward did not start listening within {wait:?}{}",
@@ -100,6 +100,24 @@ impl PortForward {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// The line of kubectl's stderr that says what failed: not client-go's log lines
+/// (`E1203 10:00:00.000000 1234 memcache.go:265] …`) nor the `See 'kubectl … --help'` pointer,
+/// which come before and after it.
+pub fn error_line(stderr: &str) -> &str {
+    let klog = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 5
+            && matches!(b[0], b'E' | b'W' | b'I' | b'F')
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b' '
+    };
+    let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| !klog(l) && !l.starts_with("See '"))
+        .or_else(|| lines().next_back())
+        .unwrap_or_default()
 }
 
 fn tail(err: &str) -> String {

@@ -299,7 +299,23 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
             CaptureState::Loaded(_) => {}
         }
     }
-    let port_forward = || {
+    // The port-forward hubtop runs (-P, or `kubectl hubtop`) failed: kubectl's side to check.
+    let kubectl_failed = |error: &str| {
+        error.starts_with("kubectl port-forward") || error.contains("for --port-forward")
+    };
+    let port_forward = |error: &str| {
+        if kubectl_failed(error) {
+            return vec![
+                Line::raw(""),
+                Line::styled("The port-forward hubtop runs failed.", theme.header()),
+                Line::raw(
+                    "  hubtop doctor -P checks kubectl, its context and the hubble-relay service",
+                ),
+                Line::raw(
+                    "another address: hubtop --server HOST:PORT · no cluster at hand: hubtop demo",
+                ),
+            ];
+        }
         vec![
             Line::raw(""),
             Line::styled("Is the port-forward running?", theme.header()),
@@ -307,7 +323,7 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
             Line::raw(
                 "or let hubtop run it: hubtop -P · another address: hubtop --server HOST:PORT",
             ),
-            Line::raw("no cluster at hand: hubtop demo"),
+            Line::raw("step by step: hubtop doctor · no cluster at hand: hubtop demo"),
         ]
     };
     match &m.status.conn {
@@ -317,7 +333,11 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
             error,
         } => {
             lines.push(Line::styled(
-                format!("Cannot reach {server}"),
+                if kubectl_failed(error) {
+                    "Cannot start the port-forward to hubble-relay".to_string()
+                } else {
+                    format!("Cannot reach {server}")
+                },
                 theme.fg(Color::Red),
             ));
             lines.push(Line::raw(sanitize(error).into_owned()));
@@ -325,7 +345,7 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
                 format!("Retrying in {in_secs}s (attempt {attempt})."),
                 theme.dim(),
             ));
-            lines.extend(port_forward());
+            lines.extend(port_forward(error));
         }
         Conn::Failed(error) => {
             lines.push(Line::styled(
@@ -333,7 +353,7 @@ fn empty_text(m: &Model, t: &model::Table, theme: &Theme) -> Vec<Line<'static>> 
                 theme.fg(Color::Red),
             ));
             lines.push(Line::raw(sanitize(error).into_owned()));
-            lines.extend(port_forward());
+            lines.extend(port_forward(error));
         }
         Conn::Connecting => {
             lines.push(Line::raw(format!("Connecting to {server}…")));
