@@ -246,7 +246,8 @@ impl ConfigFile {
                     e.utf8_error().valid_up_to()
                 )
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && chosen_by.starts_with("the") => {
+            // Only the default file may be missing; one named by --config or HUBBLE_CONFIG must exist.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && conn.config.is_none() => {
                 return Ok(ConfigFile {
                     path: Some(path),
                     chosen_by,

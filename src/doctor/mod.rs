@@ -11,50 +11,58 @@ mod report;
 mod server;
 
 use crate::cli::ConnectionArgs;
+use crate::config::Source;
 use crate::source::ServerAddr;
 
 pub use report::{Mark, Report, Step};
 
-/// Where `--server` got its value, as `hubble config view` would say.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ServerOrigin {
-    Flag,
-    Env,
-    /// hubble's config file, at a line.
-    File(String, usize),
-    #[default]
-    Default,
+/// Where `--server` got its value: the config layer's [`Source`] (flag > env > file > default),
+/// and the file it names when it came from one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOrigin {
+    source: Source,
+    file: String,
+}
+
+impl Default for ServerOrigin {
+    fn default() -> Self {
+        ServerOrigin {
+            source: Source::Default,
+            file: String::new(),
+        }
+    }
 }
 
 impl ServerOrigin {
-    /// Where `server` came from, as the config layer found it (flag > env > file > default).
     pub fn of(resolved: &crate::config::Resolved) -> ServerOrigin {
-        use crate::config::Source;
-        match resolved.sources.get("server") {
-            Some(Source::Flag) => ServerOrigin::Flag,
-            Some(Source::Env(_)) => ServerOrigin::Env,
-            Some(Source::File { line }) => ServerOrigin::File(
-                resolved
-                    .file
-                    .path
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                *line,
-            ),
-            _ => ServerOrigin::Default,
+        ServerOrigin {
+            source: resolved
+                .sources
+                .get("server")
+                .cloned()
+                .unwrap_or(Source::Default),
+            file: resolved
+                .file
+                .path
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         }
     }
 
+    fn is_default(&self) -> bool {
+        matches!(self.source, Source::Default | Source::KubectlPlugin)
+    }
+
     fn words(&self) -> String {
-        match self {
-            ServerOrigin::Flag => "from --server".into(),
-            ServerOrigin::Env => "from HUBBLE_SERVER".into(),
-            ServerOrigin::File(path, line) => format!(
+        match self.source {
+            Source::Flag => "from --server".into(),
+            Source::Env(name) => format!("from {name}"),
+            Source::File { line } => format!(
                 "from the config file {}, line {line}",
-                crate::format::sanitize(path)
+                crate::format::sanitize(&self.file)
             ),
-            ServerOrigin::Default => {
+            Source::Default | Source::KubectlPlugin => {
                 "the default; --server, HUBBLE_SERVER or the config file sets another".into()
             }
         }
@@ -77,7 +85,7 @@ async fn check(conn: &ConnectionArgs, origin: &ServerOrigin, out: &mut Report) -
             "through -P/--port-forward to svc/hubble-relay in {}",
             crate::format::sanitize(&conn.kube_namespace)
         );
-        if *origin != ServerOrigin::Default {
+        if !origin.is_default() {
             finding.push_str(&format!(
                 " (--server {} is not used)",
                 crate::format::sanitize(&conn.server)
